@@ -1,0 +1,1 @@
+"""trialmatch: match patients to ClinicalTrials.gov trials, criterion by criterion."""

@@ -1,0 +1,1 @@
+"""The `trialmatch` command line."""

@@ -1,0 +1,101 @@
+"""Structured eligibility criteria: what the criteria parser produces and matching consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KINDS = ("inclusion", "exclusion")
+
+CATEGORIES = (
+    "age",
+    "sex",
+    "condition",
+    "measurement",
+    "therapy",
+    "procedure",
+    "time_window",
+    "reproductive",  # pregnancy, lactation, contraception
+    "performance_status",
+    "administrative",  # consent, compliance, investigator judgement
+    "other",
+)
+
+# Entity types of the Chia annotation scheme (Kury et al. 2020).
+ENTITY_TYPES = (
+    "Condition",
+    "Drug",
+    "Procedure",
+    "Measurement",
+    "Observation",
+    "Person",
+    "Device",
+    "Visit",
+    "Value",
+    "Temporal",
+    "Negation",
+    "Qualifier",
+    "Multiplier",
+    "Reference_point",
+    "Mood",
+    "Scope",
+)
+
+COMPARISON_OPS = ("<", "<=", ">", ">=", "=", "between")
+
+
+@dataclass
+class Entity:
+    """A typed span; ``start``/``end`` are offsets in the whole eligibility text."""
+
+    type: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Constraint:
+    """One machine-checkable condition stated by a criterion.
+
+    ``type`` says which fields are meaningful:
+
+    - ``measurement``: ``measure`` (e.g. ``platelet_count``), ``loinc``, ``op``, ``value``
+      (``value_max`` for ``between``), ``unit`` (canonical unit of the measure, or ``x ULN``);
+    - ``age``: ``op``, ``value``[, ``value_max``], ``unit`` = ``years``;
+    - ``sex``: ``value_text`` = ``female`` / ``male``;
+    - ``therapy``: ``drug`` and/or ``drug_class``, ``timing`` (``prior`` / ``current`` / ``any``),
+      ``within_days``;
+    - ``condition`` / ``procedure``: ``name``, ``mesh_term``, ``timing``, ``within_days``;
+    - ``reproductive``: ``value_text`` = ``pregnant`` / ``lactating`` / ``contraception``.
+
+    ``negated`` is true when the criterion states the absence ("no prior splenectomy").
+    """
+
+    type: str
+    measure: str | None = None
+    loinc: str | None = None
+    op: str | None = None
+    value: float | None = None
+    value_max: float | None = None
+    unit: str | None = None
+    drug: str | None = None
+    drug_class: str | None = None
+    name: str | None = None
+    mesh_term: str | None = None
+    value_text: str | None = None
+    timing: str | None = None
+    within_days: int | None = None
+    negated: bool = False
+    text: str | None = None  # the words the constraint was read from
+
+
+@dataclass
+class Criterion:
+    kind: str  # "inclusion" or "exclusion"
+    text: str  # the criterion as written, markdown escapes removed
+    start: int  # offsets of the criterion in the eligibility text
+    end: int
+    category: str = "other"
+    context: str | None = None  # the parent bullet's lead-in, for nested bullets
+    entities: list[Entity] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)

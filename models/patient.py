@@ -1,0 +1,82 @@
+"""A patient profile, as loaded from JSON, a FHIR R4 Bundle, or a free-text note."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass
+class Evidence:
+    """Where a fact came from: a field of the input, or a sentence of the note."""
+
+    source: str  # e.g. "labs[0]", "note sentence 3", "Observation/abc"
+    text: str | None = None
+
+
+@dataclass
+class ConditionFact:
+    name: str
+    code: str | None = None
+    system: str | None = None  # "icd10", "snomed", "mesh", ...
+    negated: bool = False  # "denies diabetes": known to be absent
+    onset: date | None = None
+    evidence: Evidence | None = None
+
+
+@dataclass
+class LabResult:
+    name: str
+    value: float
+    unit: str | None = None
+    date: date | None = None
+    measure: str | None = None  # canonical measure id, e.g. "platelet_count"
+    loinc: str | None = None
+    canonical_value: float | None = None  # value in the measure's canonical unit
+    canonical_unit: str | None = None
+    evidence: Evidence | None = None
+
+
+@dataclass
+class MedicationFact:
+    name: str
+    start: date | None = None
+    end: date | None = None  # None with a start: still taking it
+    current: bool | None = None
+    negated: bool = False
+    evidence: Evidence | None = None
+
+
+@dataclass
+class ProcedureFact:
+    name: str
+    date: date | None = None
+    negated: bool = False
+    evidence: Evidence | None = None
+
+
+@dataclass
+class Location:
+    lat: float | None = None
+    lon: float | None = None
+    zip: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+
+
+@dataclass
+class Patient:
+    id: str
+    as_of: date
+    age: float | None = None  # years
+    birth_date: date | None = None
+    sex: str | None = None  # "female" / "male"
+    conditions: list[ConditionFact] = field(default_factory=list)
+    labs: list[LabResult] = field(default_factory=list)
+    medications: list[MedicationFact] = field(default_factory=list)
+    procedures: list[ProcedureFact] = field(default_factory=list)
+    pregnant: bool | None = None
+    healthy: bool | None = None  # a healthy volunteer
+    location: Location | None = None
+    note: str | None = None
