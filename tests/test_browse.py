@@ -95,6 +95,9 @@ async def test_choosing_a_facet_value_filters_the_trials(datasette):
     assert {row[0] for row in (await get_json(datasette, phase3["toggle_url"]))["rows"]} == {"NCT09000002", "NCT09000003"}
     both = await get_json(datasette, "/trials/trials.json?_site_country=France&_site_country=United+States&_shape=objects")
     assert [row["nct_id"] for row in both["rows"]] == ["NCT09000001"]
+    itp = await get_json(datasette, "/trials/trials.json?_has_conditions=Immune+Thrombocytopenia&_shape=objects")
+    assert {row["nct_id"] for row in itp["rows"]} == {"NCT09000002", HOSTILE_ID}
+    assert "conditions has" in itp["human_description_en"]
 
 
 @pytest.mark.asyncio

@@ -114,3 +114,12 @@ async def test_trial_page_of_an_api_v2_record_renders_its_markdown(datasette):
     response = await datasette.client.get("/trials/trials/NCT02513394")
     assert response.status_code == 200
     assert "<li>Age ≥18 years (or per national guidelines).</li>" in response.text
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("column, value", [("phases", "PHASE2"), ("phases", "NA"), ("conditions", "Breast Cancer"), ("conditions", "HIV Infections")])
+async def test_list_facet_filter_selects_what_arraycontains_selects(datasette, column, value):
+    fast = await get_json(datasette, "/trials/trials.json", **{f"_has_{column}": value, "_size": "max", "_col": "nct_id"})
+    datasette_own = await get_json(datasette, "/trials/trials.json", **{f"{column}__arraycontains": value, "_size": "max", "_col": "nct_id"})
+    assert fast["filtered_table_rows_count"] == datasette_own["filtered_table_rows_count"] > 0
+    assert fast["rows"] == datasette_own["rows"]

@@ -23,6 +23,7 @@ from datasette.utils import parse_metadata
 
 from ..resources import data_path
 from . import datasette_plugin
+from .query_cache import QueryCachingDatabase
 
 DATABASE_NAME = "trials"
 SETTINGS = {
@@ -49,9 +50,9 @@ def make_datasette(
 ) -> Datasette:
     """The browse view of the registry database at ``db_path``.
 
-    Immutable by default: Datasette opens the file read-only and never checks it for changes.
-    ``mutable=True`` follows changes that another process (an import, a crawl) writes while it
-    serves. Either way the view itself never writes.
+    Immutable by default: Datasette opens the file read-only, never checks it for changes, and
+    answers a query it has run before from memory. ``mutable=True`` follows changes that another
+    process (an import, a crawl) writes while it serves. Either way the view itself never writes.
     """
     path = Path(db_path)
     if not path.is_file():
@@ -59,5 +60,7 @@ def make_datasette(
     register_plugins([datasette_plugin, *plugins])
     datasette = Datasette(metadata=load_metadata(), settings={**SETTINGS, **(settings or {})})
     datasette.remove_database("_memory")  # Datasette adds it when given no files
-    datasette.add_database(Database(datasette, path=str(path.resolve()), is_mutable=mutable), name=DATABASE_NAME)
+    file = str(path.resolve())
+    registry = Database(datasette, path=file, is_mutable=True) if mutable else QueryCachingDatabase(datasette, file)
+    datasette.add_database(registry, name=DATABASE_NAME)
     return datasette

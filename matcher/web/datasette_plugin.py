@@ -18,10 +18,11 @@ from datasette import hookimpl
 
 from . import sql_functions
 from .registry_text import render_registry_text
-from .trial_facets import JsonListFacet, SiteCountryFacet, site_country_filter
+from .trial_facets import JsonListFacet, SiteCountryFacet, trial_filters
 
 TRIALS_TABLE = "trials"
 REGISTRY_TEXT_COLUMNS = {"brief_summary", "detailed_description", "eligibility_text"}
+MMAP_BYTES = 1 << 30
 
 # True while Datasette answers a request for one trial's own page (/<db>/trials/<nct_id>).
 _on_trial_page = contextvars.ContextVar("trialmatch_on_trial_page", default=False)
@@ -37,6 +38,9 @@ def is_trial_page(path: str, base_url: str) -> bool:
 @hookimpl
 def prepare_connection(conn):
     sql_functions.register(conn)
+    # Facets scan whole tables: reading pages through a memory map, shared by every
+    # connection, halves their time against copying them into each connection's small cache.
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
 
 @hookimpl
@@ -76,4 +80,4 @@ def register_facet_classes():
 
 @hookimpl
 def filters_from_request(request, table):
-    return site_country_filter(request, table)
+    return trial_filters(request, table)

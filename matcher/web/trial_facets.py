@@ -3,7 +3,9 @@
 - ``json_list`` (e.g. ``conditions``, ``phases``): counts the trials whose JSON array holds each
   value. Datasette's ``array`` facet dedupes by copying every column of every row (the whole
   eligibility text included) and is ~10× slower; this one counts distinct NCT ids. Choosing a
-  value adds Datasette's own ``?conditions__arraycontains=…`` filter.
+  value adds ``?_has_conditions=Asthma``, which ``trial_filters`` turns into a substring test
+  for the quoted JSON string ``"Asthma"``: the same rows as Datasette's
+  ``conditions__arraycontains=Asthma``, which parses every row's JSON in every facet query.
 - ``site_country``: trials have no country column; a trial runs in every country of its
   ``sites``. Counts the trials with at least one site in each country; choosing a value adds
   ``?_site_country=France``, which ``site_country_filter`` turns into
@@ -18,8 +20,11 @@ from datasette.facets import Facet
 from datasette.filters import FilterArguments
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
+from ..store.schema import JSON_LIST_COLUMNS
+
 TABLE = "trials"
 SITE_COUNTRY = "_site_country"
+LIST_HAS = "_has_"
 
 
 class TrialsFacet(Facet):
@@ -86,7 +91,7 @@ class JsonListFacet(TrialsFacet):
         """
 
     def filter_parameter(self, column):
-        return f"{column}__arraycontains"
+        return f"{LIST_HAS}{column}"
 
 
 class SiteCountryFacet(TrialsFacet):
@@ -104,11 +109,21 @@ class SiteCountryFacet(TrialsFacet):
         return SITE_COUNTRY
 
 
-def site_country_filter(request, table: str) -> FilterArguments | None:
-    """The WHERE clauses for ``?_site_country=…`` on the trials table."""
-    countries = [value for value in request.args.getlist(SITE_COUNTRY) if value] if table == TABLE else []
-    if not countries:
+def trial_filters(request, table: str) -> FilterArguments | None:
+    """WHERE clauses on trials for ``?_site_country=…`` and ``?_has_<list column>=…``."""
+    if table != TABLE:
         return None
-    params = {f"site_country_{number}": country for number, country in enumerate(countries)}
-    clauses = [f"nct_id IN (SELECT nct_id FROM sites WHERE country = :{name})" for name in params]
-    return FilterArguments(clauses, params=params, human_descriptions=[f'a site in "{c}"' for c in countries])
+    clauses, params, descriptions = [], {}, []
+    pairs = [(key, value) for key in request.args for value in request.args.getlist(key) if value]
+    for number, (key, value) in enumerate(pairs):
+        if key == SITE_COUNTRY:
+            clauses.append(f"nct_id IN (SELECT nct_id FROM sites WHERE country = :filter_{number})")
+            descriptions.append(f'a site in "{value}"')
+        elif key.startswith(LIST_HAS) and key[len(LIST_HAS):] in JSON_LIST_COLUMNS:
+            column = key[len(LIST_HAS):]
+            clauses.append(f"instr({escape_sqlite(column)}, json_quote(:filter_{number})) > 0")
+            descriptions.append(f'{column} has "{value}"')
+        else:
+            continue
+        params[f"filter_{number}"] = value
+    return FilterArguments(clauses, params=params, human_descriptions=descriptions) if clauses else None
