@@ -4,7 +4,9 @@
 - registry text (summaries, eligibility criteria) rendered as safe HTML on a trial's page
   (markdown for API v2 records, plain text for legacy XML); listings keep Datasette's
   escaped, truncated text;
-- on ``trials``, a fast facet for JSON list columns and a ``site_country`` facet and filter.
+- on ``trials``, a fast facet for JSON list columns and a ``site_country`` facet and filter;
+- a stylesheet (compact column descriptions) and, on a record's own page, a script that lists
+  the record's fields top to bottom; both served from data/datasette at /-/trialmatch/.
 
 Loaded by ``trialmatch serve``, and by plain ``datasette`` through the ``datasette`` entry point
 that ``pip install .`` registers.
@@ -15,7 +17,9 @@ from __future__ import annotations
 import contextvars
 
 from datasette import hookimpl
+from datasette.utils.asgi import Response
 
+from ..resources import data_path
 from . import sql_functions
 from .registry_text import render_registry_text
 from .trial_facets import JsonListFacet, SiteCountryFacet, trial_filters
@@ -23,6 +27,7 @@ from .trial_facets import JsonListFacet, SiteCountryFacet, trial_filters
 TRIALS_TABLE = "trials"
 REGISTRY_TEXT_COLUMNS = {"brief_summary", "detailed_description", "eligibility_text"}
 MMAP_BYTES = 1 << 30
+ASSETS = {"browse.css": "text/css; charset=utf-8", "browse.js": "text/javascript; charset=utf-8"}
 
 # True while Datasette answers a request for one trial's own page (/<db>/trials/<nct_id>).
 _on_trial_page = contextvars.ContextVar("trialmatch_on_trial_page", default=False)
@@ -81,3 +86,23 @@ def register_facet_classes():
 @hookimpl
 def filters_from_request(request, table):
     return trial_filters(request, table)
+
+
+async def serve_asset(request):
+    name = request.url_vars["name"]
+    return Response(data_path("datasette", name).read_text(encoding="utf-8"), content_type=ASSETS[name])
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/trialmatch/(?P<name>browse\.css|browse\.js)$", serve_asset)]
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [datasette.urls.path("/-/trialmatch/browse.css")]
+
+
+@hookimpl
+def extra_js_urls(view_name, datasette):
+    return [datasette.urls.path("/-/trialmatch/browse.js")] if view_name == "row" else []
