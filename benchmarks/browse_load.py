@@ -1,6 +1,6 @@
 """Browse-view page response times under 20 concurrent users, against a real `trialmatch serve`.
 
-    python benchmarks/browse_load.py [--db PATH] [--users 20] [--requests-per-user 40] [--think-ms 0]
+    python benchmarks/browse_load.py [--db PATH] [--users 20] [--requests-per-user 40] [--think-ms 1000]
 
 Builds the registry sample (legacy XML archive + API v2 records) into a temporary database
 unless --db names one, starts `trialmatch serve` on a free port of 127.0.0.1, and runs a
@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="registry database to serve (default: build the registry sample)")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--requests-per-user", type=int, default=40)
-    parser.add_argument("--think-ms", type=float, default=0, help="pause of each user between requests")
+    parser.add_argument("--think-ms", type=float, default=1000, help="mean pause of each user before each request")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:

@@ -270,3 +270,15 @@ async def test_the_site_map_uses_only_local_tiles_and_scripts(datasette):
 async def test_queries_with_coordinates_get_the_map(datasette):
     html = await page(datasette, f"/trials/recruiting_near?condition=&latitude={LYON[0]}&longitude={LYON[1]}&km=50")
     assert "datasette-cluster-map.js" in html and "openstreetmap.org/{z}" not in html
+
+
+@pytest.mark.asyncio
+async def test_stylesheet_everywhere_and_record_script_on_record_pages(datasette):
+    stylesheet = await datasette.client.get("/-/trialmatch/browse.css")
+    assert stylesheet.status_code == 200 and stylesheet.headers["content-type"].startswith("text/css")
+    assert "dl.column-descriptions" in stylesheet.text
+    assert (await datasette.client.get("/-/trialmatch/metadata.yml")).status_code == 404
+    record = await page(datasette, "/trials/trials/NCT09000002")
+    listing = await page(datasette, "/trials/trials")
+    assert '<script src="/-/trialmatch/browse.js">' in record and "/-/trialmatch/browse.js" not in listing
+    assert '<link rel="stylesheet" href="/-/trialmatch/browse.css">' in listing
