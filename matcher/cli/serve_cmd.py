@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 import sqlite3
 import sys
-from contextlib import closing
+from pathlib import Path
 
-from .common import UsageError, database_path
+from .common import UsageError, database_path, open_store
 
 
 def add_parser(subparsers) -> None:
@@ -26,16 +26,18 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def check_registry(path) -> None:
-    if not path.is_file():
-        raise UsageError(f"no database at {path}: build one with `trialmatch update` or `trialmatch import PATH`")
+def check_registry(args) -> Path:
+    """The registry database's path; a UsageError when it is missing or not a registry."""
+    store = open_store(args, read_only=True)
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trials'").fetchone()
+        has_trials = store.db["trials"].exists()
     except sqlite3.DatabaseError as error:
-        raise UsageError(f"{path} is not a SQLite database: {error}") from None
-    if not found:
-        raise UsageError(f"{path} has no trials table: is it a trialmatch registry database?")
+        raise UsageError(f"{store.path} is not a SQLite database: {error}") from None
+    finally:
+        store.close()
+    if not has_trials:
+        raise UsageError(f"{store.path} has no trials table: is it a trialmatch registry database?")
+    return store.path
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -52,12 +54,12 @@ def run(args) -> int:
 
     from ..web.browse import make_datasette
 
-    path = database_path(args)
-    write_ahead_log = path.with_name(path.name + "-wal")
+    given = database_path(args)
+    write_ahead_log = given.with_name(given.name + "-wal")
     if not args.mutable and write_ahead_log.is_file() and write_ahead_log.stat().st_size > 0:
-        print(f"note: {path}-wal exists, another process may be writing: serving what is checkpointed "
-              "(use --mutable to follow changes)", file=sys.stderr)
-    check_registry(path)
+        print(f"note: {write_ahead_log} is not empty, another process may be writing: serving what is "
+              "checkpointed (use --mutable to follow changes)", file=sys.stderr)
+    path = check_registry(args)
     check_port_free(args.host, args.port)
     datasette = make_datasette(path, mutable=args.mutable)
     mode = "mutable" if args.mutable else "immutable"
