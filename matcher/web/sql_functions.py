@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sqlite3
 
-EARTH_RADIUS_KM = 6371.0088
+from .. import geo
 
 
 def _number(value) -> float | None:
@@ -20,13 +20,9 @@ def _number(value) -> float | None:
 
 
 def distance_km(lat1, lon1, lat2, lon2) -> float | None:
-    """Great-circle (haversine) distance in kilometres; NULL when a coordinate is missing."""
+    """Great-circle distance in kilometres; NULL when a coordinate is missing or not a number."""
     points = [_number(v) for v in (lat1, lon1, lat2, lon2)]
-    if None in points:
-        return None
-    phi1, lambda1, phi2, lambda2 = map(math.radians, points)
-    a = math.sin((phi2 - phi1) / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin((lambda2 - lambda1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+    return None if None in points else geo.distance_km(*points)
 
 
 def register(conn: sqlite3.Connection) -> None:
