@@ -1,8 +1,9 @@
 """A small registry database for the browse-view tests, built from hand-written data only.
 
 The four fixture records of tests/fixtures/records, one more API v2 trial whose registry text
-is hostile (``<script>`` in its title and eligibility text) with a geocoded site in Lyon, and
-hand-written parsed criteria and constraints (the criteria parser is another component).
+is hostile (``<script>`` in its title and eligibility text) with a site in Lyon that the
+registry placed, and hand-written parsed criteria and constraints (the criteria parser is
+another component). Sites without registry coordinates are placed offline, as an import does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import FIXTURES
+from matcher.derive import geocode_sites
 from matcher.ingest import import_paths
 from matcher.store import Store
 from models.criteria import Constraint, Criterion
@@ -71,8 +73,11 @@ def hand_written_parser(text: str) -> list[Criterion]:
 
 
 def build_fixture_registry(path: Path) -> Path:
-    store = Store(path, criteria_parser=hand_written_parser, parser_version="hand-written")
+    store = Store(path)
     import_paths(store, [FIXTURES / "records"])
     store.write_trials([hostile_trial()])
+    geocode_sites(store)
+    parsed = [(nct_id, hand_written_parser(text)) for nct_id, text in store.trials_needing_parse("hand-written")]
+    store.replace_criteria(parsed, "hand-written")
     store.close()
     return path

@@ -105,6 +105,7 @@ async def test_site_and_condition_facets(datasette):
     sites = await get_json(datasette, "/trials/sites.json")
     assert facet_counts(sites, "country") == {"United States": 3, "France": 2}
     assert facet_counts(sites, "status") == {"RECRUITING": 3}
+    assert facet_counts(sites, "coordinates_source") == {"registry": 2, "zip": 1, "city": 2}
     conditions = await get_json(datasette, "/trials/conditions.json?vocabulary=mesh")
     assert facet_counts(conditions, "name") == {"Purpura, Thrombocytopenic, Idiopathic": 2, "Thrombocytopenia": 1}
 
@@ -148,9 +149,11 @@ async def test_recruiting_trials_near_a_point(datasette):
     assert near[0]["distance_km"] == pytest.approx(1.1, abs=0.1) and near[0]["city"] == "Boston"
     from_lyon = await query_rows(datasette, "recruiting_near", condition="Thrombocytopenia", km="", latitude=LYON[0], longitude=LYON[1])
     assert [row["nct_id"] for row in from_lyon] == [HOSTILE_ID]  # default radius 100 km: Boston is far
+    # NCT09000003's site in Denver has no registry coordinates: it was placed by its city.
     any_condition = await query_rows(datasette, "recruiting_near", condition="", km="7000", **boston)
-    assert [row["nct_id"] for row in any_condition] == ["NCT09000002", HOSTILE_ID]
-    assert await query_rows(datasette, "recruiting_near", condition="asthma", km="7000", **boston) == []
+    assert [row["nct_id"] for row in any_condition] == ["NCT09000002", "NCT09000003", HOSTILE_ID]
+    assert await query_rows(datasette, "recruiting_near", condition="asthma", km="1000", **boston) == []
+    assert [row["nct_id"] for row in await query_rows(datasette, "recruiting_near", condition="asthma", km="3000", **boston)] == ["NCT09000003"]
     assert await query_rows(datasette, "recruiting_near", condition="", km="10", latitude="", longitude="") == []
 
 
