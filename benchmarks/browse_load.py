@@ -42,12 +42,15 @@ SEARCH_TERMS = (
 
 
 def build_sample_database(folder: Path) -> Path:
+    """The registry sample imported as `trialmatch import` does it (sites placed offline too)."""
+    from matcher.derive import geocode_sites
     from matcher.ingest import import_paths
     from matcher.store import Store
 
     path = folder / "trials.db"
     store = Store(path)
     import_paths(store, [shared_data("ctgov", "AllPublicXML-sample.zip"), shared_data("ctgov", "api-v2")], parallel=True)
+    geocode_sites(store)
     store.close()
     return path
 
