@@ -154,6 +154,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db_path = args.db or build_sample_database(Path(folder))
         chooser = PageChooser(db_path, args.seed)
+        load_before = os.getloadavg()[0]
         port = free_port()
         server = start_server(db_path, port)
         base = f"http://127.0.0.1:{port}"
@@ -177,7 +178,8 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         trials = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True).execute("SELECT count(*) FROM trials").fetchone()[0]
-    print(f"database: {trials:,} trials; trialmatch serve (immutable) on 127.0.0.1, {os.cpu_count()} cores")
+    print(f"database: {trials:,} trials; trialmatch serve (immutable) on 127.0.0.1, {os.cpu_count()} cores, "
+          f"load average before the run {load_before:.1f}")
     print(f"{args.users} concurrent users x {args.requests_per_user} requests, think time {args.think_ms:.0f} ms")
     print(f"{'page kind':<22}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}")
     for kind in (*PAGE_KINDS, "overall"):
