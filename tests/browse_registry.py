@@ -12,6 +12,7 @@ from pathlib import Path
 
 from conftest import FIXTURES
 from matcher.derive import geocode_sites
+from matcher.embeddings import ensure_table as ensure_vector_table
 from matcher.ingest import import_paths
 from matcher.store import Store
 from models.criteria import Constraint, Criterion
@@ -79,5 +80,6 @@ def build_fixture_registry(path: Path) -> Path:
     geocode_sites(store)
     parsed = [(nct_id, hand_written_parser(text)) for nct_id, text in store.trials_needing_parse("hand-written")]
     store.replace_criteria(parsed, "hand-written")
+    ensure_vector_table(store)  # as after `trialmatch index` (left empty: no model runs here)
     store.close()
     return path

@@ -249,9 +249,10 @@ async def test_mutable_on_request(registry):
 
 
 @pytest.mark.asyncio
-async def test_raw_records_are_hidden(datasette):
-    tables = (await get_json(datasette, "/trials.json"))["tables"]
-    assert next(t for t in tables if t["name"] == "raw_records")["hidden"]
+async def test_blob_tables_are_hidden(datasette):
+    tables = {t["name"]: t for t in (await get_json(datasette, "/trials.json"))["tables"]}
+    assert tables["raw_records"]["hidden"] and tables["trial_vectors"]["hidden"]
+    assert not tables["trials"]["hidden"] and not tables["criteria"]["hidden"]
 
 
 # ---------------------------------------------------------------- the map, offline
