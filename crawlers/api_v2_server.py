@@ -102,7 +102,7 @@ class RegistryServer:
         return f"http://127.0.0.1:{self._http.server_address[1]}{API_PREFIX}"
 
     def start(self) -> RegistryServer:
-        self._thread = threading.Thread(target=self._http.serve_forever, name="loopback-registry", daemon=True)
+        self._thread = threading.Thread(target=self._http.serve_forever, args=(0.05,), name="loopback-registry", daemon=True)
         self._thread.start()
         return self
 
@@ -274,6 +274,7 @@ class RegistryServer:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "loopback-registry"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self.server.registry.handle(self)

@@ -1,7 +1,7 @@
 """The studies a loopback registry serves, searchable the way the API v2 searches.
 
 Matching is deliberately simple (the live registry's Essie engine is not the point): every word
-of ``query.cond`` must occur, case-insensitively, in the study's conditions, keywords or MeSH
+of ``query.cond`` must begin a word, case-insensitively, of the study's conditions, keywords or MeSH
 terms; ``query.term`` in its titles, summary, keywords or conditions; ``query.intr`` in its
 interventions; ``query.locn`` in its site addresses. Studies are kept in the two orders the
 server sorts by: NCT id (the default) and last update date.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,9 @@ from models.trial import Trial
 from .bulk import Rejection, read_paths
 from .records import parse_v2_study
 from .v2_study import trial_to_v2_study
+
+
+_WORD_GAP = re.compile(r"[^\w]+")
 
 
 @dataclass
@@ -52,7 +56,7 @@ def _words(*groups) -> str:
             parts.append(group)
         elif group:
             parts.extend(str(item) for item in group if item)
-    return " ".join(parts).lower()
+    return " " + " ".join(_WORD_GAP.split(" ".join(parts).lower())).strip() + " "
 
 
 def _entry(study: dict, trial: Trial | None = None) -> Entry:
@@ -76,7 +80,7 @@ def _entry(study: dict, trial: Trial | None = None) -> Entry:
 def _matches(entry: Entry, search: StudyFilter) -> bool:
     for field in ("condition", "term", "intervention", "location"):
         wanted = getattr(search, field)
-        if wanted and not all(word in entry.texts[field] for word in wanted.lower().split()):
+        if wanted and not all(f" {word}" in entry.texts[field] for word in _WORD_GAP.split(wanted.lower()) if word):
             return False
     if search.statuses and entry.status not in search.statuses:
         return False
