@@ -23,6 +23,7 @@ import hmac
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 from collections import Counter
@@ -92,7 +93,7 @@ class RegistryServer:
         self._token_generation = 0
         self._lock = threading.Lock()
         self._study_requests = 0
-        self._http = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._http = _QuietHTTPServer(("127.0.0.1", port), _Handler)
         self._http.daemon_threads = True
         self._http.registry = self
         self._thread: threading.Thread | None = None
@@ -269,6 +270,12 @@ class RegistryServer:
             handler.close_connection = True
             return
         handler.wfile.write(body)
+
+
+class _QuietHTTPServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up (or was killed)
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

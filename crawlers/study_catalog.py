@@ -20,7 +20,7 @@ from pathlib import Path
 from models.trial import Trial
 
 from .bulk import Rejection, read_paths
-from .records import parse_v2_study
+from .records import RecordError, parse_v2_study
 from .v2_study import trial_to_v2_study
 
 
@@ -60,8 +60,14 @@ def _words(*groups) -> str:
 
 
 def _entry(study: dict, trial: Trial | None = None) -> Entry:
-    """``trial`` is ``parse_v2_study(study)`` when the caller has it already."""
-    trial = trial or parse_v2_study(study)
+    """``trial`` is ``parse_v2_study(study)`` when the caller has it already. A study that
+    does not parse is still served (to test how clients cope), under whatever id it shows."""
+    try:
+        trial = trial or parse_v2_study(study)
+    except RecordError:
+        nct_id = str(((study.get("protocolSection") or {}).get("identificationModule") or {}).get("nctId"))
+        body = json.dumps(study, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return Entry(nct_id, "", "", body, dict.fromkeys(("condition", "term", "intervention", "location"), " "))
     return Entry(
         nct_id=trial.nct_id,
         last_update=trial.last_update_posted or "",
