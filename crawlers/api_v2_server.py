@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from models.trial import STATUSES
+from models.trial import NCT_ID, STATUSES
 
 from .fault_plan import FaultPlan
 from .study_catalog import StudyCatalog, StudyFilter
@@ -49,7 +49,6 @@ KNOWN_PARAMS = {*SEARCH_PARAMS, "filter.overallStatus", "filter.advanced", "page
 _SORTS = {"nctid": "nctid", "@relevance": "nctid", "lastupdatepostdate": "lastupdatepostdate"}
 _RANGE = re.compile(r"^AREA\[LastUpdatePostDate\]RANGE\[\s*([^,\]]+?)\s*,\s*([^,\]]+?)\s*\]$", re.I)
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
-_NCT_ID = re.compile(r"^NCT\d{8}$")
 
 
 class BadRequest(Exception):
@@ -183,7 +182,7 @@ class RegistryServer:
             return self._search(params, raw_params, repeat_last=repeat_last)
         if path is not None and path.startswith("/studies/"):
             nct_id = path[len("/studies/"):]
-            if not _NCT_ID.match(nct_id):
+            if not NCT_ID.match(nct_id):
                 raise BadRequest(f"Invalid NCT ID: {nct_id}")
             body = self.catalog.study(nct_id)
             if body is None:

@@ -25,12 +25,13 @@ from urllib.parse import quote
 
 import requests
 
-from .politeness import USER_AGENT, RateLimiter, RetryPolicy, parse_retry_after
+from models.trial import NCT_ID
+
+from .politeness import USER_AGENT, RateLimiter, RetryPolicy, connection_problem, parse_retry_after
 
 DEFAULT_BASE_URL = "https://clinicaltrials.gov/api/v2"
 MAX_PAGE_SIZE = 1000
 SORT_ORDER = "LastUpdatePostDate:asc"
-NCT_ID = re.compile(r"^NCT\d{8}$")
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -268,12 +269,3 @@ class RegistryClient:
     def version(self) -> dict:
         """``GET /version``: ``apiVersion`` and ``dataTimestamp`` (when the registry's data was refreshed)."""
         return self.get_json("/version")[1]
-
-
-def connection_problem(error: Exception) -> str:
-    """The root cause of a requests connection error, short enough for one line."""
-    found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
-    if found:
-        return found[-1].strip()
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text[:160]}"

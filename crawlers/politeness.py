@@ -4,6 +4,7 @@ they back off when it struggles. Shared by the registry client and the listing f
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -94,3 +95,12 @@ class RetryPolicy:
             return retry_after
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** (retry_number - 1))
         return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def connection_problem(error: Exception) -> str:
+    """The root cause of a requests connection error, short enough for one line."""
+    found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
+    if found:
+        return found[-1].strip()
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:160]}"

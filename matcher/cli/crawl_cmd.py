@@ -7,7 +7,6 @@ updated since its last finished crawl.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
 from contextlib import contextmanager
@@ -16,12 +15,11 @@ from datetime import date
 from crawlers.ctgov_api import DEFAULT_BASE_URL, MAX_PAGE_SIZE, RegistryClient, RegistryError, RequestRejected, StudyQuery
 from crawlers.politeness import RetryPolicy
 from crawlers.vocabulary import normalize_status
-from models.trial import STATUSES
+from models.trial import NCT_ID, STATUSES
 
 from ..crawl import Crawl, CrawlReport, fetch_studies
 from .common import UsageError, database_path, open_store, progress
 
-NCT_ID = re.compile(r"^NCT\d{8}$")
 
 
 def add_parser(subparsers) -> None:
