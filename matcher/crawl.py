@@ -11,9 +11,11 @@ date the crawl reached (pages come in ascending last-update order) rather than f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from queue import SimpleQueue
 
 from crawlers.bulk import Rejection
 from crawlers.ctgov_api import Page, PageTokenRejected, RegistryClient, RegistryError, RequestRejected, StudyQuery
@@ -74,6 +76,39 @@ def page_records(page: Page) -> tuple[list[tuple[Trial, RawRecord]], list[Reject
         provenance = Provenance("ctgov-api-v2", f"{page.url}#{trial.nct_id}", page.retrieved)
         records.append((trial, RawRecord(provenance, raw, "application/json")))
     return records, rejections
+
+
+def fetched_ahead(pages: Iterator[Page]) -> Iterator[Page]:
+    """The pages of ``pages``, each fetched in a background thread while the one before is
+    being stored: waiting on the registry overlaps with our own work. Never more than one page
+    ahead; what the fetching raises is raised here, in order."""
+    arrived: SimpleQueue = SimpleQueue()
+    may_fetch = threading.Semaphore(1)
+    stopped = threading.Event()
+
+    def fetch() -> None:
+        try:
+            while may_fetch.acquire() and not stopped.is_set():
+                page = next(pages, None)
+                arrived.put(("page", page) if page is not None else ("end", None))
+                if page is None:
+                    return
+        except BaseException as error:  # handed to the consumer, which owns the crawl
+            arrived.put(("error", error))
+
+    threading.Thread(target=fetch, name="page-fetcher", daemon=True).start()
+    try:
+        while True:
+            kind, item = arrived.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            may_fetch.release()  # fetch the next page while this one is stored
+            yield item
+    finally:
+        stopped.set()
+        may_fetch.release()
 
 
 class Crawl:
@@ -137,9 +172,10 @@ class Crawl:
         restarted = False
         while True:
             remaining = None if self.max_studies is None else self.max_studies - self.report.studies
+            pages = self.client.pages(self.query, since=self.state.effective_since, page_token=self.state.page_token,
+                                      page_size=self.page_size, limit=remaining)
             try:
-                for page in self.client.pages(self.query, since=self.state.effective_since, page_token=self.state.page_token,
-                                              page_size=self.page_size, limit=remaining):
+                for page in fetched_ahead(pages):
                     self._store(page, run_id)
                 return
             except PageTokenRejected as error:

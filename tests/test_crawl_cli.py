@@ -51,6 +51,18 @@ def wait_until(condition, timeout=30.0):
         time.sleep(0.005)
 
 
+def stored_pages(db_path) -> int:
+    """Pages the crawl has committed (read while the crawl runs: the database is in WAL mode)."""
+    if not db_path.exists():
+        return 0
+    store = Store(db_path)
+    try:
+        row = store.conn.execute("SELECT max(pages) FROM crawls").fetchone()
+        return row[0] or 0
+    finally:
+        store.close()
+
+
 def test_summary_then_an_incremental_repeat(catalog, db_path):
     with RegistryServer(catalog) as server:
         code, out, err = run_crawl(db_path, server, "--page-size", 50, "--status", "recruiting,completed", "--status", "Not yet recruiting")
@@ -67,6 +79,7 @@ def test_killed_crawl_resumes_without_gaps_or_duplicates(catalog, db_path):
         server.hold_after_pages = 3  # the 4th page request waits: the crawl is mid-way
         process = start_crawl(db_path, server, "--page-size", 10)
         assert server.holding.wait(30)
+        wait_until(lambda: stored_pages(db_path) == 3)  # the 4th is asked for while the 3rd is stored
         process.kill()
         process.wait(10)
         server.release()
@@ -106,6 +119,7 @@ def test_sigterm_stops_cleanly_and_the_crawl_resumes(catalog, db_path):
         server.hold_after_pages = 2
         process = start_crawl(db_path, server, "--page-size", 10)
         assert server.holding.wait(30)
+        wait_until(lambda: stored_pages(db_path) == 2)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
         server.release()
