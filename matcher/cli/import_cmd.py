@@ -6,6 +6,7 @@ import sys
 
 from crawlers.bulk import SourceError, estimate_records
 
+from ..derive import geocode_sites
 from ..ingest import import_paths
 from ..store import Store
 from .common import UsageError, open_store, progress
@@ -49,4 +50,13 @@ def import_into(store: Store, paths: list[str]):
             file=sys.stderr,
         )
     print(f"import into {store.path}: {summary.line()}")
+    derive_after_writing(store)
     return summary
+
+
+def derive_after_writing(store: Store) -> None:
+    """Bring derived data (site coordinates) up to date after trials were written."""
+    placed = geocode_sites(store)
+    if any(placed.values()):
+        print(f"site coordinates: {placed['zip']} placed by ZIP code, {placed['city']} by city, "
+              f"{placed['none']} not found offline")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +19,6 @@ from . import rows
 from .criteria_rows import constraint_row, criterion_from_rows, criterion_row
 from .schema import create_schema
 
-CriteriaParser = Callable[[str], list[Criterion]]
 CHILD_TABLES = ("sites", "conditions", "interventions", "contacts")
 
 
@@ -58,21 +57,13 @@ def _is_newer(incoming: str | None, stored: str | None) -> bool | None:
 class Store:
     """A registry database file. Open it, write trials in batches, read them back.
 
-    ``criteria_parser`` (text → criteria) and ``parser_version`` make every write also store
-    the trial's parsed criteria, in the same transaction.
+    Derived data (parsed criteria, site coordinates) is written by ``matcher.derive`` after
+    the trials land; ``trials.criteria_parser`` and ``sites.coordinates_source`` say what has
+    been derived, so a re-run only does what is missing or stale.
     """
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        criteria_parser: CriteriaParser | None = None,
-        parser_version: str | None = None,
-        read_only: bool = False,
-    ):
+    def __init__(self, path: str | Path, *, read_only: bool = False):
         self.path = Path(path)
-        self.criteria_parser = criteria_parser
-        self.parser_version = parser_version
         if read_only:
             if not self.path.exists():
                 raise FileNotFoundError(f"no database at {self.path}")
@@ -187,8 +178,6 @@ class Store:
         ):
             self._insert_many(table, table_rows)
         self._insert_many("raw_records", [_raw_row(trial.nct_id, raw)])
-        if self.criteria_parser is not None:
-            self._write_criteria(trial.nct_id, self.criteria_parser(trial.eligibility_text))
 
     def _upsert(self, table: str, row: dict, pk: str) -> None:
         columns = list(row)
@@ -214,40 +203,38 @@ class Store:
         self.conn.execute("DELETE FROM constraints WHERE nct_id = ?", (nct_id,))
         self.conn.execute("DELETE FROM criteria WHERE nct_id = ?", (nct_id,))
 
-    def _write_criteria(self, nct_id: str, criteria: list[Criterion]) -> None:
-        for position, criterion in enumerate(criteria):
-            row = criterion_row(nct_id, position, criterion)
-            cursor = self.conn.execute(
-                f"INSERT INTO criteria ({', '.join(f'[{c}]' for c in row)}) VALUES ({', '.join('?' * len(row))})",
-                list(row.values()),
-            )
-            self._insert_many(
-                "constraints",
-                [constraint_row(nct_id, cursor.lastrowid, criterion.kind, c) for c in criterion.constraints],
-            )
-        self.conn.execute("UPDATE trials SET criteria_parser = ? WHERE nct_id = ?", (self.parser_version, nct_id))
+    def trials_needing_parse(self, parser_version: str) -> list[tuple[str, str]]:
+        """(nct_id, eligibility text) of trials never parsed, or parsed by another version."""
+        return self.conn.execute(
+            "SELECT nct_id, coalesce(eligibility_text, '') FROM trials WHERE criteria_parser IS NOT ? ORDER BY nct_id",
+            (parser_version,),
+        ).fetchall()
 
-    def reparse(self, nct_ids: Iterable[str] | None = None, *, only_stale: bool = False, batch_size: int = 500) -> Iterator[int]:
-        """Re-derive stored criteria from stored eligibility text; yields the count per batch.
+    def eligibility_texts(self, nct_ids: Iterable[str]) -> list[tuple[str, str]]:
+        found = []
+        for nct_id in nct_ids:
+            row = self.conn.execute("SELECT coalesce(eligibility_text, '') FROM trials WHERE nct_id = ?", (nct_id,)).fetchone()
+            if row is None:
+                raise KeyError(nct_id)
+            found.append((nct_id, row[0]))
+        return found
 
-        ``only_stale`` limits it to trials parsed by another parser version (or never).
-        """
-        if self.criteria_parser is None:
-            raise ValueError("this Store was opened without a criteria parser")
-        if nct_ids is None:
-            where, params = ("WHERE criteria_parser IS NOT ?", [self.parser_version]) if only_stale else ("", [])
-            nct_ids = [r[0] for r in self.conn.execute(f"SELECT nct_id FROM trials {where} ORDER BY nct_id", params)]
-        ids = list(nct_ids)
-        for start in range(0, len(ids), batch_size):
-            chunk = ids[start : start + batch_size]
-            with self.conn:
-                for nct_id in chunk:
-                    row = self.conn.execute("SELECT eligibility_text FROM trials WHERE nct_id = ?", (nct_id,)).fetchone()
-                    if row is None:
-                        raise KeyError(nct_id)
-                    self._delete_criteria(nct_id)
-                    self._write_criteria(nct_id, self.criteria_parser(row[0] or ""))
-            yield len(chunk)
+    def replace_criteria(self, parsed: Iterable[tuple[str, list[Criterion]]], parser_version: str) -> None:
+        """Store parsed criteria for many trials in one transaction, replacing what was there."""
+        with self.conn:
+            for nct_id, criteria in parsed:
+                self._delete_criteria(nct_id)
+                for position, criterion in enumerate(criteria):
+                    row = criterion_row(nct_id, position, criterion)
+                    cursor = self.conn.execute(
+                        f"INSERT INTO criteria ({', '.join(f'[{c}]' for c in row)}) VALUES ({', '.join('?' * len(row))})",
+                        list(row.values()),
+                    )
+                    self._insert_many(
+                        "constraints",
+                        [constraint_row(nct_id, cursor.lastrowid, criterion.kind, c) for c in criterion.constraints],
+                    )
+                self.conn.execute("UPDATE trials SET criteria_parser = ? WHERE nct_id = ?", (parser_version, nct_id))
 
     def criteria(self, nct_id: str) -> list[Criterion]:
         """The stored parsed criteria of one trial, in order."""

@@ -44,6 +44,7 @@ def site_rows(trial: Trial) -> list[dict]:
             "status": s.status,
             "latitude": s.lat,
             "longitude": s.lon,
+            "coordinates_source": "registry" if s.lat is not None and s.lon is not None else None,
             "contact_name": s.contact_name,
             "contact_phone": s.contact_phone,
             "contact_email": s.contact_email,

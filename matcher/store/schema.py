@@ -94,6 +94,7 @@ SITE_COLUMNS = {
     "status": str,
     "latitude": float,
     "longitude": float,
+    "coordinates_source": str,  # "registry", or derived offline from the "zip" or "city"; "none" if not found
     "contact_name": str,
     "contact_phone": str,
     "contact_email": str,
