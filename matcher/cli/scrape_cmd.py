@@ -10,6 +10,7 @@ from crawlers.listings import ListingError, parse_listing
 
 from ..store import Store, WriteOutcome
 from .common import UsageError, database_path, open_store, progress
+from .import_cmd import derive_after_writing
 
 PAGE_SUFFIXES = (".html", ".htm", ".txt", ".xhtml")
 
@@ -104,4 +105,5 @@ def run(args) -> int:
     older = f", {c['older']} older than stored (kept stored)" if c["older"] else ""
     print(f"scrape into {database_path(args)}: {scrape.pages} pages read{index}; {c['added']} added, {c['updated']} updated, "
           f"{c['unchanged']} unchanged{older}, {scrape.rejected} skipped")
+    derive_after_writing(store)
     return 1 if scrape.rejected and not any(c.values()) else 0
