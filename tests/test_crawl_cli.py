@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import FIXTURES, REPO
 from crawlers.api_v2_server import RegistryServer
 from crawlers.fault_plan import FaultPlan
 from crawlers.study_catalog import StudyCatalog
@@ -176,3 +176,28 @@ def test_update_without_a_source_crawls_the_default_conditions(catalog, db_path,
     assert {a["filter.overallStatus"] for a in asked} == {"RECRUITING,NOT_YET_RECRUITING"}
     # synthetic conditions cycle over the four defaults; statuses over RECRUITING, COMPLETED, NOT_YET_RECRUITING
     assert Store(db_path).count_trials() == 80 and out.count("crawl of condition=") == 4
+
+
+def test_serve_registry_serves_files_with_faults(tmp_path, db_path):
+    server = subprocess.Popen(
+        [sys.executable, "-m", "matcher", "serve-registry", str(FIXTURES / "records"), "--port", "0",
+         "--fault-rate", "0.5", "--faults", "500,drop", "--seed", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        line = server.stdout.readline()
+        assert line.startswith("serving 4 studies at http://127.0.0.1:"), line + server.stderr.read()
+        base_url = line.split(" at ")[1].split()[0]
+        crawl = subprocess.run(
+            [sys.executable, "-m", "matcher", "--db", str(db_path), "crawl", "--base-url", base_url, "--rate", "0",
+             "--backoff", "0.01", "--page-size", "1"],
+            capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60,
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert crawl.returncode == 0, crawl.stderr
+    assert "4 studies: 4 added" in crawl.stdout and "0 retries" not in crawl.stdout
+    bad = subprocess.run([sys.executable, "-m", "matcher", "serve-registry", str(tmp_path / "none")],
+                         capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert bad.returncode == 2 and "no such file" in bad.stderr
