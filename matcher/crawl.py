@@ -144,7 +144,8 @@ class Crawl:
         if since is None and not full:
             since = incremental_since(self.store, self.key)
             if since:
-                self.report.notes.append(f"incremental: asking only for studies updated since {since} (this search last finished then)")
+                self.report.notes.append(f"incremental: asking only for studies updated since {since} "
+                                         "(the day before this search's last finished crawl started)")
         return crawls.start_crawl(conn, self.key, self.query.identity(), self.client.base_url, since)
 
     def run(self) -> CrawlReport:
@@ -208,6 +209,8 @@ class Crawl:
 
     def _restart(self, error: PageTokenRejected) -> None:
         since = max(filter(None, (self.state.last_update_seen, self.state.effective_since)), default=None)
+        if since and len(since) == 7:  # a month-only date ("2023-06"): from the month's first day
+            since += "-01"
         crawls.restart_from(self.store.conn, self.state.id, since)
         self.state = crawls.get_crawl(self.store.conn, self.state.id)
         self.report.since = since
@@ -239,15 +242,14 @@ def fetch_studies(store: Store, client: RegistryClient, nct_ids: Iterable[str],
             except RequestRejected as error:
                 if error.status != 404:
                     raise
-                report.rejections.append(Rejection(f"{client.base_url}/studies/{nct_id}", "not in the registry (404)"))
-                store.record_rejection(run_id, report.rejections[-1].location, report.rejections[-1].reason)
-                continue
-            records, rejections = page_records(Page(url, [study], None, retrieved))
-            report.outcome.merge(store.write_trials(records))
+                rejections = [Rejection(f"{client.base_url}/studies/{nct_id}", "not in the registry (404)")]
+            else:
+                records, rejections = page_records(Page(url, [study], None, retrieved))
+                report.outcome.merge(store.write_trials(records))
+                report.studies += 1
             for rejection in rejections:
                 store.record_rejection(run_id, rejection.location, rejection.reason)
             report.rejections.extend(rejections)
-            report.studies += 1
             on_study(nct_id)
         status = "finished"
     finally:
