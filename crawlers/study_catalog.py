@@ -10,9 +10,9 @@ server sorts by: NCT id (the default) and last update date.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterable
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +22,6 @@ from models.trial import Trial
 from .bulk import Rejection, read_paths
 from .records import RecordError, parse_v2_study
 from .v2_study import trial_to_v2_study
-
 
 _WORD_GAP = re.compile(r"[^\w]+")
 
@@ -62,17 +61,17 @@ def _words(*groups) -> str:
 def _entry(study: dict, trial: Trial | None = None) -> Entry:
     """``trial`` is ``parse_v2_study(study)`` when the caller has it already. A study that
     does not parse is still served (to test how clients cope), under whatever id it shows."""
+    body = json.dumps(study, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     try:
         trial = trial or parse_v2_study(study)
     except RecordError:
         nct_id = str(((study.get("protocolSection") or {}).get("identificationModule") or {}).get("nctId"))
-        body = json.dumps(study, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         return Entry(nct_id, "", "", body, dict.fromkeys(("condition", "term", "intervention", "location"), " "))
     return Entry(
         nct_id=trial.nct_id,
         last_update=trial.last_update_posted or "",
         status=trial.overall_status or "",
-        body=json.dumps(study, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        body=body,
         texts={
             "condition": _words(trial.conditions, trial.keywords, trial.condition_mesh_terms, trial.condition_mesh_ancestors),
             "term": _words(trial.brief_title, trial.official_title or "", trial.brief_summary or "", trial.keywords, trial.conditions),
@@ -104,14 +103,8 @@ class StudyCatalog:
     }
 
     def __init__(self, studies: Iterable[dict] = ()):
-        self._entries: dict[str, Entry] = {}
         self._lock = threading.Lock()
-        self._orders: dict[str, list[Entry]] = {}
-        self._cache: dict[tuple, list[Entry]] = {}
-        self.data_timestamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        for study in studies:
-            entry = _entry(study)
-            self._entries[entry.nct_id] = entry
+        self._entries: dict[str, Entry] = {entry.nct_id: entry for entry in map(_entry, studies)}
         self._reorder()
 
     @classmethod
@@ -130,8 +123,7 @@ class StudyCatalog:
             if limit is not None and len(studies) >= limit:
                 break
         catalog = cls()
-        for trial, study in studies.values():
-            catalog._entries[trial.nct_id] = _entry(study, trial)
+        catalog._entries = {nct_id: _entry(study, trial) for nct_id, (trial, study) in studies.items()}
         catalog._reorder()
         return catalog
 
@@ -172,6 +164,6 @@ class StudyCatalog:
             self._reorder()
 
     def _reorder(self) -> None:
-        self._orders = {name: sorted(self._entries.values(), key=key) for name, key in self.SORTS.items()}
-        self._cache = {}
+        self._orders: dict[str, list[Entry]] = {name: sorted(self._entries.values(), key=key) for name, key in self.SORTS.items()}
+        self._cache: dict[tuple, tuple[list[Entry], list[tuple[str, str]]]] = {}
         self.data_timestamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")

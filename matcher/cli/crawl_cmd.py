@@ -129,7 +129,7 @@ def run(args) -> int:
                                    page_size=args.page_size, max_studies=args.max)
 
 
-def crawl_with_progress(store, client, query: StudyQuery, bar, db_path, **options) -> int:
+def crawl_with_progress(store, client, query: StudyQuery, bar, db_path, *, command: str = "crawl", **options) -> int:
     """Run one crawl with a progress bar; print its notes and summary. Shared with `update`."""
     def on_page(page, outcome):
         if page.total is not None:
@@ -137,10 +137,7 @@ def crawl_with_progress(store, client, query: StudyQuery, bar, db_path, **option
         bar.update(len(page.studies))
         bar.set_postfix(pages=crawl_run.report.pages, retries=client.stats.retries)
 
-    try:
-        crawl_run = Crawl(store, client, query, on_page=on_page, **options)
-    except RequestRejected as error:
-        raise UsageError(f"the registry rejected the search: {error}") from None
+    crawl_run = Crawl(store, client, query, on_page=on_page, **options)
     for note in crawl_run.report.notes:
         print(f"crawl: {note}", file=sys.stderr)
     notes_shown = len(crawl_run.report.notes)
@@ -149,13 +146,13 @@ def crawl_with_progress(store, client, query: StudyQuery, bar, db_path, **option
             report = crawl_run.run()
     except KeyboardInterrupt:
         _print_notes(crawl_run.report, notes_shown)
-        print(f"trialmatch crawl: interrupted; {_kept(crawl_run.report)}; run the same command to resume", file=sys.stderr)
+        print(f"trialmatch {command}: interrupted; {_kept(crawl_run.report)}; run the same command to resume", file=sys.stderr)
         return 130
     except RequestRejected as error:
         raise UsageError(f"the registry rejected the search: {error}") from None
     except RegistryError as error:
         _print_notes(crawl_run.report, notes_shown)
-        print(f"trialmatch crawl: {error}; {_kept(crawl_run.report)}; run the same command to resume", file=sys.stderr)
+        print(f"trialmatch {command}: {error}; {_kept(crawl_run.report)}; run the same command to resume", file=sys.stderr)
         derive_after_writing(store)
         return 1
     _print_notes(report, notes_shown)

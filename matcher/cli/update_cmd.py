@@ -62,7 +62,8 @@ def crawl_defaults(args) -> int:
     worst = 0
     for condition in DEFAULT_CONDITIONS:
         with progress(None, "studies", condition) as bar:
-            code = crawl_with_progress(store, client, StudyQuery(condition=condition, statuses=DEFAULT_STATUSES), bar, database_path(args))
+            code = crawl_with_progress(store, client, StudyQuery(condition=condition, statuses=DEFAULT_STATUSES), bar,
+                                       database_path(args), command="update")
         if code == 130:
             return code
         worst = max(worst, code)
