@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import import_cmd, index_cmd, serve_cmd, stats_cmd, update_cmd
+from . import crawl_cmd, import_cmd, index_cmd, scrape_cmd, serve_cmd, serve_registry_cmd, stats_cmd, update_cmd
 from .common import UsageError
 
-COMMANDS = (update_cmd, import_cmd, index_cmd, stats_cmd, serve_cmd)
+COMMANDS = (update_cmd, import_cmd, crawl_cmd, scrape_cmd, index_cmd, stats_cmd, serve_cmd, serve_registry_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
