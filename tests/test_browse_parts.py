@@ -58,3 +58,21 @@ async def test_an_immutable_registry_answers_repeated_queries_from_memory(tmp_pa
     assert await database.execute("SELECT ?", [39]) is newest
     assert await database.execute("SELECT ?", [0]) is not oldest
     assert database.cached_bytes <= database.budget_bytes
+
+
+@pytest.mark.asyncio
+async def test_another_face_joins_the_same_app_as_a_plugin_module(tmp_path):
+    from types import ModuleType
+
+    from datasette import hookimpl
+    from datasette.plugins import pm
+    from datasette.utils.asgi import Response
+
+    page = ModuleType("physician_page_stand_in")
+    page.register_routes = hookimpl(lambda: [(r"^/search$", lambda: Response.text("search page"))])
+    try:
+        datasette = make_datasette(build_fixture_registry(tmp_path / "trials.db"), plugins=[page])
+        assert (await datasette.client.get("/search")).text == "search page"
+        assert (await datasette.client.get("/trials/trials.json")).status_code == 200
+    finally:
+        pm.unregister(page)

@@ -45,9 +45,7 @@ def register_plugins(plugins: Iterable[ModuleType]) -> None:
             pm.register(module, name=module.__name__)
 
 
-def make_datasette(
-    db_path: str | Path, *, mutable: bool = False, plugins: Iterable[ModuleType] = (), settings: dict | None = None
-) -> Datasette:
+def make_datasette(db_path: str | Path, *, mutable: bool = False, plugins: Iterable[ModuleType] = ()) -> Datasette:
     """The browse view of the registry database at ``db_path``.
 
     Immutable by default: Datasette opens the file read-only, never checks it for changes, and
@@ -58,7 +56,7 @@ def make_datasette(
     if not path.is_file():
         raise FileNotFoundError(f"no database at {path}")
     register_plugins([datasette_plugin, *plugins])
-    datasette = Datasette(metadata=load_metadata(), settings={**SETTINGS, **(settings or {})})
+    datasette = Datasette(metadata=load_metadata(), settings=SETTINGS)
     datasette.remove_database("_memory")  # Datasette adds it when given no files
     file = str(path.resolve())
     registry = Database(datasette, path=file, is_mutable=True) if mutable else QueryCachingDatabase(datasette, file)
