@@ -1,0 +1,93 @@
+"""The object each pipeline component reads and fills: one criterion being parsed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from models import Constraint, Entity
+
+from .lexicon import tokenize
+from .segment import Segment
+from .text import CleanText
+
+
+@dataclass
+class Mention:
+    """A lexicon phrase found in the criterion: ``type`` is measure / drug / condition /
+    procedure; offsets are in ``Doc.text``."""
+
+    type: str
+    start: int
+    end: int
+    payload: Any
+
+
+@dataclass
+class Found:
+    """A constraint with the span of text it was read from (offsets in ``Doc.text``)."""
+
+    constraint: Constraint
+    start: int
+    end: int
+
+
+@dataclass
+class Doc:
+    kind: str
+    clean: CleanText
+    context: str | None = None
+    category: str = "other"
+    mentions: list[Mention] = field(default_factory=list)
+    found: list[Found] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    skipped: list[tuple[int, int]] = field(default_factory=list)  # sentences stating no rule
+    _tokens: list[tuple[str, int, int]] | None = None
+
+    @classmethod
+    def from_segment(cls, seg: Segment) -> Doc:
+        return cls(kind=seg.kind, clean=seg.clean, context=seg.context)
+
+    @classmethod
+    def from_text(cls, text: str, kind: str = "inclusion") -> Doc:
+        return cls(kind=kind, clean=CleanText(text, list(range(len(text) + 1))))
+
+    @property
+    def text(self) -> str:
+        return self.clean.text
+
+    @property
+    def tokens(self) -> list[tuple[str, int, int]]:
+        if self._tokens is None:
+            self._tokens = tokenize(self.text)
+        return self._tokens
+
+    def is_skipped(self, start: int) -> bool:
+        return any(s <= start < e for s, e in self.skipped)
+
+    def add(self, constraint: Constraint, start: int, end: int) -> None:
+        if self.is_skipped(start):
+            return
+        constraint.text = self.text[start:end]
+        for f in self.found:
+            if _same(f.constraint, constraint):
+                return
+        self.found.append(Found(constraint, start, end))
+
+    def clause_before(self, pos: int) -> str:
+        """Text from the start of the clause holding ``pos`` up to ``pos``."""
+        head = self.text[:pos]
+        cut = max(head.rfind(". "), head.rfind("; "), head.rfind(": "))
+        return head[cut + 1:] if cut >= 0 else head
+
+    def clause_after(self, pos: int) -> str:
+        tail = self.text[pos:]
+        m = re.search(r"[.;](?:\s|$)", tail)
+        return tail[:m.start()] if m else tail
+
+
+def _same(a: Constraint, b: Constraint) -> bool:
+    keys = ("type", "measure", "op", "value", "value_max", "unit", "drug", "drug_class", "name",
+            "value_text", "timing", "within_days", "negated")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)

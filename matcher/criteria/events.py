@@ -1,0 +1,116 @@
+"""Component: therapies (drugs and drug classes), conditions and procedures, with negation,
+history/current timing, time windows in days, exceptions ("other than corticosteroids") and
+examples ("B-cell depleting therapy (e.g., rituximab)")."""
+
+from __future__ import annotations
+
+import re
+
+from models import Constraint
+
+from . import cues
+from .doc import Doc, Mention
+from .drugs import DrugMention, lexicon as drug_lexicon
+from .temporal import Window, find_windows
+
+# A drug named as the study's own treatment ("before first ianalumab infusion").
+_STUDY_DRUG = re.compile(r"\b(?:first|last|initial|start\s+of|initiation\s+of|study|the\s+study|"
+                         r"investigational)\b[\s\w-]{0,30}$", re.I)
+_ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|contraindicat\w*|sensitivity|"
+                      r"reactions?|anaphyla\w*|idiosyncra\w*)\b[^.;]{0,40}$", re.I)
+# A condition named as what a drug treats or causes, not as a diagnosis.
+_MODIFIER_AFTER = re.compile(r"^[\s-]*(?:treatments?|therap(?:y|ies)|medications?|drugs?|"
+                             r"regimens?|specialists?|clinics?|trials?|studies|study|"
+                             r"vaccines?|vaccination|screening|guidelines?|criteria|"
+                             r"-?related|-?associated|induced)\b", re.I)
+
+
+def _window_for(windows: list[Window], m: Mention, doc: Doc) -> Window | None:
+    """The first window after the mention in its sentence, else the nearest before it."""
+    sentence_end = m.end + len(doc.clause_after(m.end))
+    after = [w for w in windows if m.end <= w.start <= sentence_end]
+    if after:
+        return after[0]
+    before = [w for w in windows if w.end <= m.start and "." not in doc.text[w.end:m.start]]
+    return before[-1] if before else None
+
+
+def _timing(doc: Doc, m: Mention, window: Window | None, default: str) -> str:
+    if window:
+        return "prior"
+    return cues.timing(doc, m.start) or default
+
+
+def extract_events(doc: Doc) -> None:
+    events = [m for m in doc.mentions if m.type in ("drug", "condition", "procedure")]
+    if not events:
+        return
+    windows = find_windows(doc.text)
+    classes_named: set[str] = set()
+    last: Constraint | None = None
+    context_negated = bool(doc.context and re.match(
+        r"^\W*(?:no|none\s+of|absence\s+of|without|must\s+not|should\s+not|free\s+of)\b", doc.context, re.I))
+    for m in events:
+        if doc.is_skipped(m.start) or cues.optional(doc, m.start):
+            continue
+        if cues.excepted(doc, m.start):
+            if last is not None and (last.drug_class or last.name):
+                last.excluding.append(_label(m))
+            continue
+        if m.type == "drug":
+            c = _therapy(doc, m, windows, classes_named)
+        else:
+            c = _clinical(doc, m, windows)
+        if c is None:
+            continue
+        if context_negated:
+            c.negated = not c.negated
+        doc.add(c, m.start, m.end)
+        last = c
+
+
+def _label(m: Mention) -> str:
+    p = m.payload
+    if isinstance(p, DrugMention):
+        return p.drug_class or p.drug
+    return p.name
+
+
+def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str]) -> Constraint | None:
+    p: DrugMention = m.payload
+    before = doc.text[max(0, m.start - 60):m.start]
+    if _STUDY_DRUG.search(before) or _ALLERGY.search(doc.clause_before(m.start)[-60:]):
+        return None
+    if p.drug and cues.example(doc, m.start):
+        classes = drug_lexicon().with_ancestors(drug_lexicon().classes_of.get(p.drug, set()))
+        if classes & classes_named:
+            return None  # an example of a class already named
+    if p.drug_class:
+        classes_named.add(p.drug_class)
+    window = _window_for(windows, m, doc)
+    c = Constraint(type="therapy", drug=p.drug, drug_class=p.drug_class,
+                   timing=_timing(doc, m, window, "any"), negated=cues.negated(doc, m.start))
+    if window:
+        c.within_days = window.days
+        if window.washout:
+            c.negated = not c.negated
+    return c
+
+
+def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
+    info = m.payload
+    if info.kind == "condition":
+        if _MODIFIER_AFTER.match(doc.text[m.end:m.end + 25]):
+            return None
+    window = _window_for(windows, m, doc)
+    timing = _timing(doc, m, window, "any") if info.kind == "procedure" else (
+        "prior" if window else cues.timing(doc, m.start))
+    c = Constraint(type=info.kind, name=info.name, mesh_term=info.mesh_term, timing=timing,
+                   negated=cues.negated(doc, m.start))
+    if window:
+        c.within_days = window.days
+        if window.washout:
+            c.negated = not c.negated
+    if c.timing is None and doc.context and re.search(r"\bhistory\s+of\b", doc.context, re.I):
+        c.timing = "prior"
+    return c
