@@ -23,7 +23,7 @@ def tag_entities(doc: Doc) -> None:
     from .tagger import default_tagger
 
     tagger = default_tagger()
-    spans = tagger.tag(doc.text) if tagger is not None else []
+    spans = tagger.tag(doc) if tagger is not None else []
     taken = [(s, e) for s, e, _ in spans]
     for s, e, label in lexicon_spans(doc):
         if not any(s < te and ts < e for ts, te in taken):

@@ -1,5 +1,244 @@
-"""Placeholder replaced below."""
+"""A fast sequence tagger for Chia entity types: a linear model over word, affix, shape and
+lexicon features of a five-token window, decoded greedily under BIO constraints.
+
+Trained on the tuning part of chia-dev by ``python -m matcher.criteria.train_tagger``; the
+weights live in ``data/lexicons/chia-tagger.npz`` (derived from Chia, CC BY 4.0, Kury et al.
+2020). Scoring is a sum of per-word vectors cached by word, so tagging costs a few dictionary
+look-ups and one small matrix sum per criterion."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+
+from matcher.resources import data_path
+
+from .doc import Doc
+
+MODEL_FILE = "chia-tagger.npz"
+OFFSETS = (-2, -1, 0, 1, 2)
+PAD_LEFT, PAD_RIGHT = "<s>", "</s>"
+_NEGATION = {"no", "not", "without", "never", "none", "neither", "nor", "absence", "negative",
+             "free", "lack", "denies", "non", "except", "other", "than", "excluding"}
+_TEMPORAL = {"day", "days", "week", "weeks", "month", "months", "year", "years", "hour", "hours",
+             "within", "prior", "previous", "previously", "past", "last", "since", "before",
+             "after", "during", "current", "currently", "recent", "recently", "history", "ago",
+             "screening", "baseline", "enrollment", "randomization", "onset", "duration"}
 
 
-def default_tagger():
-    return None
+def shape(word: str) -> str:
+    s = re.sub(r"[A-Z]", "X", word)
+    s = re.sub(r"[a-z]", "x", s)
+    s = re.sub(r"[0-9]", "d", s)
+    return re.sub(r"(.)\1{2,}", r"\1\1", s)
+
+
+@lru_cache(maxsize=1)
+def word_clusters() -> dict[str, tuple[str, ...]]:
+    """word → its cluster numbers at each granularity (``build_clusters``)."""
+    out = {}
+    try:
+        with open(data_path("lexicons", "word-clusters.tsv"), encoding="utf-8") as f:
+            for line in f:
+                if not line.startswith("#"):
+                    word, *clusters = line.rstrip("\n").split("\t")
+                    out[word] = tuple(clusters)
+    except OSError:
+        pass
+    return out
+
+
+def word_features(word: str) -> list[str]:
+    """Features of a token that depend on the token alone (cached by word at run time)."""
+    low = word.lower()
+    feats = [f"w={low}", f"shape={shape(word)}"]
+    clusters = word_clusters().get(low)
+    if clusters:
+        feats += [f"c{n}={c}" for n, c in enumerate(clusters)]
+    if len(low) > 3:
+        feats += [f"s3={low[-3:]}", f"p3={low[:3]}", f"s4={low[-4:]}"]
+    if low in _NEGATION:
+        feats.append("cue=neg")
+    if low in _TEMPORAL:
+        feats.append("cue=time")
+    if word[:1].isupper():
+        feats.append("title")
+    return feats
+
+
+def lexicon_tags(doc: Doc) -> list[str]:
+    """Per token: the lexicon mention type it falls in, with B/I ("B-drug", "I-condition"), or O."""
+    tags = ["O"] * len(doc.tokens)
+    j = 0
+    for m in doc.mentions:
+        first = True
+        while j < len(doc.tokens) and doc.tokens[j][1] < m.start:
+            j += 1
+        k = j
+        while k < len(doc.tokens) and doc.tokens[k][2] <= m.end:
+            tags[k] = ("B-" if first else "I-") + m.type
+            first = False
+            k += 1
+    return tags
+
+
+def _at(seq: list[str], k: int, pad: tuple[str, str]) -> str:
+    return seq[k] if 0 <= k < len(seq) else (pad[0] if k < 0 else pad[1])
+
+
+def pair_features(words: list[str], lex: list[str], i: int) -> list[str]:
+    """Features of token ``i`` that combine neighbours: word bigrams, lexicon tag trigram."""
+    w = [_at(words, k, (PAD_LEFT, PAD_RIGHT)).lower() for k in (i - 1, i, i + 1)]
+    t = [_at(lex, k, ("pad", "pad")) for k in (i - 1, i, i + 1)]
+    return [f"b-1={w[0]}|{w[1]}", f"b+1={w[1]}|{w[2]}", f"lex3={t[0]}|{t[1]}|{t[2]}"]
+
+
+def window_features(words: list[str], lex: list[str], i: int) -> list[str]:
+    """All features of token ``i`` (training form)."""
+    out = []
+    for o in OFFSETS:
+        w = _at(words, i + o, (PAD_LEFT, PAD_RIGHT))
+        for f in word_features(w):
+            out.append(f"{o}:{f}")
+        out.append(f"{o}:lex={_at(lex, i + o, ('pad', 'pad'))}")
+    return out + pair_features(words, lex, i)
+
+
+class Tagger:
+    def __init__(self, labels: list[str], features: list[str], weights: np.ndarray,
+                 bias: np.ndarray) -> None:
+        self.labels = labels
+        self.index = {f: i for i, f in enumerate(features)}
+        self.weights = weights.astype(np.float32)
+        self.bias = bias.astype(np.float32)
+        self._word_cache: dict[str, np.ndarray] = {}
+        self._lex_cache: dict[str, np.ndarray] = {}
+        n = len(labels)
+        # allowed[prev, cur]: I-X only after B-X or I-X
+        self.allowed = np.ones((n + 1, n), dtype=bool)  # row n: sentence start
+        for j, cur in enumerate(labels):
+            if cur.startswith("I-"):
+                for i, prev in enumerate(labels):
+                    self.allowed[i, j] = prev[2:] == cur[2:] and prev != "O"
+                self.allowed[n, j] = False
+
+    @classmethod
+    def load(cls, path=None) -> Tagger:
+        data = np.load(path or data_path("lexicons", MODEL_FILE), allow_pickle=False)
+        return cls(list(data["labels"]), list(data["features"]), data["weights"], data["bias"])
+
+    def _sum(self, feats: list[str]) -> np.ndarray:
+        rows = [self.index[f] for f in feats if f in self.index]
+        if not rows:
+            return np.zeros(len(self.labels), dtype=np.float32)
+        return self.weights[rows].sum(axis=0)
+
+    def _word_vectors(self, word: str) -> np.ndarray:
+        """(len(OFFSETS), n_labels): this word's contribution at each window position."""
+        vec = self._word_cache.get(word)
+        if vec is None:
+            feats = word_features(word)
+            vec = np.stack([self._sum([f"{o}:{f}" for f in feats]) for o in OFFSETS])
+            if len(self._word_cache) < 200_000:
+                self._word_cache[word] = vec
+        return vec
+
+    def _lex_vectors(self, tag: str) -> np.ndarray:
+        vec = self._lex_cache.get(tag)
+        if vec is None:
+            vec = np.stack([self._sum([f"{o}:lex={tag}"]) for o in OFFSETS])
+            self._lex_cache[tag] = vec
+        return vec
+
+    def scores(self, words: list[str], lex: list[str]) -> np.ndarray:
+        n = len(words)
+        padded = [PAD_LEFT, PAD_LEFT, *words, PAD_RIGHT, PAD_RIGHT]
+        padded_lex = ["pad", "pad", *lex, "pad", "pad"]
+        w = np.stack([self._word_vectors(x) for x in padded])  # (n+4, 5, C)
+        x = np.stack([self._lex_vectors(t) for t in padded_lex])
+        total = w + x
+        s = np.broadcast_to(self.bias, (n, len(self.labels))).copy()
+        for j, o in enumerate(OFFSETS):
+            # token i sees token i+o at window position j
+            s += total[2 + o:2 + o + n, j]
+        index = self.index
+        for i in range(n):
+            rows = [index[f] for f in pair_features(words, lex, i) if f in index]
+            if rows:
+                s[i] += self.weights[rows].sum(axis=0)
+        return s
+
+    def decode(self, scores: np.ndarray, beam: int = 4) -> list[str]:
+        """Best label sequence allowed by BIO (Viterbi over each token's ``beam`` best labels,
+        log-softmax scores)."""
+        n = scores.shape[0]
+        top = np.argpartition(-scores, beam, axis=1)[:, :beam] if scores.shape[1] > beam else \
+            np.tile(np.arange(scores.shape[1]), (n, 1))
+        peak = scores.max(axis=1, keepdims=True)
+        logp = scores - peak - np.log(np.exp(scores - peak).sum(axis=1, keepdims=True))
+        allowed = self.allowed
+        start = len(self.labels)
+        prev = [(float(logp[0, j]), [int(j)]) for j in top[0] if allowed[start, j]]
+        if not prev:  # cannot happen with O in the label set, but stay total
+            prev = [(0.0, [int(np.argmax(scores[0]))])]
+        for i in range(1, n):
+            cur = []
+            for j in top[i]:
+                j = int(j)
+                best = None
+                for score, path in prev:
+                    if allowed[path[-1], j] and (best is None or score > best[0]):
+                        best = (score, path)
+                if best is not None:
+                    cur.append((best[0] + float(logp[i, j]), best[1] + [j]))
+            if not cur:  # no allowed continuation among the beam: start an entity afresh
+                j = int(top[i][0])
+                label = self.labels[j]
+                if label.startswith("I-"):
+                    j = self.labels.index("B-" + label[2:]) if "B-" + label[2:] in self.labels else j
+                score, path = max(prev)
+                cur = [(score + float(logp[i, j]), path + [j])]
+            prev = cur
+        return [self.labels[j] for j in max(prev)[1]]
+
+    def tag_tokens(self, words: list[str], lex: list[str]) -> list[str]:
+        if not words:
+            return []
+        return self.decode(self.scores(words, lex))
+
+    def tag(self, doc: Doc) -> list[tuple[int, int, str]]:
+        """(start, end, type) spans in ``doc.text``."""
+        toks = doc.tokens
+        labels = self.tag_tokens([t for t, _, _ in toks], lexicon_tags(doc))
+        return bio_spans(labels, [(s, e) for _, s, e in toks])
+
+
+def bio_spans(labels: list[str], offsets: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    spans = []
+    cur = None
+    for label, (s, e) in zip(labels, offsets):
+        if label.startswith("B-") or (label.startswith("I-") and (cur is None or cur[2] != label[2:])):
+            if cur:
+                spans.append(tuple(cur))
+            cur = [s, e, label[2:]]
+        elif label.startswith("I-") and cur:
+            cur[1] = e
+        else:
+            if cur:
+                spans.append(tuple(cur))
+            cur = None
+    if cur:
+        spans.append(tuple(cur))
+    return spans
+
+
+@lru_cache(maxsize=1)
+def default_tagger() -> Tagger | None:
+    """The shipped model, or None when its file is missing."""
+    try:
+        return Tagger.load()
+    except (OSError, KeyError, ValueError):
+        return None
+
