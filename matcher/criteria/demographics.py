@@ -7,6 +7,7 @@ import re
 from models import Constraint
 
 from .doc import Doc
+from .measurements import _known_unit
 from .quantities import find_quantities
 
 _YEARS = {"year": 1.0, "yr": 1.0, "y": 1.0, "month": 1 / 12, "mo": 1 / 12, "week": 7 / 365.25,
@@ -38,6 +39,9 @@ def extract_age(doc: Doc) -> None:
         after = text[q.end:q.end + 40]
         if not unit and re.match(r"\s*(?:years?|yrs?)\b", after, re.I):
             unit = "years"
+        if unit and not _TIME_UNIT.match(unit.strip()) and re.fullmatch(r"[a-z]+", unit) \
+                and not _known_unit(unit):
+            unit = ""  # an ordinary word after the number ("18 and over")
         if not _TIME_UNIT.match(unit.strip()):
             # "Age 18-65", "aged ≥ 18" with the unit left out
             if not (unit == "" and re.search(r"\bage[ds]?\s*[:=]?\s*[^\w\s]{0,3}\s*(?:between|from|over|under)?\s*$",

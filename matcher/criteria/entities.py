@@ -20,10 +20,20 @@ def lexicon_spans(doc: Doc) -> list[tuple[int, int, str]]:
 
 
 def tag_entities(doc: Doc) -> None:
+    tag_entities_many([doc])
+
+
+def tag_entities_many(docs: list[Doc]) -> None:
+    """The component on several criteria at once (one pass of the tagger)."""
     from .tagger import default_tagger
 
     tagger = default_tagger()
-    spans = tagger.tag(doc) if tagger is not None else []
+    tagged = tagger.tag_many(docs) if tagger is not None else [[] for _ in docs]
+    for doc, spans in zip(docs, tagged):
+        _set_entities(doc, list(spans))
+
+
+def _set_entities(doc: Doc, spans: list[tuple[int, int, str]]) -> None:
     taken = [(s, e) for s, e, _ in spans]
     for s, e, label in lexicon_spans(doc):
         if not any(s < te and ts < e for ts, te in taken):

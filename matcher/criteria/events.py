@@ -19,10 +19,14 @@ _STUDY_DRUG = re.compile(r"\b(?:first|last|initial|start\s+of|initiation\s+of|st
 _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|contraindicat\w*|sensitivity|"
                       r"reactions?|anaphyla\w*|idiosyncra\w*)\b[^.;]{0,40}$", re.I)
 # A condition named as what a drug treats or causes, not as a diagnosis.
-_MODIFIER_AFTER = re.compile(r"^[\s-]*(?:treatments?|therap(?:y|ies)|medications?|drugs?|"
+_MODIFIER_AFTER = re.compile(r"^[\s-]*(?:[a-z]+\s+)?(?:treatments?|therap(?:y|ies)|medications?|drugs?|"
+                             r"agents?|pharmacotherap\w*|medicines?|products?|"
                              r"regimens?|specialists?|clinics?|trials?|studies|study|"
                              r"vaccines?|vaccination|screening|guidelines?|criteria|"
                              r"-?related|-?associated|induced)\b", re.I)
+
+
+_LIST_GAP = re.compile(r"^\s*(?:,|;)?\s*(?:or|and|and/or|nor|/)?\s*(?:[a-z-]+\s+){0,2}$", re.I)
 
 
 def _window_for(windows: list[Window], m: Mention, doc: Doc) -> Window | None:
@@ -48,6 +52,7 @@ def extract_events(doc: Doc) -> None:
     windows = find_windows(doc.text)
     classes_named: set[str] = set()
     last: Constraint | None = None
+    last_end = -1
     context_negated = bool(doc.context and re.match(
         r"^\W*(?:no|none\s+of|absence\s+of|without|must\s+not|should\s+not|free\s+of)\b", doc.context, re.I))
     for m in events:
@@ -63,10 +68,12 @@ def extract_events(doc: Doc) -> None:
             c = _clinical(doc, m, windows)
         if c is None:
             continue
+        if last is not None and last.negated and not c.negated and _LIST_GAP.match(doc.text[last_end:m.start]):
+            c.negated = True  # "no history of MI or stroke": the cue covers the whole list
         if context_negated:
             c.negated = not c.negated
         doc.add(c, m.start, m.end)
-        last = c
+        last, last_end = c, m.end
 
 
 def _label(m: Mention) -> str:

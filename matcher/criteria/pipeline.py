@@ -12,7 +12,7 @@ from .classify import classify
 from .cues import mark_sentences_without_rules
 from .demographics import extract_age, extract_reproductive, extract_sex
 from .doc import Doc
-from .entities import tag_entities
+from .entities import tag_entities, tag_entities_many
 from .events import extract_events
 from .grouping import group_alternatives
 from .measurements import extract_measurements
@@ -31,12 +31,15 @@ COMPONENTS: list[tuple[str, Component]] = [
     ("events", extract_events),
     ("alternatives", group_alternatives),
     ("category", classify),
-    ("entities", tag_entities),
 ]
+# Entity tagging runs once over all criteria of a text (``tag_entities_many``); alone on one
+# criterion it is ``tag_entities``.
+ENTITIES: tuple[str, Component] = ("entities", tag_entities)
 
 
 def parse_doc(doc: Doc, components: list[tuple[str, Component]] | None = None) -> Doc:
-    for _, component in components or COMPONENTS:
+    """Run the components (all, with entities, by default) on one criterion."""
+    for _, component in components or [*COMPONENTS, ENTITIES]:
         component(doc)
     return doc
 
@@ -55,8 +58,7 @@ def parse_criteria(text: str) -> list[Criterion]:
     criterion and of every entity) index ``text`` itself."""
     if not isinstance(text, str):
         return []
-    out = []
-    for seg in segment(text):
-        doc = parse_doc(Doc.from_segment(seg))
-        out.append(to_criterion(doc, seg.start, seg.end))
-    return out
+    segments = segment(text)
+    docs = [parse_doc(Doc.from_segment(seg), COMPONENTS) for seg in segments]
+    tag_entities_many(docs)
+    return [to_criterion(doc, seg.start, seg.end) for doc, seg in zip(docs, segments)]

@@ -15,8 +15,8 @@ _LE = (r"≤|<\s*=|=\s*<|<\s*/\s*=|=\s*/\s*<|≦|⩽|less\s+than\s+or\s+equal(?:
        r"equal\s+or\s+(?:less|lower|inferior)\s+(?:than|to)|no\s+(?:more|greater|higher)\s+than|"
        r"not\s+(?:more|greater|higher)\s+than|not\s+(?:to\s+)?exceed(?:ing)?|up\s+to|a\s+maximum\s+of|"
        r"maximum(?:\s+of)?|max\.?|at\s+most|under\s+or\s+equal\s+to")
-_GT = r">|greater\s+than|more\s+than|higher\s+than|larger\s+than|above|over|exceed(?:s|ing)?|in\s+excess\s+of|superior\s+to|>>"
-_LT = r"<|less\s+than|lower\s+than|fewer\s+than|smaller\s+than|below|under|inferior\s+to"
+_GT = r">|greater\s+than|older\s+than|more\s+than|higher\s+than|larger\s+than|above|over|exceed(?:s|ing)?|in\s+excess\s+of|superior\s+to|>>"
+_LT = r"<|less\s+than|younger\s+than|lower\s+than|fewer\s+than|smaller\s+than|below|under|inferior\s+to"
 _EQ = r"=|equal\s+to|of"
 OPS = [(">=", _GE), ("<=", _LE), (">", _GT), ("<", _LT)]
 _OP_RE = re.compile("|".join(f"(?P<op{i}>{p})" for i, (_, p) in enumerate(OPS)), re.I)
@@ -35,7 +35,10 @@ _UNIT = re.compile(
     rf"\s*(?P<vol>{_PER_VOLUME})|"
     r"\s*(?P<gfr>m[lL]\s*/\s*min(?:ute)?(?:\s*/\s*1[.,]73\s*m\s*(?:2|²|\^2)|\s*(?:per|/)\s*1[.,]73\s*m\s*(?:2|²|\^2))?)|"
     r"\s*(?P<pct>%|percent)(?:\s*(?P<pred>predicted|of\s+predicted))?|"
-    r"\s*(?P<word>[a-zA-Zµμ][a-zA-Zµμ0-9\.\^³²]*(?:\s*/\s*[a-zA-Zµμ0-9\.\^³²]+)*)", re.I)
+    r"\s*(?!(?:and|or|to|of|in|at|on|with|over|under|above|below|the|for|from|than|but|if|as|by|"
+    r"is|are|be|was|were|who|which|that|after|before|within|during|since|until|prior|more|less|"
+    r"greater|higher|lower|older|younger|plus|inclusive)\b)"
+    r"(?P<word>[a-zA-Zµμ][a-zA-Zµμ0-9\.\^³²]*(?:\s*/\s*[a-zA-Zµμ0-9\.\^³²]+)*)", re.I)
 _NUM_RE = re.compile(NUMBER)
 
 

@@ -36,8 +36,8 @@ _HEADING = re.compile(
         disease\s+characteristics|patient\s+characteristics|prior\s+concurrent\s+therapy|
         prior/concurrent\s+therapy|protocol\s+entry\s+criteria)
         (?:\s+(?:and|/|or)\s+(?:exclusion|inclusion))?
-        (?:\s*criteri(?:a|on|as))?(?:\s+(?:for|-)\s*[^:\n]{1,60}?)?
-        \s*(?:(?:include|includes|are|is)(?:\s+the\s+following)?)?\s*(?:[:.\-–]|$)\s*""",
+        (?:(?P<criteria>\s*criteri(?:a|on|as))?(?:\s+(?:for|-)\s*[^:\n]{1,60}?)?\s*(?:[:.\-–]|$)|
+           (?P<verb>\s*criteri(?:a|on)\s+(?:include[sd]?|are|were|is)(?:\s+the\s+following)?\s*:?))\s*""",
     re.I | re.X)
 # Sentences that open a section without a heading.
 _LEAD_IN = re.compile(
@@ -48,7 +48,8 @@ _LEAD_IN = re.compile(
     r"must|will\s+be\s+(?:eligible|included)|are\s+eligible|may\s+be\s+included|should)"
     r"[^:\n]{0,80}?(?:the\s+following|criteria|if)[^:\n]{0,40}:)", re.I)
 _INLINE_HEADING = re.compile(
-    r"(?<=\S)\s+(?=(?:key\s+|main\s+)?(?:inclusion|exclusion)\s+criteria\s*:)", re.I)
+    r"(?<=\S)\s+(?=(?:key\s+|main\s+)?(?:inclusion|exclusion)\s+criteria\s*(?::|-\s|"
+    r"(?:include[sd]?|are|were)\b))", re.I)
 _BULLET = re.compile(
     r"""^(?P<indent>[ \t]*)(?P<marker>
         [-*•·▪◦●○■□►➢➤✓✔⁃–—]+(?=\s|\S)|
@@ -105,10 +106,14 @@ def _heading_kind(word: str, current: str) -> str:
                                         "selection")) else current
 
 
+_QUALIFIER_ONLY = re.compile(r"^\W*(?:key|main|major|primary|general|specific|additional|other)\s*$", re.I)
+
+
 def _split_inline_headings(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out = []
     for s, e in spans:
-        cuts = [m.end() for m in _INLINE_HEADING.finditer(text, s, e)]
+        cuts = [m.end() for m in _INLINE_HEADING.finditer(text, s, e)
+                if not _QUALIFIER_ONLY.match(text[s:m.start()])]
         for c in cuts:
             out.append((s, c))
             s = c
@@ -129,8 +134,7 @@ def _items(text: str) -> list[_Item]:
             continue
         lead = len(line) - len(line.lstrip())
         heading = _HEADING.match(line[lead:])
-        if heading and (heading.end() == len(line) - lead or line[lead:].rstrip()[heading.end() - 1:heading.end()] in ":.-–"
-                        or heading.group(0).rstrip().endswith(":")):
+        if heading:
             word = heading.group("word")
             kind = _heading_kind(word, kind)
             if re.search(r"inclusion\s+(?:and|/|or)\s+exclusion", heading.group(0), re.I):
@@ -222,6 +226,9 @@ def segment(text: str) -> list[Segment]:
                     parents.append((item.indent, lead_text))
                 if _PURE_LEAD_IN.search(ct.text):
                     continue
+            if (not leads and ct.text.endswith(":") and len(ct.text.split()) <= 6 and nxt is not None
+                    and nxt.kind == item.kind):
+                continue  # a short lead-in ("Subject must not:") before items at its own level
             start, end = ct.span(0, len(ct.text))
             segments.append(Segment(item.kind, start, end, ct, context))
     return segments

@@ -95,6 +95,16 @@ def pair_features(words: list[str], lex: list[str], i: int) -> list[str]:
     return [f"b-1={w[0]}|{w[1]}", f"b+1={w[1]}|{w[2]}", f"lex3={t[0]}|{t[1]}|{t[2]}"]
 
 
+def _pair_feature_stream(words: list[str], lex: list[str]):
+    """(token index, feature) of every pair feature of a sequence (run-time form)."""
+    low = [PAD_LEFT, *(w.lower() for w in words), PAD_RIGHT]
+    tags = ["pad", *lex, "pad"]
+    for i in range(len(words)):
+        yield i, f"b-1={low[i]}|{low[i + 1]}"
+        yield i, f"b+1={low[i + 1]}|{low[i + 2]}"
+        yield i, f"lex3={tags[i]}|{tags[i + 1]}|{tags[i + 2]}"
+
+
 def window_features(words: list[str], lex: list[str], i: int) -> list[str]:
     """All features of token ``i`` (training form)."""
     out = []
@@ -153,27 +163,46 @@ class Tagger:
         return vec
 
     def scores(self, words: list[str], lex: list[str]) -> np.ndarray:
-        n = len(words)
-        padded = [PAD_LEFT, PAD_LEFT, *words, PAD_RIGHT, PAD_RIGHT]
-        padded_lex = ["pad", "pad", *lex, "pad", "pad"]
-        w = np.stack([self._word_vectors(x) for x in padded])  # (n+4, 5, C)
-        x = np.stack([self._lex_vectors(t) for t in padded_lex])
-        total = w + x
-        s = np.broadcast_to(self.bias, (n, len(self.labels))).copy()
+        return self.scores_many([(words, lex)])[0]
+
+    def scores_many(self, sequences: list[tuple[list[str], list[str]]]) -> list[np.ndarray]:
+        """Label scores of several token sequences, computed in one pass."""
+        padded: list[str] = []
+        padded_lex: list[str] = []
+        starts = []
+        for words, lex in sequences:
+            starts.append(len(padded) + 2)
+            padded += [PAD_LEFT, PAD_LEFT, *words, PAD_RIGHT, PAD_RIGHT]
+            padded_lex += ["pad", "pad", *lex, "pad", "pad"]
+        wc, lc = self._word_cache, self._lex_cache
+        w = np.stack([wc[x] if x in wc else self._word_vectors(x) for x in padded])
+        w += np.stack([lc[x] if x in lc else self._lex_vectors(x) for x in padded_lex])
+        total = len(padded)
+        s = np.broadcast_to(self.bias, (total, len(self.labels))).copy()
         for j, o in enumerate(OFFSETS):
             # token i sees token i+o at window position j
-            s += total[2 + o:2 + o + n, j]
+            lo, hi = max(0, -o), total - max(0, o)
+            s[lo:hi] += w[lo + o:hi + o, j]
         index = self.index
-        for i in range(n):
-            rows = [index[f] for f in pair_features(words, lex, i) if f in index]
-            if rows:
-                s[i] += self.weights[rows].sum(axis=0)
-        return s
+        rows, targets = [], []
+        for start, (words, lex) in zip(starts, sequences):
+            for k, f in _pair_feature_stream(words, lex):
+                r = index.get(f)
+                if r is not None:
+                    rows.append(r)
+                    targets.append(start + k)
+        if rows:
+            np.add.at(s, targets, self.weights[rows])
+        return [s[start:start + len(words)] for start, (words, _) in zip(starts, sequences)]
 
     def decode(self, scores: np.ndarray, beam: int = 4) -> list[str]:
         """Best label sequence allowed by BIO (Viterbi over each token's ``beam`` best labels,
-        log-softmax scores)."""
+        log-softmax scores); the plain best labels when they already form a valid sequence."""
         n = scores.shape[0]
+        best = scores.argmax(axis=1)
+        if self.allowed[len(self.labels), best[0]] and (
+                n == 1 or self.allowed[best[:-1], best[1:]].all()):
+            return [self.labels[j] for j in best]
         top = np.argpartition(-scores, beam, axis=1)[:, :beam] if scores.shape[1] > beam else \
             np.tile(np.arange(scores.shape[1]), (n, 1))
         peak = scores.max(axis=1, keepdims=True)
@@ -210,9 +239,20 @@ class Tagger:
 
     def tag(self, doc: Doc) -> list[tuple[int, int, str]]:
         """(start, end, type) spans in ``doc.text``."""
-        toks = doc.tokens
-        labels = self.tag_tokens([t for t, _, _ in toks], lexicon_tags(doc))
-        return bio_spans(labels, [(s, e) for _, s, e in toks])
+        return self.tag_many([doc])[0]
+
+    def tag_many(self, docs: list[Doc]) -> list[list[tuple[int, int, str]]]:
+        sequences = [([t for t, _, _ in d.tokens], lexicon_tags(d)) for d in docs]
+        out = []
+        nonempty = [(d, seq) for d, seq in zip(docs, sequences) if seq[0]]
+        scores = iter(self.scores_many([seq for _, seq in nonempty])) if nonempty else iter(())
+        for d, (words, _) in zip(docs, sequences):
+            if not words:
+                out.append([])
+                continue
+            labels = self.decode(next(scores))
+            out.append(bio_spans(labels, [(s, e) for _, s, e in d.tokens]))
+        return out
 
 
 def bio_spans(labels: list[str], offsets: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
