@@ -38,7 +38,6 @@ _NO_RULE = re.compile(
     r"not\s+(?:excluded|an?\s+exclusion))|do(?:es)?\s+not\s+need|need\s+not|not\s+required|"
     r"may\s+(?:participate|be\s+(?:included|enrolled))|can\s+be\s+(?:included|enrolled)|"
     r"is\s+not\s+considered)\b", re.I)
-_SENTENCE = re.compile(r"[^.;]+(?:[.;](?=\s|$)|$)|[^.;]*[.;]")
 
 
 def negated(doc: Doc, start: int) -> bool:
@@ -68,9 +67,15 @@ def example(doc: Doc, start: int) -> bool:
     return bool(_EXAMPLE.search(doc.text[max(0, start - 70):start]))
 
 
+_PERMITTING_CONTEXT = re.compile(r"(?:^|:\s*)(?:allowed|permitted|acceptable|optional)\s*$", re.I)
+
+
 def mark_sentences_without_rules(doc: Doc) -> None:
     """Component: remember the sentences that state no requirement (permissions, notes,
-    conditionals) so no constraint is read from them."""
+    conditionals, items under an "Allowed:" lead-in) so no constraint is read from them."""
+    if doc.context and _PERMITTING_CONTEXT.search(doc.context):
+        doc.skipped.append((0, len(doc.text)))
+        return
     for m in re.finditer(r"[^.;]+(?:[.;](?=\s|$)|$)", doc.text):
         if _NO_RULE.search(m.group()):
             doc.skipped.append((m.start(), m.end()))

@@ -67,6 +67,11 @@ _PURE_LEAD_IN = re.compile(
     r"^\W*\w+(?:\s+\w+)?\s*:\s*$", re.I)
 
 
+# A lead-in that turns the items under it into exclusions ("Excluded:", "Not allowed:").
+_EXCLUDING_CONTEXT = re.compile(r"\b(?:excluded|exclusion|not\s+(?:allowed|permitted|eligible)|prohibited|"
+                                r"must\s+not|ineligible)\b", re.I)
+
+
 @dataclass
 class _Item:
     kind: str
@@ -128,6 +133,7 @@ def _items(text: str) -> list[_Item]:
     prev_len = 0
     for s, e in _split_inline_headings(text, _lines(text)):
         line = text[s:e]
+        full_len = len(line)
         stripped = line.strip()
         if not stripped:
             prev_blank = True
@@ -163,7 +169,7 @@ def _items(text: str) -> list[_Item]:
         else:
             items.append(_Item(kind, s + lead, e, -1, ""))
         prev_blank = False
-        prev_len = len(line)
+        prev_len = full_len
     return _split_flattened(text, items)
 
 
@@ -197,6 +203,8 @@ def segment(text: str) -> list[Segment]:
     items = _items(text)
     segments: list[Segment] = []
     parents: list[tuple[int, str]] = []  # (indent, lead-in text) of open nested lists
+    block: str | None = None  # lead-ins without a bullet over the bulleted items below them
+    block_open = False  # the last item was such a lead-in (lead-ins chain: "Medication: Allowed")
     flat_parent: tuple[int, str] | None = None  # (group, lead-in) inside a flattened line
     for n, item in enumerate(items):
         spans = [(item.start, item.end)]
@@ -212,7 +220,10 @@ def segment(text: str) -> list[Segment]:
                 parents.pop()
             if flat_parent and flat_parent[0] != item.group:
                 flat_parent = None
-            context = parents[-1][1] if parents else (flat_parent[1] if flat_parent else None)
+            if item.indent < 0:
+                if not block_open:
+                    block = None
+            context = parents[-1][1] if parents else (flat_parent[1] if flat_parent else block)
             if k > 0:  # a boilerplate sentence split off its item stands alone
                 context = None
             nxt = items[n + 1] if n + 1 < len(items) else None
@@ -226,9 +237,21 @@ def segment(text: str) -> list[Segment]:
                     parents.append((item.indent, lead_text))
                 if _PURE_LEAD_IN.search(ct.text):
                     continue
+            if item.indent < 0 and ct.text.endswith(":") and nxt is not None and nxt.indent >= 0 \
+                    and nxt.kind == item.kind:
+                lead_text = ct.text.rstrip(":").strip()
+                block = f"{block}: {lead_text}" if block_open and block else lead_text
+                block_open = True
+                if len(ct.text.split()) <= 8 or _PURE_LEAD_IN.search(ct.text):
+                    continue
+            else:
+                block_open = False
             if (not leads and ct.text.endswith(":") and len(ct.text.split()) <= 6 and nxt is not None
                     and nxt.kind == item.kind):
                 continue  # a short lead-in ("Subject must not:") before items at its own level
+            kind = item.kind
+            if context and kind == "inclusion" and _EXCLUDING_CONTEXT.search(context):
+                kind = "exclusion"
             start, end = ct.span(0, len(ct.text))
-            segments.append(Segment(item.kind, start, end, ct, context))
+            segments.append(Segment(kind, start, end, ct, context))
     return segments
