@@ -43,11 +43,24 @@ class Doc:
     found: list[Found] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     skipped: list[tuple[int, int]] = field(default_factory=list)  # sentences stating no rule
+    prefix_len: int = 0  # a field label carried from the parent ("Age: ") before the text
     _tokens: list[tuple[str, int, int]] | None = None
 
     @classmethod
     def from_segment(cls, seg: Segment) -> Doc:
+        """A criterion; under a bare field label ("Age:", "Hematopoietic:") the label is read
+        as the start of its text ("Age: 18 and over")."""
+        if seg.context and _FIELD_LABEL.match(seg.context) and len(seg.context.split()) <= 4:
+            prefix = seg.context + ": "
+            start = seg.clean.offsets[0] if seg.clean.offsets else seg.start
+            clean = CleanText(prefix + seg.clean.text, [start] * len(prefix) + seg.clean.offsets)
+            return cls(kind=seg.kind, clean=clean, context=seg.context, prefix_len=len(prefix))
         return cls(kind=seg.kind, clean=seg.clean, context=seg.context)
+
+    @property
+    def own_text(self) -> str:
+        """The criterion's text without a carried field label."""
+        return self.text[self.prefix_len:]
 
     @classmethod
     def from_text(cls, text: str, kind: str = "inclusion") -> Doc:
@@ -85,6 +98,9 @@ class Doc:
         tail = self.text[pos:]
         m = re.search(r"[.;](?:\s|$)", tail)
         return tail[:m.start()] if m else tail
+
+
+_FIELD_LABEL = re.compile(r"^[A-Za-z][A-Za-z/()\- ]{0,40}$")
 
 
 def _same(a: Constraint, b: Constraint) -> bool:

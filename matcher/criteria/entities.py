@@ -41,6 +41,8 @@ def _set_entities(doc: Doc, spans: list[tuple[int, int, str]]) -> None:
     spans.sort()
     entities = []
     for s, e, label in spans:
+        if s < doc.prefix_len:
+            continue  # words of a carried field label are not in this criterion's span
         start, end = doc.clean.span(s, e)
         entities.append(Entity(type=label, text=doc.text[s:e], start=start, end=end))
     doc.entities = entities

@@ -104,10 +104,17 @@ def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str
     return c
 
 
+# A condition named as what a therapy was for ("prior endocrine therapy for this malignancy").
+_INDICATION_BEFORE = re.compile(r"\b(?:therap(?:y|ies)|treatments?|treated|chemotherapy|radiotherapy|"
+                                r"surgery|drugs?|medications?|agents?|prophylaxis|vaccines?)\s+"
+                                r"(?:for|of|against)\s+(?:the\s+|this\s+|their\s+|his\s+|her\s+|any\s+)?$", re.I)
+
+
 def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
     info = m.payload
     if info.kind == "condition":
-        if _MODIFIER_AFTER.match(doc.text[m.end:m.end + 25]):
+        if _MODIFIER_AFTER.match(doc.text[m.end:m.end + 25]) or \
+                _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]):
             return None
     window = _window_for(windows, m, doc)
     timing = _timing(doc, m, window, "any") if info.kind == "procedure" else (

@@ -46,7 +46,7 @@ def parse_doc(doc: Doc, components: list[tuple[str, Component]] | None = None) -
 
 def to_criterion(doc: Doc, start: int, end: int) -> Criterion:
     return Criterion(
-        kind=doc.kind, text=doc.text, start=start, end=end, category=doc.category,
+        kind=doc.kind, text=doc.own_text, start=start, end=end, category=doc.category,
         context=doc.context, entities=doc.entities,
         constraints=[f.constraint for f in sorted(doc.found, key=lambda f: f.start)])
 
