@@ -45,6 +45,10 @@ _RULES = [
 ]
 
 
+# One pass over the text finds every category a keyword points to; precedence picks one.
+_ALL_RULES = re.compile("|".join(f"(?P<{name}>{p.pattern})" for name, p in _RULES), re.I)
+
+
 def _category_of(constraint) -> str:
     if constraint.type == "measurement":
         return "performance_status" if constraint.measure in _SCORES else "measurement"
@@ -60,8 +64,9 @@ def classify(doc: Doc) -> None:
         if category in kinds:
             doc.category = category
             return
-    for category, pattern in _RULES:
-        if pattern.search(doc.text):
+    named = {m.lastgroup for m in _ALL_RULES.finditer(doc.text)}
+    for category, _ in _RULES:
+        if category in named:
             doc.category = category
             return
     if re.search(r"\b(?:within|during|in\s+the\s+(?:last|past))\s+\d+\s+(?:days?|weeks?|months?|years?)",

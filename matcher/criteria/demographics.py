@@ -8,7 +8,6 @@ from models import Constraint
 
 from .doc import Doc
 from .measurements import _known_unit
-from .quantities import find_quantities
 
 _YEARS = {"year": 1.0, "yr": 1.0, "y": 1.0, "month": 1 / 12, "mo": 1 / 12, "week": 7 / 365.25,
           "wk": 7 / 365.25, "day": 1 / 365.25}
@@ -34,7 +33,7 @@ def _years(value: float, unit: str) -> float:
 
 def extract_age(doc: Doc) -> None:
     text = doc.text
-    for q in find_quantities(text):
+    for q in doc.quantities:
         unit = q.unit or ""
         after = text[q.end:q.end + 40]
         if not unit and re.match(r"\s*(?:years?|yrs?)\b", after, re.I):

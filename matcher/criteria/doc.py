@@ -45,6 +45,7 @@ class Doc:
     skipped: list[tuple[int, int]] = field(default_factory=list)  # sentences stating no rule
     prefix_len: int = 0  # a field label carried from the parent ("Age: ") before the text
     _tokens: list[tuple[str, int, int]] | None = None
+    _quantities: list | None = None
 
     @classmethod
     def from_segment(cls, seg: Segment) -> Doc:
@@ -75,6 +76,15 @@ class Doc:
         if self._tokens is None:
             self._tokens = tokenize(self.text)
         return self._tokens
+
+    @property
+    def quantities(self) -> list:
+        """Every number with its comparator and unit (``quantities.find_quantities``)."""
+        if self._quantities is None:
+            from .quantities import find_quantities
+
+            self._quantities = find_quantities(self.text) if any(ch.isdigit() for ch in self.text) else []
+        return self._quantities
 
     def is_skipped(self, start: int) -> bool:
         return any(s <= start < e for s, e in self.skipped)

@@ -74,6 +74,13 @@ class PhraseMatcher:
             entries.append((key, exact, payload))
             entries.sort(key=lambda e: -len(e[0]))
 
+    def merge(self, other: PhraseMatcher, tag: str) -> None:
+        """Add every entry of ``other`` with payload ``(tag, payload)``."""
+        for first, entries in other._by_first.items():
+            mine = self._by_first.setdefault(first, [])
+            mine.extend((key, exact, (tag, payload)) for key, exact, payload in entries)
+            mine.sort(key=lambda e: -len(e[0]))
+
     def __contains__(self, phrase: str) -> bool:
         return bool(self.lookup(phrase))
 
@@ -104,6 +111,24 @@ class PhraseMatcher:
             best_len = k
             payloads.append(payload)
         return i + best_len, payloads
+
+    def longest_by_kind(self, tokens: list[str], lowered: list[str], i: int, kind_of) -> dict:
+        """At token ``i``: for each kind (``kind_of(payload)``), the end and payload of the
+        longest entry that matches there."""
+        entries = self._by_first.get(lowered[i])
+        out: dict = {}
+        if not entries:
+            return out
+        n = len(lowered)
+        for key, exact, payload in entries:  # longest first
+            kind = kind_of(payload)
+            k = len(key)
+            if kind in out or i + k > n or tuple(lowered[i:i + k]) != key:
+                continue
+            if exact is not None and tuple(tokens[i:i + k]) != exact:
+                continue
+            out[kind] = (i + k, payload)
+        return out
 
     def finditer(self, tokens: list[str], lowered: list[str] | None = None) -> Iterator[PhraseMatch]:
         """Non-overlapping longest matches, left to right."""

@@ -10,7 +10,7 @@ from models import Constraint
 from . import cues
 from .doc import Doc, Mention
 from .measures import ULN, MeasureInfo, measures, normalize_unit, to_canonical
-from .quantities import Quantity, find_quantities
+from .quantities import Quantity
 
 # What may stand between a measure's name and its value: "count", "level", "(ANC)", "of", ":".
 _GAP = re.compile(
@@ -76,7 +76,7 @@ def extract_measurements(doc: Doc) -> None:
     measures_found = [m for m in doc.mentions if m.type == "measure"]
     if not measures_found:
         return
-    quantities = find_quantities(doc.text)
+    quantities = doc.quantities
     if not quantities:
         return
     for i, mention in enumerate(measures_found):

@@ -4,6 +4,8 @@ transfusion" → platelet transfusion + blood transfusion; "hepatitis B or C")."
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .conditions import conditions, procedures
 from .doc import Doc, Mention
 from .drugs import drug_matcher
@@ -20,15 +22,33 @@ def _matchers() -> list[tuple[str, PhraseMatcher]]:
             ("condition", conditions().matcher), ("procedure", procedures().matcher)]
 
 
+@lru_cache(maxsize=1)
+def _combined() -> tuple[PhraseMatcher, dict[str, PhraseMatcher]]:
+    """All four lexicons in one matcher (payload: (kind, payload)), for a single pass."""
+    combined = PhraseMatcher()
+    for kind, matcher in _matchers():
+        combined.merge(matcher, kind)
+    return combined, dict(_matchers())
+
+
+def _kind(payload) -> str:
+    return payload[0]
+
+
 def find_mentions(doc: Doc) -> None:
     toks = doc.tokens
     words = [t for t, _, _ in toks]
     lowered = [w.lower() for w in words]
+    combined, by_kind = _combined()
     candidates: list[tuple[int, int, str, object]] = []  # token start, end, type, payload
-    for kind, matcher in _matchers():
-        for m in matcher.finditer(words, lowered):
-            candidates.append((m.start, m.end, kind, m.payload))
-            candidates.extend(_elided(matcher, kind, words, lowered, m.start, m.end))
+    next_free = {kind: 0 for kind in by_kind}  # matches of one lexicon do not overlap
+    for i in range(len(words)):
+        for kind, (end, (_, payload)) in combined.longest_by_kind(words, lowered, i, _kind).items():
+            if i < next_free[kind]:
+                continue
+            next_free[kind] = end
+            candidates.append((i, end, kind, payload))
+            candidates.extend(_elided(by_kind[kind], kind, words, lowered, i, end))
     candidates.sort(key=lambda c: (-(c[1] - c[0]), _PRIORITY[c[2]], c[0]))
     taken = [False] * len(toks)
     chosen = []

@@ -95,14 +95,15 @@ def pair_features(words: list[str], lex: list[str], i: int) -> list[str]:
     return [f"b-1={w[0]}|{w[1]}", f"b+1={w[1]}|{w[2]}", f"lex3={t[0]}|{t[1]}|{t[2]}"]
 
 
-def _pair_feature_stream(words: list[str], lex: list[str]):
-    """(token index, feature) of every pair feature of a sequence (run-time form)."""
+def _pair_feature_stream(words: list[str], lex: list[str], kind: int):
+    """(token index, feature) of one kind of pair feature over a sequence (run-time form)."""
+    if kind == 2:
+        tags = ["pad", *lex, "pad"]
+        return ((i, f"lex3={tags[i]}|{tags[i + 1]}|{tags[i + 2]}") for i in range(len(words)))
     low = [PAD_LEFT, *(w.lower() for w in words), PAD_RIGHT]
-    tags = ["pad", *lex, "pad"]
-    for i in range(len(words)):
-        yield i, f"b-1={low[i]}|{low[i + 1]}"
-        yield i, f"b+1={low[i + 1]}|{low[i + 2]}"
-        yield i, f"lex3={tags[i]}|{tags[i + 1]}|{tags[i + 2]}"
+    if kind == 0:
+        return ((i, f"b-1={low[i]}|{low[i + 1]}") for i in range(len(words)))
+    return ((i, f"b+1={low[i + 1]}|{low[i + 2]}") for i in range(len(words)))
 
 
 def window_features(words: list[str], lex: list[str], i: int) -> list[str]:
@@ -123,8 +124,11 @@ class Tagger:
         self.index = {f: i for i, f in enumerate(features)}
         self.weights = weights.astype(np.float32)
         self.bias = bias.astype(np.float32)
-        self._word_cache: dict[str, np.ndarray] = {}
-        self._lex_cache: dict[str, np.ndarray] = {}
+        # Per-word contributions at each window position, one row per word seen so far.
+        self._word_rows: dict[str, int] = {}
+        self._word_table = np.zeros((1024, len(OFFSETS), len(labels)), dtype=np.float32)
+        self._lex_rows: dict[str, int] = {}
+        self._lex_table = np.zeros((64, len(OFFSETS), len(labels)), dtype=np.float32)
         n = len(labels)
         # allowed[prev, cur]: I-X only after B-X or I-X
         self.allowed = np.ones((n + 1, n), dtype=bool)  # row n: sentence start
@@ -133,6 +137,9 @@ class Tagger:
                 for i, prev in enumerate(labels):
                     self.allowed[i, j] = prev[2:] == cur[2:] and prev != "O"
                 self.allowed[n, j] = False
+        # allowed labels after each label (row n: at the start), as sets for the decoder
+        self._allowed_after = [set(np.flatnonzero(row).tolist()) for row in self.allowed]
+        self._label_index = {label: i for i, label in enumerate(labels)}
 
     @classmethod
     def load(cls, path=None) -> Tagger:
@@ -147,20 +154,32 @@ class Tagger:
 
     def _word_vectors(self, word: str) -> np.ndarray:
         """(len(OFFSETS), n_labels): this word's contribution at each window position."""
-        vec = self._word_cache.get(word)
-        if vec is None:
-            feats = word_features(word)
-            vec = np.stack([self._sum([f"{o}:{f}" for f in feats]) for o in OFFSETS])
-            if len(self._word_cache) < 200_000:
-                self._word_cache[word] = vec
-        return vec
+        feats = word_features(word)
+        return np.stack([self._sum([f"{o}:{f}" for f in feats]) for o in OFFSETS])
 
     def _lex_vectors(self, tag: str) -> np.ndarray:
-        vec = self._lex_cache.get(tag)
-        if vec is None:
-            vec = np.stack([self._sum([f"{o}:lex={tag}"]) for o in OFFSETS])
-            self._lex_cache[tag] = vec
-        return vec
+        return np.stack([self._sum([f"{o}:lex={tag}"]) for o in OFFSETS])
+
+    def _rows(self, items: list[str], rows: dict[str, int], attr: str, make) -> list[int]:
+        """Row numbers of ``items`` in a growing table of per-item vectors."""
+        out = []
+        for item in items:
+            r = rows.get(item)
+            if r is None:
+                table = getattr(self, attr)
+                r = len(rows)
+                if r >= len(table):
+                    if r >= 500_000:  # bound the cache: compute, do not keep
+                        r = 0
+                        table[0] = make(item)
+                        out.append(r)
+                        continue
+                    table = np.concatenate([table, np.zeros_like(table)])
+                    setattr(self, attr, table)
+                table[r] = make(item)
+                rows[item] = r
+            out.append(r)
+        return out
 
     def scores(self, words: list[str], lex: list[str]) -> np.ndarray:
         return self.scores_many([(words, lex)])[0]
@@ -174,9 +193,9 @@ class Tagger:
             starts.append(len(padded) + 2)
             padded += [PAD_LEFT, PAD_LEFT, *words, PAD_RIGHT, PAD_RIGHT]
             padded_lex += ["pad", "pad", *lex, "pad", "pad"]
-        wc, lc = self._word_cache, self._lex_cache
-        w = np.stack([wc[x] if x in wc else self._word_vectors(x) for x in padded])
-        w += np.stack([lc[x] if x in lc else self._lex_vectors(x) for x in padded_lex])
+        word_rows = self._rows(padded, self._word_rows, "_word_table", self._word_vectors)
+        lex_rows = self._rows(padded_lex, self._lex_rows, "_lex_table", self._lex_vectors)
+        w = self._word_table[word_rows] + self._lex_table[lex_rows]  # after the tables grew
         total = len(padded)
         s = np.broadcast_to(self.bias, (total, len(self.labels))).copy()
         for j, o in enumerate(OFFSETS):
@@ -184,53 +203,57 @@ class Tagger:
             lo, hi = max(0, -o), total - max(0, o)
             s[lo:hi] += w[lo + o:hi + o, j]
         index = self.index
-        rows, targets = [], []
-        for start, (words, lex) in zip(starts, sequences):
-            for k, f in _pair_feature_stream(words, lex):
-                r = index.get(f)
-                if r is not None:
-                    rows.append(r)
-                    targets.append(start + k)
-        if rows:
-            np.add.at(s, targets, self.weights[rows])
+        for kind in range(3):  # each pair feature kind adds at most once per token
+            rows, targets = [], []
+            for start, (words, lex) in zip(starts, sequences):
+                for k, f in _pair_feature_stream(words, lex, kind):
+                    r = index.get(f)
+                    if r is not None:
+                        rows.append(r)
+                        targets.append(start + k)
+            if rows:
+                s[targets] += self.weights[rows]
         return [s[start:start + len(words)] for start, (words, _) in zip(starts, sequences)]
 
-    def decode(self, scores: np.ndarray, beam: int = 4) -> list[str]:
+    def decode(self, scores: np.ndarray, beam: int = 3) -> list[str]:
         """Best label sequence allowed by BIO (Viterbi over each token's ``beam`` best labels,
         log-softmax scores); the plain best labels when they already form a valid sequence."""
-        n = scores.shape[0]
+        n, n_labels = scores.shape
         best = scores.argmax(axis=1)
-        if self.allowed[len(self.labels), best[0]] and (
-                n == 1 or self.allowed[best[:-1], best[1:]].all()):
+        if self.allowed[n_labels, best[0]] and (n == 1 or self.allowed[best[:-1], best[1:]].all()):
             return [self.labels[j] for j in best]
-        top = np.argpartition(-scores, beam, axis=1)[:, :beam] if scores.shape[1] > beam else \
-            np.tile(np.arange(scores.shape[1]), (n, 1))
+        beam = min(beam, n_labels)
+        top = np.argpartition(-scores, beam - 1, axis=1)[:, :beam].tolist()
         peak = scores.max(axis=1, keepdims=True)
-        logp = scores - peak - np.log(np.exp(scores - peak).sum(axis=1, keepdims=True))
-        allowed = self.allowed
-        start = len(self.labels)
-        prev = [(float(logp[0, j]), [int(j)]) for j in top[0] if allowed[start, j]]
-        if not prev:  # cannot happen with O in the label set, but stay total
-            prev = [(0.0, [int(np.argmax(scores[0]))])]
+        logp = (scores - peak - np.log(np.exp(scores - peak).sum(axis=1, keepdims=True))).tolist()
+        allowed = self._allowed_after
+        # states: label → (score, back-pointer index into the previous step's states)
+        prev = {j: (logp[0][j], -1) for j in top[0] if j in allowed[n_labels]}
+        if not prev:
+            prev = {int(best[0]): (0.0, -1)}
+        steps = [prev]
         for i in range(1, n):
-            cur = []
+            cur = {}
             for j in top[i]:
-                j = int(j)
-                best = None
-                for score, path in prev:
-                    if allowed[path[-1], j] and (best is None or score > best[0]):
-                        best = (score, path)
-                if best is not None:
-                    cur.append((best[0] + float(logp[i, j]), best[1] + [j]))
-            if not cur:  # no allowed continuation among the beam: start an entity afresh
-                j = int(top[i][0])
+                cands = [(score, p) for p, (score, _) in prev.items() if j in allowed[p]]
+                if cands:
+                    score, p = max(cands)
+                    cur[j] = (score + logp[i][j], p)
+            if not cur:  # nothing allowed among the beam: begin an entity afresh
+                j = top[i][0]
                 label = self.labels[j]
-                if label.startswith("I-"):
-                    j = self.labels.index("B-" + label[2:]) if "B-" + label[2:] in self.labels else j
-                score, path = max(prev)
-                cur = [(score + float(logp[i, j]), path + [j])]
+                if label.startswith("I-") and "B-" + label[2:] in self._label_index:
+                    j = self._label_index["B-" + label[2:]]
+                p = max(prev, key=lambda q: prev[q][0])
+                cur = {j: (prev[p][0] + logp[i][j], p)}
+            steps.append(cur)
             prev = cur
-        return [self.labels[j] for j in max(prev)[1]]
+        j = max(prev, key=lambda q: prev[q][0])
+        path = []
+        for step in reversed(steps):
+            path.append(j)
+            j = step[j][1]
+        return [self.labels[j] for j in reversed(path)]
 
     def tag_tokens(self, words: list[str], lex: list[str]) -> list[str]:
         if not words:
@@ -243,14 +266,25 @@ class Tagger:
 
     def tag_many(self, docs: list[Doc]) -> list[list[tuple[int, int, str]]]:
         sequences = [([t for t, _, _ in d.tokens], lexicon_tags(d)) for d in docs]
-        out = []
-        nonempty = [(d, seq) for d, seq in zip(docs, sequences) if seq[0]]
-        scores = iter(self.scores_many([seq for _, seq in nonempty])) if nonempty else iter(())
+        nonempty = [seq for seq in sequences if seq[0]]
+        scores = self.scores_many(nonempty) if nonempty else []
+        if scores:
+            # The best label of every token at once; Viterbi only where they break BIO.
+            best_all = np.concatenate([s.argmax(axis=1) for s in scores])
+            ok_all = self.allowed[best_all[:-1], best_all[1:]]
+        out, k, pos = [], 0, 0
         for d, (words, _) in zip(docs, sequences):
             if not words:
                 out.append([])
                 continue
-            labels = self.decode(next(scores))
+            n = len(words)
+            best = best_all[pos:pos + n]
+            if self.allowed[len(self.labels), best[0]] and ok_all[pos:pos + n - 1].all():
+                labels = [self.labels[j] for j in best]
+            else:
+                labels = self.decode(scores[k])
+            k += 1
+            pos += n
             out.append(bio_spans(labels, [(s, e) for _, s, e in d.tokens]))
         return out
 
