@@ -5,6 +5,7 @@ The constraints read from a criterion decide first; without any, keyword rules d
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .doc import Doc
 
@@ -14,7 +15,7 @@ _PRECEDENCE = ("age", "sex", "performance_status", "measurement", "reproductive"
                "procedure", "condition")
 _RULES = [
     ("administrative", re.compile(
-        r"\b(?:informed\s+consent|consent\s+form|written\s+consent|sign(?:ed|s)?\b|willing|willingness|"
+        r"\b(?:consent(?:s|ed|ing)?\b|informed\s+consent|consent\s+form|written\s+consent|sign(?:ed|s)?\b|willing|willingness|"
         r"able\s+to\s+(?:understand|comply|read|follow|communicate|attend|give)|comply|compliance|"
         r"complian|protocol[-\s]defined|investigator'?s?\s+(?:opinion|judg)|in\s+the\s+(?:opinion|judg)|"
         r"participat\w+\s+in\s+(?:another|other|any)|enrolled\s+in\s+(?:another|other)|"
@@ -45,7 +46,16 @@ _RULES = [
 ]
 
 
-# One pass over the text finds every category a keyword points to; precedence picks one.
+# The categories single words point to (cached by word); keywords of several words are looked
+# for in one pass of a combined pattern over the start of the text. Precedence picks one.
+# What a criterion is about shows in its first words.
+_KEYWORD_SPAN = 300
+_KEYWORD_TOKENS = 60
+
+
+@lru_cache(maxsize=100_000)
+def _word_categories(word: str) -> frozenset[str]:
+    return frozenset(name for name, pattern in _RULES if pattern.search(word))
 _ALL_RULES = re.compile("|".join(f"(?P<{name}>{p.pattern})" for name, p in _RULES), re.I)
 
 
@@ -64,7 +74,11 @@ def classify(doc: Doc) -> None:
         if category in kinds:
             doc.category = category
             return
-    named = {m.lastgroup for m in _ALL_RULES.finditer(doc.text)}
+    named: set[str] = set()
+    for word, _, _ in doc.tokens[:_KEYWORD_TOKENS]:
+        named |= _word_categories(word.lower())
+    if not named:  # keywords of several words ("able to understand", "history of")
+        named = {m.lastgroup for m in _ALL_RULES.finditer(doc.text, 0, _KEYWORD_SPAN)}
     for category, _ in _RULES:
         if category in named:
             doc.category = category

@@ -67,6 +67,11 @@ def example(doc: Doc, start: int) -> bool:
     return bool(_EXAMPLE.search(doc.text[max(0, start - 70):start]))
 
 
+# Cheap test before the sentence patterns: one of these strings is in every sentence they match.
+_NO_RULE_HINTS = ("if", "unless", "note", "n.b", "nb", "for patients", "for participants",
+                  "for subjects", "in case", "where applicable", "allowed", "permitted", "acceptable",
+                  "eligible", "exclu", "need", "required", "participate", "included", "enrolled",
+                  "considered")
 _PERMITTING_CONTEXT = re.compile(r"(?:^|:\s*)(?:allowed|permitted|acceptable|optional)\s*$", re.I)
 
 
@@ -75,6 +80,9 @@ def mark_sentences_without_rules(doc: Doc) -> None:
     conditionals, items under an "Allowed:" lead-in) so no constraint is read from them."""
     if doc.context and _PERMITTING_CONTEXT.search(doc.context):
         doc.skipped.append((0, len(doc.text)))
+        return
+    low = doc.text.lower()
+    if not any(hint in low for hint in _NO_RULE_HINTS):
         return
     for m in re.finditer(r"[^.;]+(?:[.;](?=\s|$)|$)", doc.text):
         if _NO_RULE.search(m.group()):

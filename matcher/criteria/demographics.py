@@ -7,7 +7,7 @@ import re
 from models import Constraint
 
 from .doc import Doc
-from .measurements import _known_unit
+from .measures import known_unit
 
 _YEARS = {"year": 1.0, "yr": 1.0, "y": 1.0, "month": 1 / 12, "mo": 1 / 12, "week": 7 / 365.25,
           "wk": 7 / 365.25, "day": 1 / 365.25}
@@ -39,7 +39,7 @@ def extract_age(doc: Doc) -> None:
         if not unit and re.match(r"\s*(?:years?|yrs?)\b", after, re.I):
             unit = "years"
         if unit and not _TIME_UNIT.match(unit.strip()) and re.fullmatch(r"[a-z]+", unit) \
-                and not _known_unit(unit):
+                and not known_unit(unit):
             unit = ""  # an ordinary word after the number ("18 and over")
         if not _TIME_UNIT.match(unit.strip()):
             # "Age 18-65", "aged ≥ 18" with the unit left out

@@ -7,9 +7,8 @@ import re
 
 from models import Constraint
 
-from . import cues
 from .doc import Doc, Mention
-from .measures import ULN, MeasureInfo, measures, normalize_unit, to_canonical
+from .measures import ULN, MeasureInfo, known_unit, to_canonical
 from .quantities import Quantity
 
 # What may stand between a measure's name and its value: "count", "level", "(ANC)", "of", ":".
@@ -20,24 +19,15 @@ _GAP = re.compile(
     r"index|with|than|equal|or|and|fasting|calculated|estimated|cockcroft-gault|formula|"
     r"mdrd|ckd-epi|rate|range|time|expected|estimated|within|normal|limits?|ratio)\b)*$", re.I)
 _MAX_GAP = 45
-_ALL_UNITS = None
-
-
-def _known_unit(unit: str) -> bool:
-    global _ALL_UNITS
-    if _ALL_UNITS is None:
-        _ALL_UNITS = {u for table in measures().units.values() for u in table}
-    key = normalize_unit(unit)
-    return key in _ALL_UNITS or key.rstrip("s") in _ALL_UNITS
 
 
 def _convert(info: MeasureInfo, q: Quantity, value: float) -> tuple[float, str] | None:
     unit = q.unit
-    if unit and unit not in (ULN, "%", "% predicted") and not _known_unit(unit):
+    if unit and unit not in (ULN, "%", "% predicted") and not known_unit(unit):
         unit = None  # an ordinary word after the number ("<30 and assessed")
-    if info.unit_group in ("score",) and unit not in (None, "%"):
-        return None
     if info.unit_group == "score":
+        if unit not in (None, "%"):
+            return None
         unit = None
     result = to_canonical(info.id, value, unit)
     if result and info.unit_group == "score":

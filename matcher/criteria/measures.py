@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .lexicon import PhraseMatcher, normalize_name, read_tsv, split_list, stopwords
+from .lexicon import PhraseMatcher, read_tsv, split_list, stopwords, tokenize
 
 ULN = "x ULN"
 
@@ -83,8 +83,6 @@ def find_measure(name: str) -> MeasureInfo | None:
         return found[0]
     # A known name inside a longer one ("serum platelet count (PLT)"): accept when the
     # other words carry no meaning of their own.
-    from .lexicon import tokenize
-
     toks = [t for t, _, _ in tokenize(key)]
     low = [t.lower() for t in toks]
     hits = list(m.names.finditer(toks, low))
@@ -127,6 +125,17 @@ def _lookup_unit(table: dict[str, _Unit], unit: str) -> _Unit | None:
         if variant in table:
             return table[variant]
     return None
+
+
+@lru_cache(maxsize=1)
+def _all_units() -> frozenset[str]:
+    return frozenset(u for table in measures().units.values() for u in table)
+
+
+def known_unit(unit: str) -> bool:
+    """Whether ``unit`` is a unit of any measure (not an ordinary word after a number)."""
+    key = normalize_unit(unit)
+    return key in _all_units() or key.rstrip("s") in _all_units()
 
 
 def is_relative_unit(unit: str | None) -> str | None:

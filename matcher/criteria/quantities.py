@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 _GE = (r"≥|>\s*=|=\s*>|>\s*/\s*=|=\s*/\s*>|≧|⩾|\+?greater\s+than\s+or\s+equal(?:\s+to)?|"
@@ -82,6 +83,8 @@ _QUANTITY = re.compile(
     rf"(?P<op>{_OP_RE.pattern})\s*(?P<n>{NUMBER})|"
     rf"(?P<list>\d(?:\s*,\s*\d)*\s*,?\s*(?:or|and)\s*\d)(?!\d|\.\d)|"
     rf"(?P<bare>{NUMBER})", re.I)
+_DIGIT = re.compile(r"\d+")
+_LONGEST_LEAD = 50  # "between", "greater than or equal to", "no more than" … before a number
 _POST_GE = re.compile(r"\s*(?:or|and)\s+(?:more|greater|higher|above|over|older)\b|\s*\+(?!\d)", re.I)
 _POST_LE = re.compile(r"\s*(?:or|and)\s+(?:less|fewer|lower|below|under|younger)\b", re.I)
 _SECOND_BOUND = re.compile(
@@ -99,8 +102,15 @@ def find_quantities(text: str, start: int = 0, end: int | None = None) -> list[Q
     """Every comparison or bare number with its unit, left to right."""
     end = len(text) if end is None else end
     out: list[Quantity] = []
+    digits = [m.start() for m in _DIGIT.finditer(text, start, end)]
     pos = start
     while pos < end:
+        # Every quantity has a digit, and its comparator is at most ~50 characters before it:
+        # jump over the text with no digit ahead.
+        k = bisect_left(digits, pos)
+        if k == len(digits):
+            break
+        pos = max(pos, digits[k] - _LONGEST_LEAD)
         m = _QUANTITY.search(text, pos, end)
         if not m:
             break

@@ -95,15 +95,14 @@ def pair_features(words: list[str], lex: list[str], i: int) -> list[str]:
     return [f"b-1={w[0]}|{w[1]}", f"b+1={w[1]}|{w[2]}", f"lex3={t[0]}|{t[1]}|{t[2]}"]
 
 
-def _pair_feature_stream(words: list[str], lex: list[str], kind: int):
-    """(token index, feature) of one kind of pair feature over a sequence (run-time form)."""
+def _pair_keys(words: list[str], lex: list[str], kind: int) -> list[tuple[str, ...]]:
+    """Per token, the key of one kind of pair feature: the word bigram to the left (0), to the
+    right (1), or the lexicon tag trigram (2)."""
     if kind == 2:
         tags = ["pad", *lex, "pad"]
-        return ((i, f"lex3={tags[i]}|{tags[i + 1]}|{tags[i + 2]}") for i in range(len(words)))
+        return list(zip(tags, tags[1:], tags[2:]))
     low = [PAD_LEFT, *(w.lower() for w in words), PAD_RIGHT]
-    if kind == 0:
-        return ((i, f"b-1={low[i]}|{low[i + 1]}") for i in range(len(words)))
-    return ((i, f"b+1={low[i + 1]}|{low[i + 2]}") for i in range(len(words)))
+    return list(zip(low, low[1:])) if kind == 0 else list(zip(low[1:], low[2:]))
 
 
 def window_features(words: list[str], lex: list[str], i: int) -> list[str]:
@@ -123,6 +122,12 @@ class Tagger:
         self.labels = labels
         self.index = {f: i for i, f in enumerate(features)}
         self.weights = weights.astype(np.float32)
+        # pair features by kind, keyed by tuples of words / tags (no string formatting at run time)
+        self._pairs: list[dict[tuple[str, ...], int]] = [{}, {}, {}]
+        for f, i in self.index.items():
+            for kind, prefix in enumerate(("b-1=", "b+1=", "lex3=")):
+                if f.startswith(prefix):
+                    self._pairs[kind][tuple(f[len(prefix):].split("|"))] = i
         self.bias = bias.astype(np.float32)
         # Per-word contributions at each window position, one row per word seen so far.
         self._word_rows: dict[str, int] = {}
@@ -154,8 +159,18 @@ class Tagger:
 
     def _word_vectors(self, word: str) -> np.ndarray:
         """(len(OFFSETS), n_labels): this word's contribution at each window position."""
+        out = np.zeros((len(OFFSETS), len(self.labels)), dtype=np.float32)
         feats = word_features(word)
-        return np.stack([self._sum([f"{o}:{f}" for f in feats]) for o in OFFSETS])
+        positions, rows = [], []
+        for k, o in enumerate(OFFSETS):
+            for f in feats:
+                r = self.index.get(f"{o}:{f}")
+                if r is not None:
+                    positions.append(k)
+                    rows.append(r)
+        if rows:
+            np.add.at(out, positions, self.weights[rows])
+        return out
 
     def _lex_vectors(self, tag: str) -> np.ndarray:
         return np.stack([self._sum([f"{o}:lex={tag}"]) for o in OFFSETS])
@@ -202,12 +217,12 @@ class Tagger:
             # token i sees token i+o at window position j
             lo, hi = max(0, -o), total - max(0, o)
             s[lo:hi] += w[lo + o:hi + o, j]
-        index = self.index
         for kind in range(3):  # each pair feature kind adds at most once per token
+            table = self._pairs[kind]
             rows, targets = [], []
             for start, (words, lex) in zip(starts, sequences):
-                for k, f in _pair_feature_stream(words, lex, kind):
-                    r = index.get(f)
+                for k, key in enumerate(_pair_keys(words, lex, kind)):
+                    r = table.get(key)
                     if r is not None:
                         rows.append(r)
                         targets.append(start + k)
