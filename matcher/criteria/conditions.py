@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .lexicon import PhraseMatcher, read_tsv, split_list, stopwords, tokenize
+from .lexicon import PhraseMatcher, read_tsv, split_list, stopwords
 
 
 @dataclass(frozen=True)
@@ -65,18 +65,7 @@ class _Vocabulary:
         key = name.strip()
         if key in self.by_mesh:
             return self.by_mesh[key]
-        found = self.matcher.lookup(key) or self.matcher.lookup(key, ignore_case=True)
-        if found:
-            return found[0]
-        toks = [t for t, _, _ in tokenize(key)]
-        low = [t.lower() for t in toks]
-        hits = list(self.matcher.finditer(toks, low))
-        if len(hits) == 1:
-            rest = [w for i, w in enumerate(low)
-                    if not hits[0].start <= i < hits[0].end and w.isalnum()]
-            if all(w in stopwords() or w in _MILD for w in rest):
-                return hits[0].payload
-        return None
+        return self.matcher.resolve(key, lambda w: w in stopwords() or w in _MILD)
 
 
 # Words that do not change which condition a name denotes ("severe chronic ITP").

@@ -93,6 +93,23 @@ class PhraseMatcher:
         return [p for key, exact, p in self._by_first.get(low[0], ())
                 if key == low and (ignore_case or exact is None or exact == tuple(toks))]
 
+    def resolve(self, name: str, harmless, key=lambda payload: payload) -> Any | None:
+        """The payload ``name`` denotes: an exact entry (in its case, else in any case), or the
+        one entry found inside it when every other word is ``harmless`` ("serum platelet
+        count" → platelet count); None otherwise. ``key`` tells which payloads are the same."""
+        found = self.lookup(name) or self.lookup(name, ignore_case=True)
+        if found:
+            return found[0]
+        toks = [t for t, _, _ in tokenize(name)]
+        low = [t.lower() for t in toks]
+        hits = list(self.finditer(toks, low))
+        if not hits or len({key(h.payload) for h in hits}) != 1:
+            return None
+        covered = {i for h in hits for i in range(h.start, h.end)}
+        if all(harmless(w) for i, w in enumerate(low) if i not in covered and w.isalnum()):
+            return hits[0].payload
+        return None
+
     def match_at(self, tokens: list[str], lowered: list[str], i: int) -> tuple[int, list[Any]]:
         """Longest match starting at token ``i``: (end, payloads), end == i when none."""
         entries = self._by_first.get(lowered[i])

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .lexicon import PhraseMatcher, read_tsv, split_list, stopwords, tokenize
+from .lexicon import PhraseMatcher, read_tsv, split_list, stopwords
 
 ULN = "x ULN"
 
@@ -78,21 +78,8 @@ def find_measure(name: str) -> MeasureInfo | None:
         return m.by_id[key]
     if key in m.by_loinc:
         return m.by_loinc[key]
-    found = m.names.lookup(key) or m.names.lookup(key, ignore_case=True)
-    if found:
-        return found[0]
-    # A known name inside a longer one ("serum platelet count (PLT)"): accept when the
-    # other words carry no meaning of their own.
-    toks = [t for t, _, _ in tokenize(key)]
-    low = [t.lower() for t in toks]
-    hits = list(m.names.finditer(toks, low))
-    if len(hits) >= 1:
-        covered = {i for h in hits for i in range(h.start, h.end)}
-        rest = [w for i, w in enumerate(low) if i not in covered and w.isalnum()]
-        ids = {h.payload.id for h in hits}
-        if len(ids) == 1 and all(w in stopwords() for w in rest):
-            return hits[0].payload
-    return None
+    # also a known name inside a longer one ("serum platelet count (PLT)")
+    return m.names.resolve(key, lambda w: w in stopwords(), key=lambda info: info.id)
 
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")

@@ -37,7 +37,7 @@ def token_labels(doc: Doc, entities, offset: int) -> list[str]:
 
 
 def examples(docs: list[ChiaDocument]):
-    """(words, lexicon tags, labels) for every criterion line."""
+    """(words, lexicon tags, labels, token offsets) for every criterion line."""
     for d in docs:
         for s, e, ents in lines(d):
             text = d.text[s:e]
@@ -45,7 +45,8 @@ def examples(docs: list[ChiaDocument]):
                 continue
             doc = Doc.from_text(text, d.kind)
             find_mentions(doc)
-            yield [t for t, _, _ in doc.tokens], lexicon_tags(doc), token_labels(doc, ents, s)
+            yield ([t for t, _, _ in doc.tokens], lexicon_tags(doc), token_labels(doc, ents, s),
+                   [(a, b) for _, a, b in doc.tokens])
 
 
 def train(docs: list[ChiaDocument], c: float = 0.5):
@@ -53,7 +54,7 @@ def train(docs: list[ChiaDocument], c: float = 0.5):
     from scipy.sparse import csr_matrix
 
     rows, y = [], []
-    for words, lex, labels in examples(docs):
+    for words, lex, labels, _ in examples(docs):
         for i in range(len(words)):
             rows.append(window_features(words, lex, i))
             y.append(labels[i])
@@ -83,7 +84,7 @@ def validate(docs: list[ChiaDocument], c: float) -> int:
     labels, features, weights, bias = train([d for d in docs if not fold(d)], c)
     model = Tagger(labels, features, weights, bias)
     pairs = []
-    for words, lex, gold_labels, offsets in _with_offsets([d for d in docs if fold(d)]):
+    for words, lex, gold_labels, offsets in examples([d for d in docs if fold(d)]):
         pred = bio_spans(model.tag_tokens(words, lex), offsets)
         pairs.append((bio_spans(gold_labels, offsets), pred))
     counts = score(pairs)
@@ -92,18 +93,6 @@ def validate(docs: list[ChiaDocument], c: float) -> int:
     r = f1(tot["relaxed"], tot["pred"], tot["gold"])[2]
     print(f"C={c}: validation fold strict F1 {s:.3f}, relaxed F1 {r:.3f} (gold = flattened labels)")
     return 0
-
-
-def _with_offsets(docs):
-    for d in docs:
-        for s, e, ents in lines(d):
-            text = d.text[s:e]
-            if not text.strip():
-                continue
-            doc = Doc.from_text(text, d.kind)
-            find_mentions(doc)
-            yield ([t for t, _, _ in doc.tokens], lexicon_tags(doc), token_labels(doc, ents, s),
-                   [(a, b) for _, a, b in doc.tokens])
 
 
 def main(argv: list[str] | None = None) -> int:
