@@ -81,7 +81,7 @@ _QUANTITY = re.compile(
     rf"(?P<between>between|from|range\s+of|ranging\s+from)?\s*(?P<a>{NUMBER})(?P<ua>\s*(?!(?:to|and|through|until)\b)[%a-zA-Zµμ/][^\s\d,;]*)?"
     rf"{_RANGE_SEP}(?P<b>{NUMBER})|"
     rf"(?P<op>{_OP_RE.pattern})\s*(?P<n>{NUMBER})|"
-    rf"(?P<list>\d(?:\s*,\s*\d)*\s*,?\s*(?:or|and)\s*\d)(?!\d|\.\d)|"
+    rf"(?P<list>(?<![\d.,])\d(?:\s*[,/]\s*\d)*\s*(?:,?\s*(?:or|and)|/)\s*\d)(?!\d|\.\d)|"
     rf"(?P<bare>{NUMBER})", re.I)
 _DIGIT = re.compile(r"\d+")
 _LONGEST_LEAD = 50  # "between", "greater than or equal to", "no more than" … before a number
