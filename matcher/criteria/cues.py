@@ -36,7 +36,8 @@ _NO_RULE = re.compile(
     r"in\s+case|where\s+applicable|\(?\s*note)\b|"
     r"\b(?:(?:is|are|will\s+be|would\s+be|may\s+be)\s+(?:allowed|permitted|acceptable|eligible|"
     r"not\s+(?:excluded|an?\s+exclusion))|do(?:es)?\s+not\s+need|need\s+not|not\s+required|"
-    r"may\s+(?:participate|be\s+(?:included|enrolled))|can\s+be\s+(?:included|enrolled)|"
+    r"may\s+(?:participate|receive|continue|be\s+(?:included|enrolled|treated|given|used|continued))|"
+    r"can\s+be\s+(?:included|enrolled)|"
     r"is\s+not\s+considered)\b", re.I)
 
 
@@ -68,7 +69,7 @@ def example(doc: Doc, start: int) -> bool:
 
 
 # Cheap test before the sentence patterns: one of these strings is in every sentence they match.
-_NO_RULE_HINTS = ("if", "unless", "note", "n.b", "nb", "for patients", "for participants",
+_NO_RULE_HINTS = ("if", "unless", "note", "n.b", "nb", "for patients", "for participants", "may ",
                   "for subjects", "in case", "where applicable", "allowed", "permitted", "acceptable",
                   "eligible", "exclu", "need", "required", "participate", "included", "enrolled",
                   "considered")

@@ -18,6 +18,12 @@ _STUDY_DRUG = re.compile(r"\b(?:first|last|initial|start\s+of|initiation\s+of|st
                          r"investigational)\b[\s\w-]{0,30}$", re.I)
 _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|contraindicat\w*|sensitivity|"
                       r"reactions?|anaphyla\w*|idiosyncra\w*)\b[^.;]{0,40}$", re.I)
+# A therapy named as an option, not as something given ("no standard chemotherapy available",
+# "candidate for surgery").
+_OPTION_BEFORE = re.compile(r"\b(?:candidates?|eligible|suitable|fit|unfit|unwilling|refus\w*|declin\w*|"
+                            r"standard|curative|approved)\s+(?:for\s+)?(?:[\w-]+\s+){0,2}$", re.I)
+_OPTION_AFTER = re.compile(r"^[^.;]{0,25}?\b(?:is|are)?\s*(?:not\s+)?(?:available|exists?|an\s+option|"
+                           r"options?|feasible|possible|indicated)\b", re.I)
 # A condition named as what a drug treats or causes, not as a diagnosis.
 _MODIFIER_AFTER = re.compile(r"^[\s-]*(?:[a-z]+\s+)?(?:treatments?|therap(?:y|ies)|medications?|drugs?|"
                              r"agents?|pharmacotherap\w*|medicines?|products?|"
@@ -86,7 +92,8 @@ def _label(m: Mention) -> str:
 def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str]) -> Constraint | None:
     p: DrugMention = m.payload
     before = doc.text[max(0, m.start - 60):m.start]
-    if _STUDY_DRUG.search(before) or _ALLERGY.search(doc.clause_before(m.start)[-60:]):
+    if _STUDY_DRUG.search(before) or _ALLERGY.search(doc.clause_before(m.start)[-60:]) or \
+            _OPTION_BEFORE.search(before) or _OPTION_AFTER.match(doc.text[m.end:m.end + 40]):
         return None
     if p.drug and cues.example(doc, m.start):
         classes = drug_lexicon().with_ancestors(drug_lexicon().classes_of.get(p.drug, set()))
