@@ -139,3 +139,29 @@ def test_json_shape_is_the_parse_contract():
                                  "op": "<", "value": 30.0, "unit": "10^9/L", "negated": False,
                                  "text": "Platelet count <30 G/L"}]
     assert {"type", "text", "start", "end"} == set(d["entities"][0])
+
+
+@pytest.mark.parametrize("text", [
+    "Advanced cancer for which no standard chemotherapy is available",
+    "Candidate for curative surgery or chemotherapy",
+    "May be treated with intrathecal methotrexate during the study",
+])
+def test_therapy_named_as_an_option_or_permission_is_not_a_therapy(text):
+    assert all(k.type != "therapy" for k in one(text).constraints)
+
+
+def test_items_under_allowed_and_excluded_lead_ins():
+    text = ("Inclusion Criteria\n\n  Concurrent Medication:\n\n  Allowed:\n\n    -  Acetaminophen.\n\n"
+            "  Excluded:\n\n    -  Rifampin.\n")
+    allowed, excluded = parse_criteria(text)
+    assert allowed.constraints == []
+    assert excluded.kind == "exclusion" and [k.drug for k in excluded.constraints] == ["rifampin"]
+
+
+def test_field_label_of_a_nested_item_is_read_with_it():
+    text = "PATIENT CHARACTERISTICS:\n\n  Age:\n\n    -  18 and over\n\n  Performance status:\n\n    -  ECOG 0/1\n"
+    age, ps = parse_criteria(text)
+    assert (age.text, age.category, age.context) == ("18 and over", "age", "Age")
+    assert summary(age, "op", "value") == [(">=", 18)]
+    assert text[age.start:age.end] == "18 and over"
+    assert summary(ps, "measure", "op", "value", "value_max") == [("ecog", "between", 0, 1)]
