@@ -74,8 +74,9 @@ class Constraint:
     response (platelet count >= 50 G/L) that was not maintained"): matching must not test a
     current lab against it. ``any_of``: constraints of one criterion that share a number are
     alternatives (the statement holds when any of them holds); all other constraints of a
-    criterion hold together. ``excluding`` lists drug classes, drugs or conditions carved out
-    of the constraint ("immunosuppressants other than corticosteroids").
+    criterion hold together. ``excluding`` names the drug class, drug or condition carved out
+    of the constraint ("immunosuppressants other than corticosteroids" → ``corticosteroid``;
+    several are joined by ``"; "``).
     """
 
     type: str
@@ -95,7 +96,7 @@ class Constraint:
     negated: bool = False
     text: str | None = None  # the words the constraint was read from
     any_of: int | None = None  # alternatives share a number
-    excluding: list[str] = field(default_factory=list)
+    excluding: str | None = None  # carved out: a class, drug or condition ("; " between several)
 
 
 @dataclass

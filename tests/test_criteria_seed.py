@@ -137,7 +137,7 @@ def test_b_cell_depleting_and_anti_baff_within_84_days(criteria):
 def test_immunosuppressants_other_than_corticosteroids(criteria):
     c = find(criteria, "Immunosuppressant drugs other than corticosteroids")
     assert [(k.drug_class, k.within_days, k.excluding) for k in c.constraints] == [
-        ("immunosuppressant", 14, ["corticosteroid"])]
+        ("immunosuppressant", 14, "corticosteroid")]
 
 
 def test_prior_splenectomy(criteria):

@@ -33,7 +33,8 @@ Constraint conventions (see ``models.criteria.Constraint``): ``timing`` is ``pri
 ``current`` / ``any`` for therapies and procedures (``prior`` whenever a window is given), and
 ``prior`` on a measurement that describes a past value (not to be tested against current labs);
 ``within_days`` with ``negated=True`` is a washout ("at least 4 weeks since prior
-chemotherapy"); ``any_of`` groups alternatives; ``excluding`` carves out classes or conditions.
+chemotherapy"); ``any_of`` groups alternatives; ``excluding`` names what is carved out
+("; " between several).
 
 The pipeline (``pipeline.COMPONENTS``): segment → rule-free sentences → lexicon mentions →
 age, sex, reproductive, measurements, therapies/conditions/procedures → alternatives →

@@ -66,7 +66,8 @@ def extract_events(doc: Doc) -> None:
             continue
         if cues.excepted(doc, m.start):
             if last is not None and (last.drug_class or last.name):
-                last.excluding.append(_label(m))
+                label = _label(m)
+                last.excluding = f"{last.excluding}; {label}" if last.excluding else label
             continue
         if m.type == "drug":
             c = _therapy(doc, m, windows, classes_named)
