@@ -20,6 +20,7 @@ from .doc import Doc
 MODEL_FILE = "chia-tagger.npz"
 OFFSETS = (-2, -1, 0, 1, 2)
 PAD_LEFT, PAD_RIGHT = "<s>", "</s>"
+_WORD_CACHE_LIMIT = 300_000  # words whose vectors are kept (~55 MB)
 _NEGATION = {"no", "not", "without", "never", "none", "neither", "nor", "absence", "negative",
              "free", "lack", "denies", "non", "except", "other", "than", "excluding"}
 _TEMPORAL = {"day", "days", "week", "weeks", "month", "months", "year", "years", "hour", "hours",
@@ -184,11 +185,6 @@ class Tagger:
                 table = getattr(self, attr)
                 r = len(rows)
                 if r >= len(table):
-                    if r >= 500_000:  # bound the cache: compute, do not keep
-                        r = 0
-                        table[0] = make(item)
-                        out.append(r)
-                        continue
                     table = np.concatenate([table, np.zeros_like(table)])
                     setattr(self, attr, table)
                 table[r] = make(item)
@@ -208,6 +204,8 @@ class Tagger:
             starts.append(len(padded) + 2)
             padded += [PAD_LEFT, PAD_LEFT, *words, PAD_RIGHT, PAD_RIGHT]
             padded_lex += ["pad", "pad", *lex, "pad", "pad"]
+        if len(self._word_rows) > _WORD_CACHE_LIMIT:  # start the cache afresh, between batches
+            self._word_rows.clear()
         word_rows = self._rows(padded, self._word_rows, "_word_table", self._word_vectors)
         lex_rows = self._rows(padded_lex, self._lex_rows, "_lex_table", self._lex_vectors)
         w = self._word_table[word_rows] + self._lex_table[lex_rows]  # after the tables grew
