@@ -105,8 +105,15 @@ _NEGATIVE_TEST = re.compile(r"\bnegative\b[^.;]{0,40}\bpregnancy\s+test|\bpregna
 _PLANNING = re.compile(r"\b(?:plan(?:s|ning)?|intend(?:s|ing)?|wish(?:es|ing)?|desire)\b[^.;]{0,30}$", re.I)
 
 
+_REPRODUCTIVE_HINTS = ("pregn", "gravid", "lactat", "breast", "nursing", "contracep", "birth control",
+                       "abstinen")
+
+
 def extract_reproductive(doc: Doc) -> None:
     text = doc.text
+    low = text.lower()
+    if not any(hint in low for hint in _REPRODUCTIVE_HINTS):
+        return
     negative = _NEGATIVE_TEST.search(text)
     for pattern, value in ((_PREGNANT, "pregnant"), (_LACTATING, "lactating")):
         for m in pattern.finditer(text):
