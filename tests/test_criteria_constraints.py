@@ -165,3 +165,14 @@ def test_field_label_of_a_nested_item_is_read_with_it():
     assert summary(age, "op", "value") == [(">=", 18)]
     assert text[age.start:age.end] == "18 and over"
     assert summary(ps, "measure", "op", "value", "value_max") == [("ecog", "between", 0, 1)]
+
+
+def test_blood_pressure_pairs():
+    high = one("Uncontrolled hypertension (BP > 150/100 mmHg)", "exclusion")
+    bp = [k for k in high.constraints if k.type == "measurement"]
+    assert [(k.measure, k.op, k.value) for k in bp] == [
+        ("systolic_blood_pressure", ">", 150), ("diastolic_blood_pressure", ">", 100)]
+    assert bp[0].any_of == bp[1].any_of is not None  # either one too high excludes
+    controlled = one("Blood pressure ≤ 140/90 mmHg")
+    assert [(k.measure, k.op, k.value, k.any_of) for k in controlled.constraints] == [
+        ("systolic_blood_pressure", "<=", 140, None), ("diastolic_blood_pressure", "<=", 90, None)]

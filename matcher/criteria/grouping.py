@@ -36,6 +36,7 @@ def group_alternatives(doc: Doc) -> None:
                 groups[-1].append(cur)
             else:
                 groups.append([prev, cur])
-    for n, group in enumerate(groups, start=1):
+    first = max((f.constraint.any_of or 0 for f in found), default=0) + 1  # after groups set already
+    for n, group in enumerate(groups, start=first):
         for f in group:
             f.constraint.any_of = n

@@ -8,7 +8,7 @@ import re
 from models import Constraint
 
 from .doc import Doc, Mention
-from .measures import ULN, MeasureInfo, known_unit, to_canonical
+from .measures import ULN, MeasureInfo, find_measure, known_unit, to_canonical
 from .quantities import Quantity
 
 # What may stand between a measure's name and its value: "count", "level", "(ANC)", "of", ":".
@@ -62,6 +62,35 @@ def _history_value(doc: Doc, start: int) -> bool:
                           r"at\s+diagnosis)\b", before[:opened], re.I))
 
 
+_PAIR = re.compile(r"\s*(?P<op>[<>≤≥]=?|(?:greater|higher|more|less|lower)\s+than(?:\s+or\s+equal\s+to)?|"
+                   r"at\s+least|above|below|under|over|no\s+more\s+than|not\s+(?:more|higher)\s+than)?\s*"
+                   r"(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\s*(?:mm\s*hg)?", re.I)
+_WORD_OPS = {"greater than": ">", "higher than": ">", "more than": ">", "less than": "<",
+             "lower than": "<", "at least": ">=", "above": ">", "below": "<", "under": "<",
+             "over": ">", "no more than": "<=", "not more than": "<=", "not higher than": "<="}
+
+
+def _blood_pressure(doc: Doc, mention: Mention) -> None:
+    """"BP > 150/100 mmHg" → systolic > 150 and diastolic > 100; a limit from above ("<", the
+    patient's pressure must be controlled) needs both, from below ("elevated") either."""
+    gap = doc.text[mention.end:mention.end + 40]
+    m = re.match(r"[\s:(),]*(?:of|is|must\s+be|should\s+be|level|reading)?", gap, re.I)
+    pair = _PAIR.match(gap, m.end())
+    if not pair or not pair.group("op"):
+        return
+    op = re.sub(r"\s+", " ", pair.group("op").lower())
+    op = _WORD_OPS.get(op.replace(" or equal to", ""), op)
+    if "or equal" in pair.group("op").lower():
+        op = op + "=" if len(op) == 1 else op
+    op = {"≤": "<=", "≥": ">="}.get(op, op)
+    infos = [find_measure("systolic_blood_pressure"), find_measure("diastolic_blood_pressure")]
+    group = max((f.constraint.any_of or 0 for f in doc.found), default=0) + 1 if op.startswith(">") else None
+    for info, value in zip(infos, (pair.group("sys"), pair.group("dia"))):
+        c = Constraint(type="measurement", measure=info.id, loinc=info.loinc, op=op,
+                       value=float(value), unit=info.unit, any_of=group)
+        doc.add(c, mention.start, mention.end + pair.end())
+
+
 def extract_measurements(doc: Doc) -> None:
     measures_found = [m for m in doc.mentions if m.type == "measure"]
     if not measures_found:
@@ -70,6 +99,9 @@ def extract_measurements(doc: Doc) -> None:
     if not quantities:
         return
     for i, mention in enumerate(measures_found):
+        if mention.payload.id == "blood_pressure":
+            _blood_pressure(doc, mention)
+            continue
         q = _value_after(doc, mention, quantities, measures_found[i + 1:])
         if q is None:
             continue
