@@ -69,6 +69,14 @@ class Constraint:
     - ``reproductive``: ``value_text`` = ``pregnant`` / ``lactating`` / ``contraception``.
 
     ``negated`` is true when the criterion states the absence ("no prior splenectomy").
+
+    ``timing`` on a ``measurement`` is ``prior`` when the value describes the past ("prior
+    response (platelet count >= 50 G/L) that was not maintained"): matching must not test a
+    current lab against it. ``any_of``: constraints of one criterion that share a number are
+    alternatives (the statement holds when any of them holds); all other constraints of a
+    criterion hold together. ``excluding`` names the drug class, drug or condition carved out
+    of the constraint ("immunosuppressants other than corticosteroids" → ``corticosteroid``;
+    several are joined by ``"; "``).
     """
 
     type: str
@@ -87,6 +95,8 @@ class Constraint:
     within_days: int | None = None
     negated: bool = False
     text: str | None = None  # the words the constraint was read from
+    any_of: int | None = None  # alternatives share a number
+    excluding: str | None = None  # carved out: a class, drug or condition ("; " between several)
 
 
 @dataclass

@@ -1,0 +1,52 @@
+"""Eligibility criteria parser: free text → structured, coded, unit-normalized criteria.
+
+Public API (matching and the patient loader call exactly these):
+
+``parse_criteria(text: str) -> list[models.Criterion]``
+    Pure, deterministic, never raises on a string. ``Criterion.start/end`` and every
+    ``Entity.start/end`` index ``text`` itself; ``Criterion.text`` is the cleaned criterion
+    (markdown escapes removed, whitespace collapsed); ``context`` is the lead-in of a nested
+    item. ``models.to_dict(criterion)`` is what ``trialmatch parse --json`` prints.
+
+``find_measure(name: str) -> MeasureInfo | None``
+    A lab or clinical measure by name, abbreviation, measure id or LOINC code ("Platelets",
+    "PLT", "ANC", "Hb", "777-3"): ``MeasureInfo(id, loinc, unit, unit_group, kept_units,
+    plausible, synonyms)``.
+
+``to_canonical(measure: str, value: float, unit: str | None) -> tuple[float, str] | None``
+    The value in the measure's canonical unit (cell counts in 10^9/L, hemoglobin g/dL, IgG g/L,
+    creatinine mg/dL, …); relative scales ("x ULN", "% predicted") come back as such; None
+    when the unit is unknown for the measure or the result is implausible.
+
+``drug_classes(drug_name) -> set[str]``, ``class_members(drug_class) -> set[str]``,
+``canonical_drug(name) -> str | None``
+    Drug classes of a drug including their parent classes (rituximab → anti_cd20,
+    b_cell_depleting, immunosuppressant, monoclonal_antibody), the generic drugs of a class and
+    its subclasses, and the generic name behind a brand or synonym (Nplate → romiplostim).
+
+``find_condition(name) -> ConditionInfo | None``, ``find_procedure(name) -> ConditionInfo | None``
+    ``ConditionInfo(name, mesh_term, ancestors, synonyms, kind)`` for a condition or procedure
+    ("ITP" → primary immune thrombocytopenia, MeSH "Purpura, Thrombocytopenic, Idiopathic";
+    "secondary thrombocytopenia" never resolves to primary ITP).
+
+Constraint conventions (see ``models.criteria.Constraint``): ``timing`` is ``prior`` /
+``current`` / ``any`` for therapies and procedures (``prior`` whenever a window is given), and
+``prior`` on a measurement that describes a past value (not to be tested against current labs);
+``within_days`` with ``negated=True`` is a washout ("at least 4 weeks since prior
+chemotherapy"); ``any_of`` groups alternatives; ``excluding`` names what is carved out
+("; " between several).
+
+The pipeline (``pipeline.COMPONENTS``): segment → rule-free sentences → lexicon mentions →
+age, sex, reproductive, measurements, therapies/conditions/procedures → alternatives →
+category → entities (Chia-trained tagger).
+"""
+
+from .conditions import ConditionInfo, find_condition, find_procedure
+from .drugs import canonical_drug, class_members, drug_classes
+from .measures import MeasureInfo, find_measure, to_canonical
+from .pipeline import parse_criteria
+
+__all__ = [
+    "ConditionInfo", "MeasureInfo", "canonical_drug", "class_members", "drug_classes",
+    "find_condition", "find_measure", "find_procedure", "parse_criteria", "to_canonical",
+]

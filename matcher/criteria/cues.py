@@ -1,0 +1,90 @@
+"""Words around a mention that change what it states: negation, history, optionality,
+exceptions, examples; and sentences that state no rule at all."""
+
+from __future__ import annotations
+
+import re
+
+from .doc import Doc
+
+# Words that may sit between a cue and the mention it governs ("no known history of HIV").
+_FILLER = (r"(?:history|of|evidence|prior|previous|known|active|current|clinical|clinically|"
+           r"significant|signs?|symptoms?|documented|any|other|concurrent|concomitant|use|treatment|"
+           r"therapy|with|a|an|the|receiving|taking|ongoing|severe|uncontrolled|chronic|acute|major|"
+           r"recent|systemic|diagnosis|diagnosed|medical|personal|suspected|confirmed|or|and|,|"
+           r"presence|previously|received|had|been|treated|underwent|undergone|have|has)")
+_NEGATION = re.compile(
+    rf"(?:\b(?:no|not|without|never|none|neither|nor|denies|negative\s+for|absence\s+of|free\s+of|"
+    rf"lack\s+of|no\s+longer)\b)(?:\s+{_FILLER}\b|\s*,)*\s*$", re.I)
+_HISTORY = re.compile(
+    r"\b(?:prior|previous|previously|history|past|had|received|ever|treated|underwent|undergone|"
+    r"former|preceding|earlier)\b", re.I)
+_CURRENT = re.compile(
+    r"\b(?:current|currently|ongoing|active|concurrent|concomitant|receiving|taking|presence|"
+    r"present|at\s+screening|at\s+the\s+time|existing|requiring|requires|need(?:s|ing)?\s+for|"
+    r"on\s+(?:stable|chronic|a\s+stable)|uncontrolled|use\s+of|using)\b", re.I)
+_OPTIONAL = re.compile(r"(?:±|\+/-|with\s+or\s+without|and/?or\s+optionally|optional(?:ly)?)\s*\(?\s*$", re.I)
+_EXCEPT = re.compile(
+    r"\b(?:other\s+than|except(?:\s+for)?|excluding|with\s+the\s+exception\s+of|apart\s+from|"
+    r"besides|but\s+not|not\s+including)\b[^.;()]{0,40}$", re.I)
+_EXAMPLE = re.compile(r"\b(?:e\.\s?g\.?|for\s+example|such\s+as|including|includ(?:es|ing)|i\.e\.?|like)\b"
+                      r"[^.;()]{0,60}$|\(\s*(?:e\.\s?g\.?|eg|for\s+example|such\s+as|including)\b[^)]*$",
+                      re.I)
+# Sentences that allow, explain or make exceptions: they state no requirement.
+_NO_RULE = re.compile(
+    r"^\s*(?:if|unless|note|notes|nb|n\.b\.|for\s+(?:patients|participants|subjects)\s+who|"
+    r"in\s+case|where\s+applicable|\(?\s*note)\b|"
+    r"\b(?:(?:is|are|will\s+be|would\s+be|may\s+be)\s+(?:allowed|permitted|acceptable|eligible|"
+    r"not\s+(?:excluded|an?\s+exclusion))|do(?:es)?\s+not\s+need|need\s+not|not\s+required|"
+    r"may\s+(?:participate|receive|continue|be\s+(?:included|enrolled|treated|given|used|continued))|"
+    r"can\s+be\s+(?:included|enrolled)|"
+    r"is\s+not\s+considered)\b", re.I)
+
+
+def negated(doc: Doc, start: int) -> bool:
+    before = doc.clause_before(start)
+    return bool(_NEGATION.search(before[-80:]))
+
+
+def timing(doc: Doc, start: int) -> str | None:
+    """"prior", "current" or None, from the nearest cue before ``start`` in its clause."""
+    before = doc.clause_before(start)
+    hist = [m.end() for m in _HISTORY.finditer(before)]
+    cur = [m.end() for m in _CURRENT.finditer(before)]
+    if not hist and not cur:
+        return None
+    return "prior" if max(hist, default=-1) > max(cur, default=-1) else "current"
+
+
+def optional(doc: Doc, start: int) -> bool:
+    return bool(_OPTIONAL.search(doc.text[max(0, start - 25):start]))
+
+
+def excepted(doc: Doc, start: int) -> bool:
+    return bool(_EXCEPT.search(doc.clause_before(start)[-60:]))
+
+
+def example(doc: Doc, start: int) -> bool:
+    return bool(_EXAMPLE.search(doc.text[max(0, start - 70):start]))
+
+
+# Cheap test before the sentence patterns: one of these strings is in every sentence they match.
+_NO_RULE_HINTS = ("if", "unless", "note", "n.b", "nb", "for patients", "for participants", "may ",
+                  "for subjects", "in case", "where applicable", "allowed", "permitted", "acceptable",
+                  "eligible", "exclu", "need", "required", "participate", "included", "enrolled",
+                  "considered")
+_PERMITTING_CONTEXT = re.compile(r"(?:^|:\s*)(?:allowed|permitted|acceptable|optional)\s*$", re.I)
+
+
+def mark_sentences_without_rules(doc: Doc) -> None:
+    """Component: remember the sentences that state no requirement (permissions, notes,
+    conditionals, items under an "Allowed:" lead-in) so no constraint is read from them."""
+    if doc.context and _PERMITTING_CONTEXT.search(doc.context):
+        doc.skipped.append((0, len(doc.text)))
+        return
+    low = doc.text.lower()
+    if not any(hint in low for hint in _NO_RULE_HINTS):
+        return
+    for m in re.finditer(r"[^.;]+(?:[.;](?=\s|$)|$)", doc.text):
+        if _NO_RULE.search(m.group()):
+            doc.skipped.append((m.start(), m.end()))

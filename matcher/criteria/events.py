@@ -1,0 +1,138 @@
+"""Component: therapies (drugs and drug classes), conditions and procedures, with negation,
+history/current timing, time windows in days, exceptions ("other than corticosteroids") and
+examples ("B-cell depleting therapy (e.g., rituximab)")."""
+
+from __future__ import annotations
+
+import re
+
+from models import Constraint
+
+from . import cues
+from .doc import Doc, Mention
+from .drugs import DrugMention, lexicon as drug_lexicon
+from .temporal import Window, find_windows
+
+# A drug named as the study's own treatment ("before first ianalumab infusion").
+_STUDY_DRUG = re.compile(r"\b(?:first|last|initial|start\s+of|initiation\s+of|study|the\s+study|"
+                         r"investigational)\b[\s\w-]{0,30}$", re.I)
+_ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|contraindicat\w*|sensitivity|"
+                      r"reactions?|anaphyla\w*|idiosyncra\w*)\b[^.;]{0,40}$", re.I)
+# A therapy named as an option, not as something given ("no standard chemotherapy available",
+# "candidate for surgery").
+_OPTION_BEFORE = re.compile(r"\b(?:candidates?|eligible|suitable|fit|unfit|unwilling|refus\w*|declin\w*|"
+                            r"standard|curative|approved)\s+(?:for\s+)?(?:[\w-]+\s+){0,2}$", re.I)
+_OPTION_AFTER = re.compile(r"^[^.;]{0,25}?\b(?:is|are)?\s*(?:not\s+)?(?:available|exists?|an\s+option|"
+                           r"options?|feasible|possible|indicated)\b", re.I)
+# A condition named as what a drug treats or causes, not as a diagnosis.
+_MODIFIER_AFTER = re.compile(r"^[\s-]*(?:[a-z]+\s+)?(?:treatments?|therap(?:y|ies)|medications?|drugs?|"
+                             r"agents?|pharmacotherap\w*|medicines?|products?|"
+                             r"regimens?|specialists?|clinics?|trials?|studies|study|"
+                             r"vaccines?|vaccination|screening|guidelines?|criteria|"
+                             r"-?related|-?associated|induced)\b", re.I)
+
+
+_LIST_GAP = re.compile(r"^\s*(?:,|;)?\s*(?:or|and|and/or|nor|/)?\s*(?:[a-z-]+\s+){0,2}$", re.I)
+
+
+def _window_for(windows: list[Window], m: Mention, doc: Doc) -> Window | None:
+    """The first window after the mention in its sentence, else the nearest before it."""
+    sentence_end = m.end + len(doc.clause_after(m.end))
+    after = [w for w in windows if m.end <= w.start <= sentence_end]
+    if after:
+        return after[0]
+    before = [w for w in windows if w.end <= m.start and "." not in doc.text[w.end:m.start]]
+    return before[-1] if before else None
+
+
+def _timing(doc: Doc, m: Mention, window: Window | None, default: str) -> str:
+    if window:
+        return "prior"
+    return cues.timing(doc, m.start) or default
+
+
+def extract_events(doc: Doc) -> None:
+    events = [m for m in doc.mentions if m.type in ("drug", "condition", "procedure")]
+    if not events:
+        return
+    windows = find_windows(doc.text)
+    classes_named: set[str] = set()
+    last: Constraint | None = None
+    last_end = -1
+    context_negated = bool(doc.context and re.match(
+        r"^\W*(?:no|none\s+of|absence\s+of|without|must\s+not|should\s+not|free\s+of)\b", doc.context, re.I))
+    for m in events:
+        if doc.is_skipped(m.start) or cues.optional(doc, m.start):
+            continue
+        if cues.excepted(doc, m.start):
+            if last is not None and (last.drug_class or last.name):
+                label = _label(m)
+                last.excluding = f"{last.excluding}; {label}" if last.excluding else label
+            continue
+        if m.type == "drug":
+            c = _therapy(doc, m, windows, classes_named)
+        else:
+            c = _clinical(doc, m, windows)
+        if c is None:
+            continue
+        if last is not None and last.negated and not c.negated and _LIST_GAP.match(doc.text[last_end:m.start]):
+            c.negated = True  # "no history of MI or stroke": the cue covers the whole list
+        if context_negated:
+            c.negated = not c.negated
+        doc.add(c, m.start, m.end)
+        last, last_end = c, m.end
+
+
+def _label(m: Mention) -> str:
+    p = m.payload
+    if isinstance(p, DrugMention):
+        return p.drug_class or p.drug
+    return p.name
+
+
+def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str]) -> Constraint | None:
+    p: DrugMention = m.payload
+    before = doc.text[max(0, m.start - 60):m.start]
+    if _STUDY_DRUG.search(before) or _ALLERGY.search(doc.clause_before(m.start)[-60:]) or \
+            _OPTION_BEFORE.search(before) or _OPTION_AFTER.match(doc.text[m.end:m.end + 40]):
+        return None
+    if p.drug and cues.example(doc, m.start):
+        classes = drug_lexicon().with_ancestors(drug_lexicon().classes_of.get(p.drug, set()))
+        if classes & classes_named:
+            return None  # an example of a class already named
+    if p.drug_class:
+        classes_named.add(p.drug_class)
+    window = _window_for(windows, m, doc)
+    c = Constraint(type="therapy", drug=p.drug, drug_class=p.drug_class,
+                   timing=_timing(doc, m, window, "any"), negated=cues.negated(doc, m.start))
+    if window:
+        c.within_days = window.days
+        if window.washout:
+            c.negated = not c.negated
+    return c
+
+
+# A condition named as what a therapy was for ("prior endocrine therapy for this malignancy").
+_INDICATION_BEFORE = re.compile(r"\b(?:therap(?:y|ies)|treatments?|treated|chemotherapy|radiotherapy|"
+                                r"surgery|drugs?|medications?|agents?|prophylaxis|vaccines?)\s+"
+                                r"(?:for|of|against)\s+(?:the\s+|this\s+|their\s+|his\s+|her\s+|any\s+)?$", re.I)
+
+
+def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
+    info = m.payload
+    if info.kind == "condition":
+        if _MODIFIER_AFTER.match(doc.text[m.end:m.end + 25]) or \
+                _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]):
+            return None
+    window = _window_for(windows, m, doc)
+    timing = _timing(doc, m, window, "any") if info.kind == "procedure" else (
+        "prior" if window else cues.timing(doc, m.start))
+    c = Constraint(type=info.kind, name=info.name, mesh_term=info.mesh_term, timing=timing,
+                   negated=cues.negated(doc, m.start))
+    if window:
+        c.within_days = window.days
+        if window.washout:
+            c.negated = not c.negated
+    if c.timing is None and doc.context and re.search(r"\bhistory\s+of\b", doc.context, re.I):
+        c.timing = "prior"
+    return c
