@@ -89,6 +89,7 @@ class RawRecord:
 @dataclass
 class Trial:
     nct_id: str
+    nct_aliases: list[str] = field(default_factory=list)  # ids the registry merged into this one
     brief_title: str = ""
     official_title: str | None = None
     acronym: str | None = None

@@ -1,1 +1,42 @@
-"""The `trialmatch` command line."""
+"""The `trialmatch` command line: a thin layer over the matcher and crawlers packages.
+
+Each command lives in its own module with ``add_parser(subparsers)`` and ``run(args) -> int``.
+Exit status: 0 on success, 2 on bad input (one line on stderr), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import import_cmd, index_cmd, stats_cmd, update_cmd
+from .common import UsageError
+
+COMMANDS = (update_cmd, import_cmd, index_cmd, stats_cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trialmatch",
+        description="Match patients to ClinicalTrials.gov trials, criterion by criterion, on this machine.",
+    )
+    parser.add_argument("--db", metavar="PATH", help="registry database (default: $TRIALMATCH_DB or ./trials.db)")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"trialmatch {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"trialmatch {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,62 @@
+"""`trialmatch import PATH…`: bulk import of registry archives, folders and files."""
+
+from __future__ import annotations
+
+import sys
+
+from crawlers.bulk import SourceError, estimate_records
+
+from ..derive import geocode_sites
+from ..ingest import import_paths
+from ..store import Store
+from .common import UsageError, open_store, progress
+
+MAX_LISTED_REJECTIONS = 20
+PARALLEL_FROM_RECORDS = 1000  # below this, starting a reader process costs more than it saves
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        help="import registry records from archives, folders and files",
+        description="Import .zip archives (AllPublicXML layout, or the API v2 download: one JSON per study), "
+        "folders, .xml, .json and .jsonl[.gz] files. Unreadable records are reported and skipped.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    summary = import_into(open_store(args), args.paths)
+    nothing_read = not any(summary.outcome.counts().values())
+    return 1 if summary.rejections and nothing_read else 0
+
+
+def import_into(store: Store, paths: list[str]):
+    """Import with a progress bar and print the summary; shared by `import` and `update`."""
+    expected = estimate_records(paths)
+    try:
+        with progress(expected, "records", "importing") as bar:
+            parallel = expected is None or expected >= PARALLEL_FROM_RECORDS
+            summary = import_paths(store, paths, on_progress=bar.update, parallel=parallel)
+    except SourceError as error:
+        raise UsageError(str(error)) from None
+    for rejection in summary.rejections[:MAX_LISTED_REJECTIONS]:
+        print(f"rejected {rejection.location}: {rejection.reason}", file=sys.stderr)
+    if len(summary.rejections) > MAX_LISTED_REJECTIONS:
+        print(
+            f"... and {len(summary.rejections) - MAX_LISTED_REJECTIONS} more rejections "
+            f"(all in the import_rejections table, run {summary.run_id})",
+            file=sys.stderr,
+        )
+    print(f"import into {store.path}: {summary.line()}")
+    derive_after_writing(store)
+    return summary
+
+
+def derive_after_writing(store: Store) -> None:
+    """Bring derived data (site coordinates) up to date after trials were written."""
+    placed = geocode_sites(store)
+    if any(placed.values()):
+        print(f"site coordinates: {placed['zip']} placed by ZIP code, {placed['city']} by city, "
+              f"{placed['none']} not found offline")

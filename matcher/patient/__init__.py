@@ -1,0 +1,1 @@
+"""Patients from JSON, FHIR R4 Bundles and free-text notes."""

@@ -1,0 +1,81 @@
+"""Candidate trials for a patient: BM25 over the FTS5 index and embedding similarity, fused.
+
+Both retrievers rank trials by how well their text matches the patient's text; reciprocal rank
+fusion (Cormack et al. 2009) combines the two rankings without calibrating their scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .store import Store
+
+# Weights of the trials_fts columns in bm25(): brief_title, official_title, brief_summary,
+# conditions, condition_mesh_terms, keywords, eligibility_text.
+FTS_WEIGHTS = (4.0, 2.0, 1.0, 6.0, 3.0, 2.0, 0.5)
+RRF_K = 60
+
+_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between
+    both but by can did do does doing down during each few for from further had has have having he her here hers
+    him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
+    out over own same she should so some such than that the their them then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with you your patient
+    patients presents presented history year years old male female man woman boy girl day days week weeks month
+    months ago also denies reports shows showed found noted currently without since prior""".split()
+)
+
+
+@dataclass
+class Candidate:
+    nct_id: str
+    relevance: float  # fused score, higher is better
+    bm25_rank: int | None = None
+    vector_rank: int | None = None
+
+
+def query_terms(text: str, limit: int = 64) -> list[str]:
+    """Content words of a patient description, in order, without repeats or stopwords."""
+    words = re.findall(r"[A-Za-z][A-Za-z0-9\-']+|\d+[A-Za-z]+", re.sub(r"\d+[- ]years?[- ]old", " ", text.lower()))
+    terms = [w.strip("-'") for w in words if w.strip("-'") not in _STOPWORDS and len(w) > 2]
+    return list(dict.fromkeys(terms))[:limit]
+
+
+def fts_query(terms: Iterable[str]) -> str:
+    """An FTS5 OR-query in which every term is quoted, so no patient word is read as syntax."""
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def bm25_search(store: Store, text: str, limit: int, among: list[str] | None = None) -> list[tuple[str, float]]:
+    """Trials by BM25 over titles, conditions, MeSH terms, keywords, summary and criteria."""
+    terms = query_terms(text)
+    if not terms:
+        return []
+    weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+    sql = (
+        f"SELECT t.nct_id, bm25(trials_fts, {weights}) AS score FROM trials_fts "
+        "JOIN trials t ON t.rowid = trials_fts.rowid WHERE trials_fts MATCH ?"
+    )
+    params: list = [fts_query(terms)]
+    if among is not None:
+        sql += f" AND t.nct_id IN ({','.join('?' * len(among))})"
+        params += list(among)
+    sql += " ORDER BY score LIMIT ?"
+    params.append(limit)
+    return [(nct_id, -score) for nct_id, score in store.conn.execute(sql, params)]
+
+
+def fuse(rankings: list[list[tuple[str, float]]], k: int = RRF_K) -> list[Candidate]:
+    """Reciprocal rank fusion of several rankings (each best first)."""
+    fused: dict[str, Candidate] = {}
+    for which, ranking in enumerate(rankings):
+        for rank, (nct_id, _) in enumerate(ranking, start=1):
+            candidate = fused.setdefault(nct_id, Candidate(nct_id, 0.0))
+            candidate.relevance += 1.0 / (k + rank)
+            if which == 0:
+                candidate.bm25_rank = rank
+            else:
+                candidate.vector_rank = rank
+    return sorted(fused.values(), key=lambda c: (-c.relevance, c.nct_id))

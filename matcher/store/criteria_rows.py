@@ -1,0 +1,54 @@
+"""Parsed criteria ↔ rows of the `criteria` and `constraints` tables. Pure functions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+from models import to_dict
+from models.criteria import Constraint, Criterion, Entity
+
+from .schema import CONSTRAINT_COLUMNS
+
+_BOOLEAN_FIELDS = {f.name for f in fields(Constraint) if str(f.type).startswith("bool")}
+
+
+def criterion_row(nct_id: str, position: int, criterion: Criterion) -> dict:
+    return {
+        "nct_id": nct_id,
+        "position": position,
+        "kind": criterion.kind,
+        "category": criterion.category,
+        "text": criterion.text,
+        "start": criterion.start,
+        "end": criterion.end,
+        "context": criterion.context,
+        "entities": json.dumps([to_dict(e) for e in criterion.entities], ensure_ascii=False),
+    }
+
+
+def constraint_row(nct_id: str, criterion_id: int, kind: str, constraint: Constraint) -> dict:
+    row = {"criterion_id": criterion_id, "nct_id": nct_id, "kind": kind, "type": constraint.type}
+    for name in CONSTRAINT_COLUMNS:
+        value = getattr(constraint, name)
+        row[name] = int(value) if isinstance(value, bool) else value
+    return row
+
+
+def criterion_from_rows(row: dict, constraint_rows: list[dict]) -> Criterion:
+    return Criterion(
+        kind=row["kind"],
+        text=row["text"],
+        start=row["start"],
+        end=row["end"],
+        category=row["category"],
+        context=row["context"],
+        entities=[Entity(**e) for e in json.loads(row["entities"] or "[]")],
+        constraints=[
+            Constraint(
+                type=c["type"],
+                **{name: (bool(c[name]) if name in _BOOLEAN_FIELDS else c[name]) for name in CONSTRAINT_COLUMNS},
+            )
+            for c in constraint_rows
+        ],
+    )

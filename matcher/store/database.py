@@ -1,0 +1,288 @@
+"""The registry database: upserts by NCT id, raw records, parsed criteria, import runs."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from models.criteria import Criterion
+from models.trial import RawRecord, Trial
+
+from . import rows
+from .criteria_rows import constraint_row, criterion_from_rows, criterion_row
+from .schema import create_schema
+
+CHILD_TABLES = ("sites", "conditions", "interventions", "contacts")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class WriteOutcome:
+    """What one write did, by NCT id."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    older: list[str] = field(default_factory=list)  # the stored record is newer or fuller; kept
+
+    def merge(self, other: WriteOutcome) -> None:
+        for name in ("added", "updated", "unchanged", "older"):
+            getattr(self, name).extend(getattr(other, name))
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in ("added", "updated", "unchanged", "older")}
+
+
+def _is_newer(incoming: str | None, stored: str | None) -> bool | None:
+    """True if incoming is newer, False if older, None if they are the same date (or both unknown)."""
+    if incoming == stored:
+        return None
+    if stored is None:
+        return True
+    if incoming is None:
+        return False
+    return incoming > stored
+
+
+class Store:
+    """A registry database file. Open it, write trials in batches, read them back.
+
+    Derived data (parsed criteria, site coordinates) is written by ``matcher.derive`` after
+    the trials land; ``trials.criteria_parser`` and ``sites.coordinates_source`` say what has
+    been derived, so a re-run only does what is missing or stale.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        self.path = Path(path)
+        if read_only:
+            if not self.path.exists():
+                raise FileNotFoundError(f"no database at {self.path}")
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
+        else:
+            self.db = sqlite_utils.Database(self.path)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            create_schema(self.db)
+        self.db.execute("PRAGMA foreign_keys = ON")
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ writing trials
+
+    def write_trials(self, records: Iterable[tuple[Trial, RawRecord]]) -> WriteOutcome:
+        """Upsert a batch of trials in one transaction.
+
+        A record whose last-update date is older than the stored one never overwrites it; a
+        record identical to the stored one writes nothing. Two different records with the same
+        last-update date (e.g. a full study and a search-page extract of it) settle on the
+        larger raw record, whatever the order they arrive in, so re-imports change nothing.
+        """
+        batch = list(records)
+        outcome = WriteOutcome()
+        if not batch:
+            return outcome
+        with self.conn:
+            stored = self._stored_versions({t.nct_id for t, _ in batch})
+            for trial, raw in batch:
+                digest = rows.content_hash(trial)
+                previous = stored.get(trial.nct_id)
+                if previous is None:
+                    self._insert_trial(trial, raw, digest, first_imported_at=None)
+                    outcome.added.append(trial.nct_id)
+                else:
+                    newer = _is_newer(trial.last_update_posted, previous["last_update_posted"])
+                    if newer is None:  # same version date: keep the more complete record
+                        if digest == previous["content_hash"]:
+                            outcome.unchanged.append(trial.nct_id)
+                            continue
+                        newer = (len(raw.content), digest) > (previous["raw_size"], previous["content_hash"])
+                    if not newer:
+                        outcome.older.append(trial.nct_id)
+                        continue
+                    self._delete_children(trial.nct_id)
+                    self._insert_trial(trial, raw, digest, first_imported_at=previous["first_imported_at"])
+                    outcome.updated.append(trial.nct_id)
+                stored[trial.nct_id] = {
+                    "last_update_posted": trial.last_update_posted,
+                    "content_hash": digest,
+                    "raw_size": len(raw.content),
+                    "first_imported_at": (previous or {}).get("first_imported_at") or utc_now(),
+                }
+        return outcome
+
+    def _stored_versions(self, nct_ids: set[str]) -> dict[str, dict]:
+        ids = list(nct_ids)
+        found = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for nct_id, last_update, digest, first, raw_size in self.conn.execute(
+                "SELECT t.nct_id, t.last_update_posted, t.content_hash, t.first_imported_at, r.size "
+                f"FROM trials t LEFT JOIN raw_records r USING (nct_id) WHERE t.nct_id IN ({marks})",
+                chunk,
+            ):
+                found[nct_id] = {
+                    "last_update_posted": last_update,
+                    "content_hash": digest,
+                    "first_imported_at": first,
+                    "raw_size": raw_size or 0,
+                }
+        return found
+
+    def _delete_children(self, nct_id: str) -> None:
+        self._delete_criteria(nct_id)
+        for table in (*CHILD_TABLES, "raw_records"):
+            self.conn.execute(f"DELETE FROM [{table}] WHERE nct_id = ?", (nct_id,))
+
+    def _insert_trial(self, trial: Trial, raw: RawRecord, digest: str, first_imported_at: str | None) -> None:
+        now = utc_now()
+        row = rows.trial_row(trial)
+        row.update(
+            source_format=raw.provenance.format,
+            content_hash=digest,
+            first_imported_at=first_imported_at or now,
+            updated_at=now,
+        )
+        self._upsert("trials", row, "nct_id")
+        for table, table_rows in (
+            ("sites", rows.site_rows(trial)),
+            ("conditions", rows.condition_rows(trial)),
+            ("interventions", rows.intervention_rows(trial)),
+            ("contacts", rows.contact_rows(trial)),
+        ):
+            self._insert_many(table, table_rows)
+        self._insert_many("raw_records", [_raw_row(trial.nct_id, raw)])
+
+    def _upsert(self, table: str, row: dict, pk: str) -> None:
+        columns = list(row)
+        updates = ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c != pk)
+        self.conn.execute(
+            f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT([{pk}]) DO UPDATE SET {updates}",
+            list(row.values()),
+        )
+
+    def _insert_many(self, table: str, table_rows: list[dict]) -> None:
+        if not table_rows:
+            return
+        columns = list(table_rows[0])
+        self.conn.executemany(
+            f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [list(r.values()) for r in table_rows],
+        )
+
+    # ------------------------------------------------------------------ parsed criteria
+
+    def _delete_criteria(self, nct_id: str) -> None:
+        self.conn.execute("DELETE FROM constraints WHERE nct_id = ?", (nct_id,))
+        self.conn.execute("DELETE FROM criteria WHERE nct_id = ?", (nct_id,))
+
+    def trials_needing_parse(self, parser_version: str) -> list[tuple[str, str]]:
+        """(nct_id, eligibility text) of trials never parsed, or parsed by another version."""
+        return self.conn.execute(
+            "SELECT nct_id, coalesce(eligibility_text, '') FROM trials WHERE criteria_parser IS NOT ? ORDER BY nct_id",
+            (parser_version,),
+        ).fetchall()
+
+    def eligibility_texts(self, nct_ids: Iterable[str]) -> list[tuple[str, str]]:
+        found = []
+        for nct_id in nct_ids:
+            row = self.conn.execute("SELECT coalesce(eligibility_text, '') FROM trials WHERE nct_id = ?", (nct_id,)).fetchone()
+            if row is None:
+                raise KeyError(nct_id)
+            found.append((nct_id, row[0]))
+        return found
+
+    def replace_criteria(self, parsed: Iterable[tuple[str, list[Criterion]]], parser_version: str) -> None:
+        """Store parsed criteria for many trials in one transaction, replacing what was there."""
+        with self.conn:
+            for nct_id, criteria in parsed:
+                self._delete_criteria(nct_id)
+                for position, criterion in enumerate(criteria):
+                    row = criterion_row(nct_id, position, criterion)
+                    cursor = self.conn.execute(
+                        f"INSERT INTO criteria ({', '.join(f'[{c}]' for c in row)}) VALUES ({', '.join('?' * len(row))})",
+                        list(row.values()),
+                    )
+                    self._insert_many(
+                        "constraints",
+                        [constraint_row(nct_id, cursor.lastrowid, criterion.kind, c) for c in criterion.constraints],
+                    )
+                self.conn.execute("UPDATE trials SET criteria_parser = ? WHERE nct_id = ?", (parser_version, nct_id))
+
+    def criteria(self, nct_id: str) -> list[Criterion]:
+        """The stored parsed criteria of one trial, in order."""
+        constraint_rows: dict[int, list[dict]] = {}
+        for c in self.db.query("SELECT * FROM constraints WHERE nct_id = ? ORDER BY id", [nct_id]):
+            constraint_rows.setdefault(c["criterion_id"], []).append(c)
+        return [
+            criterion_from_rows(r, constraint_rows.get(r["id"], []))
+            for r in self.db.query("SELECT * FROM criteria WHERE nct_id = ? ORDER BY position", [nct_id])
+        ]
+
+    # ------------------------------------------------------------------ reading trials
+
+    def trial(self, nct_id: str) -> Trial | None:
+        row = next(self.db.query("SELECT * FROM trials WHERE nct_id = ?", [nct_id]), None)
+        if row is None:
+            return None
+        children = {
+            table: list(self.db.query(f"SELECT * FROM [{table}] WHERE nct_id = ? ORDER BY id", [nct_id]))
+            for table in ("sites", "interventions", "contacts")
+        }
+        return rows.trial_from_rows(row, children["sites"], children["interventions"], children["contacts"])
+
+    def raw_record(self, nct_id: str) -> tuple[str, bytes] | None:
+        """The record exactly as received: (format, bytes)."""
+        row = self.conn.execute("SELECT format, content_zlib FROM raw_records WHERE nct_id = ?", (nct_id,)).fetchone()
+        return (row[0], zlib.decompress(row[1])) if row else None
+
+    def count_trials(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM trials").fetchone()[0]
+
+    # ------------------------------------------------------------------ import runs
+
+    def start_run(self, kind: str, source: str) -> int:
+        with self.conn:
+            return self.db["import_runs"].insert(
+                {"kind": kind, "source": source, "started_at": utc_now(), "status": "running"}
+            ).last_pk
+
+    def record_rejection(self, run_id: int, location: str, reason: str) -> None:
+        with self.conn:
+            self.db["import_rejections"].insert({"run_id": run_id, "location": location, "reason": reason})
+
+    def finish_run(self, run_id: int, outcome: WriteOutcome, rejected: int, status: str = "finished") -> None:
+        with self.conn:
+            self.db["import_runs"].update(
+                run_id, {"finished_at": utc_now(), "status": status, "rejected": rejected, **outcome.counts()}
+            )
+
+
+def _raw_row(nct_id: str, raw: RawRecord) -> dict:
+    return {
+        "nct_id": nct_id,
+        "format": raw.provenance.format,
+        "location": raw.provenance.location,
+        "retrieved": raw.provenance.retrieved,
+        "media_type": raw.media_type,
+        "sha256": hashlib.sha256(raw.content).hexdigest(),
+        "size": len(raw.content),
+        "content_zlib": zlib.compress(raw.content, 1),
+    }
