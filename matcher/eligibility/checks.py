@@ -304,6 +304,29 @@ def related_condition(patient: Patient, constraint: Constraint) -> str | None:
     return None
 
 
+_CONTENT_WORD = re.compile(r"[a-z][a-z\-]{3,}")
+_GENERIC_WORDS = frozenset(
+    """patient patients subject subjects participant participants history known current currently prior previous
+    severe significant clinically clinical disease diseases disorder disorders condition conditions treatment
+    therapy therapies study studies trial investigator opinion including include other than with without within
+    months weeks years days have having been that this those these which would could should must will from
+    into there their such each more less than also only active chronic acute evidence diagnosis diagnosed
+    medical illness illnesses serious uncontrolled unstable screening baseline visit judgment judged
+    participation requiring require required need needs able unable any all""".split()
+)
+
+
+def _word_stems(text: str) -> set[str]:
+    return {w.rstrip("s") for w in _CONTENT_WORD.findall(text.lower()) if w not in _GENERIC_WORDS}
+
+
+def record_mentions(patient: Patient, text: str) -> list[str]:
+    """Content words a criterion shares with the patient's record (facts and note)."""
+    record = " ".join([patient.note or ""] + [f.name for f in (*patient.conditions, *patient.medications, *patient.procedures)]
+                      + [lab.name for lab in patient.labs])
+    return sorted(_word_stems(text) & _word_stems(record))
+
+
 # MeSH tree tops: sharing one of these says nothing about relatedness.
 GENERIC_ANCESTORS = frozenset({
     None, "Pathologic Processes", "Pathological Conditions, Signs and Symptoms", "Signs and Symptoms",

@@ -20,6 +20,7 @@ from models.trial import Trial
 from ..criteria import find_condition
 from .checks import (
     Check,
+    record_mentions,
     check_age,
     check_condition,
     check_healthy_volunteer,
@@ -41,8 +42,8 @@ CHECKS: dict[str, Callable[[Patient, Constraint], Check]] = {
     "reproductive": check_reproductive,
     "healthy_volunteer": check_healthy_volunteer,
 }
-# Kinds of facts whose absence from the record counts as absence (the clinical convention).
-ABSENT_WHEN_UNMENTIONED = ("therapy", "condition", "procedure")
+# Categories of criteria that need a value the record must state (a lab, a score).
+NEEDS_A_VALUE = ("measurement", "performance_status", "age", "sex", "reproductive", "time_window")
 
 
 def _apply_negation(check: Check, constraint: Constraint) -> Check:
@@ -78,22 +79,49 @@ def _explain(truth: bool | None, checks: list[Check]) -> Check:
     return Check(truth, reason, evidence, any(c.bears for c in checks))
 
 
+def _administrative(patient: Patient, criterion: Criterion) -> Verdict:
+    if patient.will_consent:
+        holds = criterion.kind == "inclusion"  # "able to consent" holds; "unable or unwilling to comply" does not
+        return Verdict(criterion, "met" if holds else "not_met", "the record says the patient will consent and comply",
+                       rule="administrative", to_confirm=True)
+    return Verdict(criterion, "unknown", "to confirm at screening", rule="administrative", to_confirm=True)
+
+
+def _unstructured(patient: Patient, criterion: Criterion) -> Verdict:
+    """A criterion the parser could not turn into constraints. An exclusion about things the
+    record never mentions is not met (absent facts count as absent); when the record shares
+    words with it, or it needs a measurement, it is unknown and worth reading."""
+    shared = record_mentions(patient, criterion.text)
+    if criterion.kind == "exclusion" and not shared and criterion.category not in NEEDS_A_VALUE:
+        return Verdict(criterion, "not_met", "nothing in the record matches it (not machine-readable: read to confirm)",
+                       rule="unstructured absent")
+    reason = f"record mentions {', '.join(shared[:3])}: read and confirm" if shared else "not machine-readable: read and confirm"
+    return Verdict(criterion, "unknown", reason, rule="unstructured")
+
+
+def _from_note(fact) -> bool:
+    return bool(fact.evidence and fact.evidence.source.startswith("note"))
+
+
 def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
     if criterion.category == "administrative":
-        return Verdict(criterion, "unknown", "to confirm at screening", rule="administrative", to_confirm=True)
+        return _administrative(patient, criterion)
     checkable = [c for c in criterion.constraints if c.type in CHECKS]
     if not checkable:
-        return Verdict(criterion, "unknown", "not machine-readable: read and confirm", rule="unstructured")
+        return _unstructured(patient, criterion)
     checks = [_apply_negation(CHECKS[c.type](patient, c), c) for c in checkable]
     outcome = _explain(_combine(checkable, checks), checks)
     truth, rule = outcome.truth, "constraints"
     if criterion.kind == "inclusion" and truth is False and not outcome.bears:
         # Nothing in the record bears on this inclusion. A disease unrelated to the patient's
-        # known diagnoses is not met; a related disease, a record without diagnoses, or things
-        # a record rarely lists (therapies, procedures) are unknown.
+        # known diagnoses is not met when the diagnoses are a problem list, or when it is the
+        # disease the trial studies (registry field); a related disease, a narrative note,
+        # a record without diagnoses, or things a record rarely lists (therapies) are unknown.
         conditions = [c for c in checkable if c.type == "condition" and not c.negated]
         related = next((r for r in (related_condition(patient, c) for c in conditions) if r), None)
-        if not conditions or related or not any(not c.negated for c in patient.conditions):
+        diagnoses = [c for c in patient.conditions if not c.negated]
+        complete = criterion.start < 0 or any(not _from_note(c) for c in diagnoses)
+        if not conditions or related or not diagnoses or not complete:
             truth, rule = None, "inclusion not in record"
             if related:
                 outcome.reason += f" (record has related {related}: confirm)"
@@ -107,8 +135,9 @@ def evaluate(patient: Patient, criteria: list[Criterion]) -> list[Verdict]:
 
 
 def registry_field_criteria(trial: Trial) -> list[Criterion]:
-    """The trial's structured fields, as criteria that always apply: age and sex limits, and
-    (for trials that do not take healthy volunteers) the conditions it studies."""
+    """The trial's structured fields, as criteria that always apply: the conditions it studies
+    (or healthy volunteers), age and sex limits. They have no place in the eligibility text:
+    ``start`` and ``end`` are -1."""
     criteria = []
     studied = list(dict.fromkeys(c for c in (*trial.conditions, *trial.condition_mesh_terms) if find_condition(c)))
     population = [Constraint("condition", name=find_condition(c).name, any_of=0) for c in studied]

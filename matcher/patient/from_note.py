@@ -34,9 +34,11 @@ _RELATIVE = re.compile(
     r"cousin|parents?|son|daughter|relatives?)\b[^.;]*$", re.I)
 _CURRENT = re.compile(r"\b(?:currently|now|presently|on|takes|taking|receiving|maintained\s+on)\b", re.I)
 _PAST = re.compile(r"\b(?:previously|history\s+of|had|was\s+treated|treated\s+with|received|s/p|status\s+post|underwent|prior)\b", re.I)
-_PREGNANT = re.compile(r"\bpregnan(?:t|cy)\b", re.I)
+_PREGNANT = re.compile(
+    r"\b(?:is|currently|now|\d+[- ]weeks?)\s+pregnant\b|\bpregnant\s+(?:woman|women|patient|female|girl|mother)\b|"
+    r"\b\d+\s+weeks?\s+(?:of\s+)?(?:gestation|pregnancy)\b|\bgestational\s+age\b", re.I)
 _NOT_PREGNANT = re.compile(r"\b(?:not\s+pregnant|negative\s+pregnancy|pregnancy\s+test\s+(?:is\s+|was\s+)?negative)\b", re.I)
-_DATE = re.compile(r"\b(20\d\d|19\d\d)-(\d\d)-(\d\d)\b")
+_WILL_CONSENT = re.compile(r"\bwill\s+(?:provide|give|sign)\s+(?:written\s+)?informed\s+consent\b", re.I)
 
 
 def sentences(note: str) -> list[str]:
@@ -95,6 +97,8 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
     seen: set[tuple[str, str]] = set()
     for number, sentence in enumerate(sentences(note)):
         evidence = Evidence(f"note sentence {number}", sentence)
+        if _WILL_CONSENT.search(sentence) and not _negated(sentence, _WILL_CONSENT.search(sentence).start()):
+            patient.will_consent = True
         if _NOT_PREGNANT.search(sentence):
             patient.pregnant = False
         elif _PREGNANT.search(sentence) and not _negated(sentence, _PREGNANT.search(sentence).start()):
