@@ -14,7 +14,7 @@ from models.match import Match, NearestSite, Verdict
 from models.patient import Patient
 from models.trial import OPEN_STATUSES, Trial
 
-from .eligibility import evaluate, registry_field_criteria, trial_label
+from .eligibility import evaluate_trial, trial_label
 from .geo import distance_km, locate
 from .retrieve import Candidate, bm25_search, fuse
 from .store import Store
@@ -160,8 +160,7 @@ class Ranker:
             if trial is None:
                 continue
             site = nearest_site(trial, point)
-            criteria = registry_field_criteria(trial) + self.store.criteria(trial.nct_id, with_entities=False)
-            verdicts = evaluate(patient, criteria)
+            verdicts = evaluate_trial(patient, trial, self.store.criteria(trial.nct_id, with_entities=False))
             label = trial_label(verdicts)
             relevance = candidate.relevance / best
             matches.append(Match(

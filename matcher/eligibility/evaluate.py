@@ -161,6 +161,17 @@ def registry_field_criteria(trial: Trial) -> list[Criterion]:
     return criteria
 
 
+def evaluate_trial(patient: Patient, trial: Trial, criteria: list[Criterion]) -> list[Verdict]:
+    """Verdicts on a whole trial: its registry fields, then its parsed criteria. A trial whose
+    record has no eligibility criteria gets an ``unknown`` saying so, never a vacuous eligible."""
+    verdicts = evaluate(patient, registry_field_criteria(trial) + criteria)
+    if not criteria:
+        missing = Criterion("inclusion", "Eligibility criteria (registry)", -1, -1, "other")
+        verdicts.append(Verdict(missing, "unknown", "the record has no eligibility criteria: check with the study team",
+                                rule="no criteria"))
+    return verdicts
+
+
 def trial_label(verdicts: list[Verdict]) -> str:
     """eligible / possible / ineligible, as DESIGN.md defines them."""
     counted = [v for v in verdicts if not v.to_confirm]
