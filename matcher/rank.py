@@ -87,9 +87,10 @@ def patient_point(patient: Patient) -> tuple[float, float] | None:
 
 
 def nearest_site(trial: Trial, point: tuple[float, float] | None) -> NearestSite | None:
-    """The closest site that is recruiting (or any site, if none says so) with coordinates."""
+    """The closest site with coordinates that is open (recruiting, not yet recruiting, or of
+    unknown status); any site when none is."""
     sites = [s for s in trial.sites if s.lat is not None and s.lon is not None]
-    recruiting = [s for s in sites if s.status in OPEN_STATUSES]
+    recruiting = [s for s in sites if s.status is None or s.status in OPEN_STATUSES]
     pool = recruiting or sites
     if point is None or not pool:
         first = (recruiting or trial.sites or [None])[0]
