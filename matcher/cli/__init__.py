@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import import_cmd, index_cmd, match_cmd, stats_cmd, update_cmd
+from . import import_cmd, index_cmd, match_cmd, parse_cmd, stats_cmd, update_cmd
 from .common import UsageError
 
-COMMANDS = (update_cmd, import_cmd, index_cmd, match_cmd, stats_cmd)
+COMMANDS = (update_cmd, import_cmd, parse_cmd, index_cmd, match_cmd, stats_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
