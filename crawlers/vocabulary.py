@@ -8,7 +8,7 @@ here is a pure function of a string.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from models.trial import PHASES, SEXES, STATUSES, STUDY_TYPES
 
@@ -111,11 +111,20 @@ def age_in_years(text: str | None) -> float | None:
 _DATE_FORMATS = (("%B %d, %Y", "%Y-%m-%d"), ("%B %Y", "%Y-%m"), ("%Y-%m-%d", "%Y-%m-%d"), ("%Y-%m", "%Y-%m"))
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?$")
+
+
 def iso_date(text: str | None) -> str | None:
     """``June 24, 2005`` → ``2005-06-24``; ``June 2005`` → ``2005-06``; ISO passes through."""
     if not text or not text.strip():
         return None
     stripped = text.strip()
+    if _ISO_DATE.match(stripped):  # the API v2 form: checked without strptime, which is slow
+        try:
+            date.fromisoformat(stripped if len(stripped) == 10 else f"{stripped}-01")
+            return stripped
+        except ValueError:
+            pass
     for parse_format, out_format in _DATE_FORMATS:
         try:
             return datetime.strptime(stripped, parse_format).strftime(out_format)

@@ -6,6 +6,7 @@ Enumerations follow the ClinicalTrials.gov API v2 vocabulary (``RECRUITING``, ``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Recruitment statuses of the API v2 (overallStatus and locations[].status).
@@ -31,6 +32,7 @@ STUDY_TYPES = ("INTERVENTIONAL", "OBSERVATIONAL", "EXPANDED_ACCESS")
 SEXES = ("ALL", "FEMALE", "MALE")
 
 REGISTRY_STUDY_URL = "https://clinicaltrials.gov/study/{nct_id}"
+NCT_ID = re.compile(r"^NCT\d{8}$")  # trials scraped from pages without one get a local id (LOCAL-…)
 
 
 @dataclass
@@ -125,8 +127,12 @@ class Trial:
     source_url: str | None = None  # the page a scraped trial came from
 
     @property
-    def url(self) -> str:
-        return REGISTRY_STUDY_URL.format(nct_id=self.nct_id)
+    def url(self) -> str | None:
+        """The registry's page of the trial; for a trial known only from a listing page (a
+        local id, not an NCT id), the page it was scraped from, if known."""
+        if NCT_ID.match(self.nct_id):
+            return REGISTRY_STUDY_URL.format(nct_id=self.nct_id)
+        return self.source_url
 
     @property
     def is_open(self) -> bool:

@@ -2,8 +2,10 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 
 from conftest import FIXTURES, REPO
 
@@ -51,9 +53,14 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, db_path):
 
 
 def test_update_without_source_says_how_to_point_it_at_an_archive(db_path):
-    result = trialmatch("--db", db_path, "update", env={"TRIALMATCH_SOURCE": ""})
-    assert result.returncode == 2
+    with socket.socket() as probe:  # a port nothing listens on: the registry is unreachable
+        probe.bind(("127.0.0.1", 0))
+        unreachable = f"http://127.0.0.1:{probe.getsockname()[1]}/api/v2"
+    started = time.monotonic()
+    result = trialmatch("--db", db_path, "update", env={"TRIALMATCH_SOURCE": "", "TRIALMATCH_API_BASE": unreachable})
+    assert result.returncode == 2 and time.monotonic() - started < 10
     assert "TRIALMATCH_SOURCE" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert f"the registry at {unreachable} is not reachable (connection failed (Connection refused))" in result.stderr
 
 
 def test_update_from_source(db_path):

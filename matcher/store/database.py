@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -85,17 +85,25 @@ class Store:
 
     # ------------------------------------------------------------------ writing trials
 
-    def write_trials(self, records: Iterable[tuple[Trial, RawRecord]]) -> WriteOutcome:
+    def write_trials(
+        self,
+        records: Iterable[tuple[Trial, RawRecord]],
+        *,
+        also: Callable[[sqlite3.Connection, WriteOutcome], None] | None = None,
+    ) -> WriteOutcome:
         """Upsert a batch of trials in one transaction.
 
         A record whose last-update date is older than the stored one never overwrites it; a
         record identical to the stored one writes nothing. Two different records with the same
         last-update date (e.g. a full study and a search-page extract of it) settle on the
         larger raw record, whatever the order they arrive in, so re-imports change nothing.
+
+        ``also(conn, outcome)`` runs after the trials are written, inside the same transaction
+        (even for an empty batch): what it writes commits with them or not at all.
         """
         batch = list(records)
         outcome = WriteOutcome()
-        if not batch:
+        if not batch and also is None:
             return outcome
         with self.conn:
             stored = self._stored_versions({t.nct_id for t, _ in batch})
@@ -124,6 +132,8 @@ class Store:
                     "raw_size": len(raw.content),
                     "first_imported_at": (previous or {}).get("first_imported_at") or utc_now(),
                 }
+            if also is not None:
+                also(self.conn, outcome)
         return outcome
 
     def _stored_versions(self, nct_ids: set[str]) -> dict[str, dict]:

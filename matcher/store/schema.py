@@ -2,7 +2,8 @@
 
 ``trials`` is the main table, keyed by ``nct_id``; ``sites``, ``conditions``, ``interventions``
 and ``contacts`` hang off it; ``raw_records`` keeps each record exactly as received (zlib);
-``import_runs`` and ``import_rejections`` say what each import or crawl did. List-valued columns
+``import_runs`` and ``import_rejections`` say what each import or crawl did; ``crawls`` holds the
+state of each registry crawl, so an interrupted one resumes where it stopped. List-valued columns
 of ``trials`` hold JSON arrays (Datasette facets them with ``_facet_array``).
 """
 
@@ -100,6 +101,33 @@ SITE_COLUMNS = {
 }
 
 
+# One row per crawl of an API v2 search: where it is (the next page token), what it did so far.
+CRAWL_COLUMNS = {
+    "id": int,
+    "query_key": str,  # a digest of the normalized query and base URL: the crawl's identity
+    "query": str,  # the normalized query as JSON, for people
+    "base_url": str,
+    "since": str,  # the last-update date the crawl asked from (ISO), or null for everything
+    "restart_since": str,  # set when an expired page token made the crawl start again from this date
+    "page_token": str,  # the next page to fetch; null at the start and once finished
+    "pages": int,
+    "studies": int,
+    "added": int,
+    "updated": int,
+    "unchanged": int,
+    "older": int,
+    "rejected": int,
+    "retries": int,
+    "last_update_seen": str,  # the latest last-update date among the studies stored so far
+    "status": str,  # running, interrupted, failed, stopped (at --max), finished, abandoned
+    "message": str,
+    "started_at": str,
+    "updated_at": str,
+    "finished_at": str,
+}
+CRAWL_COUNT_DEFAULTS = {name: 0 for name in ("pages", "studies", "added", "updated", "unchanged", "older", "rejected", "retries")}
+
+
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create every table and index that is missing; existing ones are left alone."""
     db.execute("PRAGMA foreign_keys = ON")
@@ -155,6 +183,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
         foreign_keys=[("run_id", "import_runs", "id")],
         if_not_exists=True,
     )
+    db["crawls"].create(CRAWL_COLUMNS, pk="id", defaults=CRAWL_COUNT_DEFAULTS, if_not_exists=True)
     db["criteria"].create(
         {
             "id": int,
@@ -201,6 +230,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
         ("interventions", ["name"]),
         ("contacts", ["nct_id"]),
         ("import_rejections", ["run_id"]),
+        ("crawls", ["query_key", "status"]),
         ("criteria", ["nct_id"]),
         ("criteria", ["category"]),
         ("constraints", ["criterion_id"]),

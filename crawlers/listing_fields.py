@@ -1,0 +1,181 @@
+"""The fields of a trial listing page, read from the lines under each of its labels. Pure functions.
+
+Listing pages restate registry fields in words: "Over 18 Years", "Phase 1/2", "Biological:
+Ianalumab", "Boston, Massachusetts 02114". These turn them back into the registry's vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+
+from models.trial import Contact, Intervention, Site
+
+from .vocabulary import normalize_phases, normalize_sex
+
+# ---------------------------------------------------------------------------- ages
+
+_UNIT = r"(years?|months?|weeks?|days?)"
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_AGE_FORMS = (  # (pattern, which limits it gives)
+    (re.compile(rf"^(?:over|above|older than|at least|from|minimum(?: age)?:?)\s+{_NUMBER}\s*{_UNIT}?", re.I), "min"),
+    (re.compile(rf"^{_NUMBER}\s*{_UNIT}?\s*(?:and|or)\s+(?:over|older|above|up)\b", re.I), "min"),
+    (re.compile(rf"^{_NUMBER}\s*{_UNIT}?\s*\+", re.I), "min"),
+    (re.compile(rf"^{_NUMBER}\s*{_UNIT}?\s*(?:to|-|–|through)\s*{_NUMBER}\s*{_UNIT}?", re.I), "range"),
+    (re.compile(rf"^(?:under|below|younger than|up to|maximum(?: age)?:?)\s+{_NUMBER}\s*{_UNIT}?", re.I), "max"),
+)
+
+
+def _registry_age(number: str, unit: str | None) -> str:
+    """``18``, ``years`` → ``18 Years``, the way the registry writes ages."""
+    unit = (unit or "years").lower().rstrip("s")
+    return f"{number} {unit.capitalize()}s" if number != "1" else f"1 {unit.capitalize()}"
+
+
+def age_limits(text: str | None) -> tuple[str | None, str | None]:
+    """``Over 18 Years`` → (``18 Years``, None); ``18 to 75 years`` → (``18 Years``, ``75 Years``);
+    ``Up to 17 Years`` → (None, ``17 Years``); anything else (``All ages``) → no limits."""
+    stripped = (text or "").strip()
+    for pattern, kind in _AGE_FORMS:
+        match = pattern.match(stripped)
+        if not match:
+            continue
+        if kind == "range":
+            low, low_unit, high, high_unit = match.groups()
+            return _registry_age(low, low_unit or high_unit), _registry_age(high, high_unit or low_unit)
+        age = _registry_age(*match.groups())
+        return (age, None) if kind == "min" else (None, age)
+    return None, None
+
+
+# ---------------------------------------------------------------------------- sex, phases
+
+_BOTH_SEXES = re.compile(r"\b(male or female|female or male|men or women|women or men|men and women|women and men|"
+                         r"males and females|females and males|both sexes|all genders|any gender)\b", re.I)
+
+
+def listing_sex(value: str | None, inclusion_text: str) -> str | None:
+    """The "Eligible Genders" value; when the page leaves it blank, ALL if the inclusion
+    criteria admit both sexes in so many words ("male or female participants"), else unknown."""
+    if value and value.strip():
+        text = value.strip().lower()
+        if _BOTH_SEXES.search(text) or text in ("all", "both", "everyone"):
+            return "ALL"
+        return normalize_sex(re.sub(r"\s*(only|participants|patients)$", "", text))
+    return "ALL" if _BOTH_SEXES.search(inclusion_text) else None
+
+
+_PHASE = re.compile(r"\b(early phase 1|phase\s*[1-4](?:\s*/\s*(?:phase\s*)?[1-4])?|not applicable|n/a)\b", re.I)
+
+
+def listing_phases(lines: list[str]) -> list[str]:
+    """``Phase 2`` → [PHASE2]; ``Phase 1/2`` → [PHASE1, PHASE2]; first phase statement found."""
+    for line in lines:
+        match = _PHASE.search(line)
+        if match:
+            text = re.sub(r"(?i)phase\s*([1-4])\s*/\s*(?:phase\s*)?([1-4])", r"Phase \1/Phase \2", match.group(1))
+            return normalize_phases(re.sub(r"(?i)phase\s*([1-4])", r"Phase \1", text))
+    return []
+
+
+# ---------------------------------------------------------------------------- interventions
+
+_INTERVENTION = re.compile(
+    r"^(?:•\s*)?(Drug|Biological|Device|Procedure(?:/Surgery)?|Behavioral|Radiation|Dietary Supplement|Genetic|"
+    r"Combination Product|Diagnostic Test|Other)\s*:\s*(.+)$", re.I)
+_ARM_TABLE_HEADER = re.compile(r"^(arm|description|assigned interventions?|arm\s*description\s*assigned interventions?)$", re.I)
+
+
+def listing_interventions(lines: list[str]) -> list[Intervention]:
+    """Interventions from an "Arm Groups" (or "Interventions") section: ``Biological: Ianalumab``,
+    then its description, then ``Other names:`` and their bullets. Arm descriptions are skipped."""
+    found: list[Intervention] = []
+    current, in_other_names = None, False
+    for line in filter(None, lines):
+        match = _INTERVENTION.match(line)
+        if match:
+            kind = re.sub(r"[^A-Z]+", "_", match.group(1).upper().replace("/SURGERY", ""))
+            current, in_other_names = Intervention(type=kind, name=match.group(2).strip()), False
+            found.append(current)
+        elif current is None or _ARM_TABLE_HEADER.match(line):
+            continue
+        elif re.match(r"^other names?:?$", line, re.I):
+            in_other_names = True
+        elif in_other_names:
+            if line.startswith("•"):
+                current.other_names.append(line.lstrip("• ").strip())
+            else:
+                current, in_other_names = None, False  # the next arm's description
+        elif not line.startswith("•"):
+            current.description = f"{current.description} {line}" if current.description else line
+    unique = {}
+    for intervention in found:
+        unique.setdefault((intervention.type, intervention.name.lower()), intervention)
+    return list(unique.values())
+
+
+# ---------------------------------------------------------------------------- sites and contacts
+
+US_STATES = {  # lower-case name → postal code
+    name.lower(): code for name, code in (pair.split(":") for pair in (
+        "Alabama:AL,Alaska:AK,Arizona:AZ,Arkansas:AR,California:CA,Colorado:CO,Connecticut:CT,Delaware:DE,"
+        "District of Columbia:DC,Florida:FL,Georgia:GA,Hawaii:HI,Idaho:ID,Illinois:IL,Indiana:IN,Iowa:IA,Kansas:KS,"
+        "Kentucky:KY,Louisiana:LA,Maine:ME,Maryland:MD,Massachusetts:MA,Michigan:MI,Minnesota:MN,Mississippi:MS,"
+        "Missouri:MO,Montana:MT,Nebraska:NE,Nevada:NV,New Hampshire:NH,New Jersey:NJ,New Mexico:NM,New York:NY,"
+        "North Carolina:NC,North Dakota:ND,Ohio:OH,Oklahoma:OK,Oregon:OR,Pennsylvania:PA,Puerto Rico:PR,"
+        "Rhode Island:RI,South Carolina:SC,South Dakota:SD,Tennessee:TN,Texas:TX,Utah:UT,Vermont:VT,Virginia:VA,"
+        "Washington:WA,West Virginia:WV,Wisconsin:WI,Wyoming:WY"
+    ).split(","))
+}
+_ADDRESS = re.compile(
+    r"^(?P<city>[^,\d][^,]*),\s*(?P<region>[A-Za-z][A-Za-z .'-]*?)"
+    r"(?:\s+(?P<zip>\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4,6}))?(?:,\s*(?P<country>[A-Za-z][A-Za-z .'-]+))?$"
+)
+_PHONE = re.compile(r"(?:\+?\d[\d\s().-]{6,}\d)(?:\s*(?:x|ext\.?)\s*\d+)?")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _address(line: str) -> dict | None:
+    match = _ADDRESS.match(line)
+    if not match:
+        return None
+    parts = match.groupdict()
+    region = parts["region"].strip()
+    in_us = region.lower() in US_STATES or region.upper() in US_STATES.values()
+    if not (parts["zip"] or parts["country"] or in_us):
+        return None
+    country = parts["country"] or ("United States" if in_us else None)
+    return {"city": parts["city"].strip(), "state": region, "zip": parts["zip"], "country": country}
+
+
+def _person(lines: list[str]) -> tuple[str | None, str | None, str | None]:
+    """(name, phone, email) from a contact's lines."""
+    name = phone = email = None
+    for line in lines:
+        text = re.sub(r"^(?:contact(?: name)?|name|phone|email|e-mail|tel(?:ephone)?)\s*:\s*", "", line, flags=re.I)
+        if email is None and _EMAIL.search(text):
+            email = _EMAIL.search(text).group(0)
+        elif phone is None and _PHONE.fullmatch(text.strip()):
+            phone = text.strip()
+        elif name is None and text:
+            name = text
+    return name, phone, email
+
+
+def listing_sites(lines: list[str], status: str | None) -> list[Site]:
+    """Sites from a locations section: a facility line, an address line ("Boston, Massachusetts
+    02114"), then the site contact's lines, for each site."""
+    lines = [line for line in lines if line]
+    addresses = [(i, found) for i, line in enumerate(lines) if (found := _address(line))]
+    sites = []
+    for number, (index, address) in enumerate(addresses):
+        end = addresses[number + 1][0] - 1 if number + 1 < len(addresses) else len(lines)
+        facility = re.sub(r"[\s.,;]+$", "", lines[index - 1]) if index > 0 else None
+        name, phone, email = _person(lines[index + 1:end])
+        sites.append(Site(facility=facility or None, status=status, contact_name=name, contact_phone=phone,
+                          contact_email=email, **address))
+    return sites
+
+
+def listing_contact(lines: list[str]) -> Contact | None:
+    name, phone, email = _person([line for line in lines if line])
+    return Contact(name=name, role="CONTACT", phone=phone, email=email) if name else None

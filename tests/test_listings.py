@@ -1,0 +1,238 @@
+"""Listing pages → Trial: the seed listing as text and in four HTML layouts gives one Trial;
+other layouts and values; index pages; fetching over HTTP with robots.txt, same-host links,
+a page limit and Crawl-delay; and the `scrape` command."""
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import FIXTURES
+from crawlers.listing_fields import age_limits
+from crawlers.listing_fetch import FetchedPage, SkippedPage, fetch_pages
+from crawlers.listings import ListingError, local_id, parse_listing
+from matcher.cli import main
+from matcher.store import Store
+from models.trial import Trial
+
+LISTINGS = FIXTURES / "listings"
+SEED = LISTINGS / "ianalumab-itp-listing.txt"
+LAYOUTS = sorted(LISTINGS.glob("*.html"))
+
+
+@pytest.fixture(scope="module")
+def seed_trial():
+    return parse_listing(SEED.read_bytes())[0]
+
+
+def test_the_seed_listing_becomes_a_trial(seed_trial):
+    trial = seed_trial
+    assert trial.nct_id.startswith("LOCAL-") and len(trial.nct_id) == 18
+    assert trial.brief_title.startswith("The purpose of this study is to evaluate the therapeutic efficacy")
+    assert trial.brief_title.endswith("one corticosteroid and one TPO-RA.") and trial.brief_summary == trial.brief_title
+    assert (trial.minimum_age, trial.maximum_age, trial.min_age_years, trial.max_age_years) == ("18 Years", None, 18.0, None)
+    assert trial.sex == "ALL"  # the page leaves Eligible Genders blank; the criteria say "Male or female participants"
+    assert trial.healthy_volunteers is None  # the heading is there, its value is not
+    assert trial.overall_status == "RECRUITING" and trial.phases == ["PHASE2"] and trial.study_type == "INTERVENTIONAL"
+    assert trial.lead_sponsor == "Novartis Pharmaceuticals"
+    assert trial.eligibility_text.startswith("Inclusion Criteria:\n• Signed informed consent obtained prior to participation")
+    assert "\n\nExclusion Criteria:\n• Diagnosis of secondary thrombocytopenia. - Platelet or whole blood" in trial.eligibility_text
+    assert trial.eligibility_text.endswith("Prior splenectomy. Other protocol-defined inclusion/exclusion criteria may apply.")
+    [intervention] = trial.interventions
+    assert (intervention.type, intervention.name, intervention.other_names) == ("BIOLOGICAL", "Ianalumab", ["VAY736"])
+    assert intervention.description == "Intravenous infusion, prepared from concentrate solution"
+    [site] = trial.sites
+    assert (site.facility, site.city, site.state, site.zip, site.country) == (
+        "Massachusetts General Hospital", "Boston", "Massachusetts", "02114", "United States")
+    assert site.status == "RECRUITING" and site.contact_name == "Colin Edward Welch"
+    assert [(c.name, c.role) for c in trial.contacts] == [("Novartis Pharmaceuticals", "CONTACT")]
+    assert trial.detailed_description.startswith("This is a phase 2, open-label, single-arm study")
+    assert "derived from ClinicalTrials.gov" not in trial.detailed_description  # the site's disclaimer is not the trial's
+    assert trial.source_url is None and trial.url is None
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda path: path.stem.removeprefix("ianalumab-itp-"))
+def test_every_html_layout_gives_the_same_trial_as_the_text(seed_trial, layout):
+    trial, raw = parse_listing(layout.read_bytes(), location=str(layout))
+    assert trial == seed_trial
+    assert (raw.media_type, raw.provenance.format, raw.provenance.location) == ("text/html", "listing-page", str(layout))
+    assert raw.content == layout.read_bytes()
+
+
+def test_there_are_at_least_three_layouts():
+    assert {"headings", "definitions", "table"} <= {p.stem.removeprefix("ianalumab-itp-") for p in LAYOUTS}
+
+
+def test_the_local_id_is_stable_and_depends_on_title_and_sponsor(seed_trial):
+    assert parse_listing(SEED.read_text())[0].nct_id == seed_trial.nct_id
+    assert local_id(" A  Study ", "Sponsor") == local_id("a study", "SPONSOR") != local_id("a study", "Other sponsor")
+
+
+OTHER_PAGE = """<html><head><link rel="canonical" href="/trials/itp-2"><script>document.write("Inclusion Criteria")</script></head>
+<body><h1>Romiplostim in Children With ITP</h1>
+<p>Registry: <a href="https://clinicaltrials.gov/study/NCT01234567">NCT01234567</a></p>
+<dl><dt>Status</dt><dd>Not yet recruiting</dd>
+<dt>Conditions</dt><dd>Immune Thrombocytopenia; Purpura, Thrombocytopenic</dd>
+<dt>Ages</dt><dd>1 Year to 17 Years</dd><dt>Sex</dt><dd>Female</dd><dt>Healthy Volunteers</dt><dd>No</dd>
+<dt>Phase</dt><dd>1/2</dd><dt>Sponsor</dt><dd>Amgen</dd></dl>
+<h2>Eligibility Criteria</h2><p>Inclusion Criteria:</p><ul><li>Platelets &lt; 30 x10^9/L</li><li>Age 1-17</li></ul>
+<h2>Locations</h2><p>Children's Hospital<br>Lyon, Rhone 69003, France<br>Dr Jean Dupont<br>+33 4 72 11 00 00<br>jd@example.fr</p>
+<p>UCSF Benioff<br>San Francisco, CA 94143</p>
+<h2>Contact</h2><p>Trial Desk<br>trials@example.org<br>555-010-0200</p></body></html>"""
+
+
+def test_other_labels_values_and_an_nct_id():
+    trial, raw = parse_listing(OTHER_PAGE, "https://hospital.example/trials/search?id=2")
+    assert trial.nct_id == "NCT01234567" and trial.url == "https://clinicaltrials.gov/study/NCT01234567"
+    assert trial.source_url == "https://hospital.example/trials/itp-2"  # the page's canonical URL
+    assert trial.brief_title == "Romiplostim in Children With ITP" and trial.overall_status == "NOT_YET_RECRUITING"
+    assert trial.conditions == ["Immune Thrombocytopenia", "Purpura, Thrombocytopenic"]
+    assert (trial.minimum_age, trial.maximum_age, trial.sex, trial.healthy_volunteers) == ("1 Year", "17 Years", "FEMALE", False)
+    assert trial.phases == ["PHASE1", "PHASE2"] and trial.lead_sponsor == "Amgen"
+    assert trial.eligibility_text == "Inclusion Criteria:\n• Platelets < 30 x10^9/L\n• Age 1-17"
+    lyon, sf = trial.sites
+    assert (lyon.city, lyon.zip, lyon.country, lyon.status) == ("Lyon", "69003", "France", None)
+    assert (lyon.contact_name, lyon.contact_phone, lyon.contact_email) == ("Dr Jean Dupont", "+33 4 72 11 00 00", "jd@example.fr")
+    assert (sf.facility, sf.state, sf.country, sf.contact_name) == ("UCSF Benioff", "CA", "United States", None)
+    assert [(c.name, c.email, c.phone) for c in trial.contacts] == [("Trial Desk", "trials@example.org", "555-010-0200")]
+    assert raw.content == OTHER_PAGE.encode()
+
+
+def test_a_page_without_a_trial_is_refused():
+    with pytest.raises(ListingError, match="no trial on this page"):
+        parse_listing("<html><body><h1>Our studies</h1><a href='/t/1'>Study 1</a></body></html>")
+
+
+@pytest.mark.parametrize("text, limits", [
+    ("Over 18 Years", ("18 Years", None)),
+    ("18 years and older", ("18 Years", None)),
+    ("65+", ("65 Years", None)),
+    ("6 Months to 17 Years", ("6 Months", "17 Years")),
+    ("18-75", ("18 Years", "75 Years")),
+    ("Up to 17 Years", (None, "17 Years")),
+    ("Child, Adult, Older Adult", (None, None)),
+])
+def test_age_limits(text, limits):
+    assert age_limits(text) == limits
+
+
+def test_a_registry_trial_keeps_its_registry_url():
+    assert Trial(nct_id="NCT01234567", source_url="https://x.example/").url == "https://clinicaltrials.gov/study/NCT01234567"
+
+
+# ---------------------------------------------------------------------- fetching
+
+
+class Site:
+    """A little web site on 127.0.0.1: path → (content type, body); logs what was asked when."""
+
+    def __init__(self, pages: dict[str, tuple[str, bytes]]):
+        self.pages, self.log = pages, []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                site.log.append((self.path, time.monotonic(), self.headers.get("User-Agent")))
+                kind, body = site.pages.get(self.path, ("text/plain", b"not found"))
+                self.send_response(200 if self.path in site.pages else 404)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.http.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.http.shutdown()
+        self.http.server_close()
+
+    def paths(self):
+        return [path for path, _, _ in self.log]
+
+
+def hospital_site(crawl_delay=None):
+    html = lambda body: ("text/html; charset=utf-8", body.encode())  # noqa: E731
+    robots = "User-agent: *\nDisallow: /private/\n" + (f"Crawl-delay: {crawl_delay}\n" if crawl_delay else "")
+    return Site({
+        "/robots.txt": ("text/plain", robots.encode()),
+        "/trials/": html("<h1>Trials</h1><a href='itp.html'>ITP</a> <a href='/trials/seed.txt'>Seed</a> "
+                         "<a href='/private/secret.html'>Staff</a> <a href='http://localhost:1/elsewhere'>Partner</a> "
+                         "<a href='/flyer.pdf'>Flyer</a> <a href='/trials/?page=2#top'>Next</a>"),
+        "/trials/?page=2": html("<a href='/trials/'>Back</a> <a href='/trials/romiplostim.html'>Romiplostim</a>"),
+        "/trials/itp.html": ("text/html", LAYOUTS[0].read_bytes()),
+        "/trials/seed.txt": ("text/plain; charset=utf-8", SEED.read_bytes()),
+        "/trials/romiplostim.html": html(OTHER_PAGE.replace("/trials/itp-2", "/trials/romiplostim.html")),
+        "/private/secret.html": html(OTHER_PAGE),
+    })
+
+
+def test_following_an_index_stays_on_the_site_and_obeys_robots():
+    found = []
+    with hospital_site() as site:
+        for page in fetch_pages([site.url + "/trials/"], follow=True, rate=0):
+            if isinstance(page, FetchedPage):  # as the scrape command does: follow links from index pages only
+                page.follow = page.url.endswith("/trials/") or "?page=" in page.url
+            found.append(page)
+    fetched = [p.url.removeprefix(site.url) for p in found if isinstance(p, FetchedPage)]
+    skipped = {p.url.removeprefix(site.url): p.reason for p in found if isinstance(p, SkippedPage)}
+    assert fetched == ["/trials/", "/trials/itp.html", "/trials/seed.txt", "/trials/?page=2", "/trials/romiplostim.html"]
+    assert skipped == {"/private/secret.html": "disallowed by robots.txt"}
+    assert "/private/secret.html" not in site.paths() and "/flyer.pdf" not in site.paths()
+    assert site.paths()[0] == "/robots.txt" and all(agent.startswith("trialmatch/") for _, _, agent in site.log)
+
+
+def test_page_limit_and_crawl_delay():
+    with hospital_site(crawl_delay=1) as site:
+        found = list(fetch_pages([site.url + "/trials/"], follow=True, max_pages=2, rate=0))
+        times = [at for path, at, _ in site.log if path != "/robots.txt"]
+    assert len([p for p in found if isinstance(p, FetchedPage)]) == 2 and len(times) == 2
+    assert times[1] - times[0] >= 0.95  # robots.txt asks for 1 s between requests
+
+
+def test_scrape_command_follows_an_index_and_stores_the_trials(db_path, capsys):
+    with hospital_site() as site:
+        code = main(["--db", str(db_path), "scrape", site.url + "/trials/", "--follow", "--rate", "0"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    # the seed text (at seed.txt) is the trial of itp.html too: the larger record (the HTML page) is kept
+    assert "5 pages read, 2 index pages; 2 added, 0 updated, 0 unchanged, 1 older than stored (kept stored), 1 skipped" in out
+    assert "skipped " + site.url + "/private/secret.html: disallowed by robots.txt" in err
+    store = Store(db_path)
+    seed_id = parse_listing(SEED.read_bytes())[0].nct_id
+    local = store.trial(seed_id)
+    assert local.source_url == site.url + "/trials/itp.html" and local.url == local.source_url
+    assert store.trial("NCT01234567").source_url == site.url + "/trials/romiplostim.html"
+    fmt, raw = store.raw_record(seed_id)
+    assert fmt == "listing-page" and raw == LAYOUTS[0].read_bytes()
+    run = store.conn.execute("SELECT kind, status, added, rejected FROM import_runs").fetchone()
+    assert run == ("scrape", "finished", 2, 1)
+
+
+def test_scrape_command_on_files_and_bad_input(db_path, tmp_path, capsys):
+    assert main(["--db", str(db_path), "scrape", str(SEED), str(LISTINGS / "ianalumab-itp-table.html")]) == 0
+    out = capsys.readouterr().out
+    assert "2 pages read; 1 added, 0 updated, 1 unchanged, 0 skipped" in out
+    trial = Store(db_path).trial(parse_listing(SEED.read_bytes())[0].nct_id)
+    assert trial.sites[0].contact_name == "Colin Edward Welch" and trial.min_age_years == 18.0
+    assert main(["--db", str(db_path), "scrape", str(tmp_path / "missing.html")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    not_a_listing = tmp_path / "notes.txt"
+    not_a_listing.write_text("Nothing to see here.\n")
+    assert main(["--db", str(db_path), "scrape", str(not_a_listing)]) == 1
+    assert "no trial on this page" in capsys.readouterr().err
+
+
+def test_scraped_trials_store_and_read_back_unchanged(seed_trial, db_path):
+    store = Store(db_path)
+    trial, raw = parse_listing(SEED.read_bytes())
+    store.write_trials([(trial, raw)])
+    assert store.trial(trial.nct_id) == seed_trial
