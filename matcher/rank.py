@@ -7,6 +7,7 @@ The score puts eligible before possible before ineligible; within each, it mixes
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -114,11 +115,30 @@ def score(label: str, relevance: float, verdicts: list[Verdict]) -> float:
 class Ranker:
     """Ranks trials of one database; keeps the embedding index in memory between patients."""
 
-    def __init__(self, store: Store, *, use_embeddings: bool = True, pool: int = 100):
+    def __init__(self, store: Store, *, use_embeddings: bool = True, pool: int = 100, cache_trials: int = 4096):
         self.store = store
         self.pool = pool
         self.use_embeddings = use_embeddings
         self._index = None
+        self._trials: OrderedDict[str, tuple] = OrderedDict()  # nct_id → (Trial, criteria), most recent last
+        self._cache_size = cache_trials
+        self._data_version = None
+
+    def trial_and_criteria(self, nct_id: str) -> tuple:
+        """A trial and its parsed criteria, from a bounded in-memory cache that is emptied
+        whenever another connection has changed the database."""
+        version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._trials.clear()
+            self._data_version = version
+        if nct_id in self._trials:
+            self._trials.move_to_end(nct_id)
+            return self._trials[nct_id]
+        found = (self.store.trial(nct_id), self.store.criteria(nct_id, with_entities=False))
+        self._trials[nct_id] = found
+        if len(self._trials) > self._cache_size:
+            self._trials.popitem(last=False)
+        return found
 
     @property
     def index(self):
@@ -157,11 +177,11 @@ class Ranker:
         best = max((c.relevance for c in candidates), default=0.0) or 1.0
         matches = []
         for candidate in candidates:
-            trial = self.store.trial(candidate.nct_id)
+            trial, criteria = self.trial_and_criteria(candidate.nct_id)
             if trial is None:
                 continue
             site = nearest_site(trial, point)
-            verdicts = evaluate_trial(patient, trial, self.store.criteria(trial.nct_id, with_entities=False))
+            verdicts = evaluate_trial(patient, trial, criteria)
             label = trial_label(verdicts)
             relevance = candidate.relevance / best
             matches.append(Match(

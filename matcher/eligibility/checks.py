@@ -316,8 +316,9 @@ _GENERIC_WORDS = frozenset(
 )
 
 
-def _word_stems(text: str) -> set[str]:
-    return {w.rstrip("s") for w in _CONTENT_WORD.findall(text.lower()) if w not in _GENERIC_WORDS}
+@lru_cache(maxsize=4096)
+def _word_stems(text: str) -> frozenset[str]:
+    return frozenset(w.rstrip("s") for w in _CONTENT_WORD.findall(text.lower()) if w not in _GENERIC_WORDS)
 
 
 def record_mentions(patient: Patient, text: str) -> list[str]:
