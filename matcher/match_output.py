@@ -60,15 +60,16 @@ def results_table(matches: list[Match], *, width: int | None = None) -> str:
     """Rank, NCT id, title, eligibility, criteria satisfied/failed/unknown, nearest site; then,
     for the first trials, what failed and what to check."""
     width = width or shutil.get_terminal_size((120, 20)).columns
-    title_width = max(20, width - 82)
-    lines = [f"{'#':>2}  {'NCT id':<11}  {'title':<{title_width}}  {'eligibility':<10}  {'ok/fail/?':>9}  nearest site"]
+    id_width = max([11] + [len(m.nct_id) for m in matches])
+    title_width = max(20, width - 71 - id_width)
+    lines = [f"{'#':>2}  {'trial':<{id_width}}  {'title':<{title_width}}  {'eligibility':<10}  {'ok/fail/?':>9}  nearest site"]
     for m in matches:
         t = m.tally()
         site = m.nearest_site
         where = "—"
         if site:
             where = _cut(f"{site.city or site.facility or ''}" + (f" ({site.distance_km:.0f} km)" if site.distance_km is not None else ""), 32)
-        lines.append(f"{m.rank:>2}  {m.nct_id:<11}  {_cut(m.title, title_width):<{title_width}}  {m.eligibility:<10}  "
+        lines.append(f"{m.rank:>2}  {m.nct_id:<{id_width}}  {_cut(m.title, title_width):<{title_width}}  {m.eligibility:<10}  "
                      f"{t['satisfied']:>3}/{t['failed']}/{t['unknown']:<3}  {where}")
     for m in matches[:3]:
         failed = [v for v in m.verdicts if not v.to_confirm and v.verdict != "unknown"
