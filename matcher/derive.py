@@ -1,14 +1,71 @@
-"""Data derived from stored trials after they land: site coordinates (and parsed criteria).
+"""Data derived from stored trials after they land: parsed criteria and site coordinates.
 
 Each pass does only what is missing or stale, so it is cheap to run after every import or crawl.
+Criteria are stale when the parser changed: its version is a hash of the parser's code and
+lexicons, so a new release re-parses by itself, from the stored text, without re-crawling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache
+from pathlib import Path
 
+from models.criteria import Criterion
+
+from .criteria import parse_criteria
 from .geo import locate
+from .resources import data_path
 from .store import Store
+
+PARSE_CHUNK = 200
+
+
+@cache
+def parser_version() -> str:
+    """A fingerprint of the criteria parser: its source files and its lexicons."""
+    digest = hashlib.sha1()
+    sources = sorted(Path(__file__).with_name("criteria").glob("*.py")) + sorted(data_path("lexicons").glob("*"))
+    for path in sources:
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _parse_chunk(chunk: list[tuple[str, str]]) -> list[tuple[str, list[Criterion]]]:
+    return [(nct_id, parse_criteria(text)) for nct_id, text in chunk]
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def parse_trials(
+    store: Store,
+    nct_ids: Iterable[str] | None = None,
+    *,
+    workers: int = 1,
+    on_progress: Callable[[int], None] = lambda n: None,
+) -> int:
+    """Parse the eligibility text of the given trials (default: those not parsed by this parser
+    version) and store their criteria. Returns how many trials were parsed."""
+    version = parser_version()
+    pending = store.trials_needing_parse(version) if nct_ids is None else store.eligibility_texts(nct_ids)
+    chunks = _chunks(pending, PARSE_CHUNK)
+    if workers > 1 and len(pending) > PARSE_CHUNK:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for parsed in pool.map(_parse_chunk, chunks):
+                store.replace_criteria(parsed, version)
+                on_progress(len(parsed))
+    else:
+        for chunk in chunks:
+            store.replace_criteria(_parse_chunk(chunk), version)
+            on_progress(len(chunk))
+    return len(pending)
 
 
 def geocode_sites(store: Store, on_progress: Callable[[int], None] = lambda n: None) -> dict[str, int]:

@@ -51,20 +51,25 @@ def fts_query(terms: Iterable[str]) -> str:
 def bm25_search(store: Store, text: str, limit: int, among: list[str] | None = None) -> list[tuple[str, float]]:
     """Trials by BM25 over titles, conditions, MeSH terms, keywords, summary and criteria."""
     terms = query_terms(text)
-    if not terms:
+    if not terms or (among is not None and not among):
         return []
     weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+    join = ""
+    if among is not None:
+        restrict_to(store, among)
+        join = "JOIN temp.allowed_trials a ON a.nct_id = t.nct_id"
     sql = (
         f"SELECT t.nct_id, bm25(trials_fts, {weights}) AS score FROM trials_fts "
-        "JOIN trials t ON t.rowid = trials_fts.rowid WHERE trials_fts MATCH ?"
+        f"JOIN trials t ON t.rowid = trials_fts.rowid {join} WHERE trials_fts MATCH ? ORDER BY score LIMIT ?"
     )
-    params: list = [fts_query(terms)]
-    if among is not None:
-        sql += f" AND t.nct_id IN ({','.join('?' * len(among))})"
-        params += list(among)
-    sql += " ORDER BY score LIMIT ?"
-    params.append(limit)
-    return [(nct_id, -score) for nct_id, score in store.conn.execute(sql, params)]
+    return [(nct_id, -score) for nct_id, score in store.conn.execute(sql, (fts_query(terms), limit))]
+
+
+def restrict_to(store: Store, nct_ids: list[str]) -> None:
+    """Fill the connection's temporary table of allowed trials (any number of ids)."""
+    store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS allowed_trials (nct_id TEXT PRIMARY KEY)")
+    store.conn.execute("DELETE FROM temp.allowed_trials")
+    store.conn.executemany("INSERT OR IGNORE INTO temp.allowed_trials VALUES (?)", ((n,) for n in nct_ids))
 
 
 def fuse(rankings: list[list[tuple[str, float]]], k: int = RRF_K) -> list[Candidate]:

@@ -52,8 +52,24 @@ class Match:
         return f"https://clinicaltrials.gov/study/{self.nct_id}"
 
     def counts(self) -> dict[str, int]:
+        """Verdicts by value (an exclusion that is ``not_met`` counts under ``not_met``)."""
         tally = {v: 0 for v in VERDICTS}
         for v in self.verdicts:
             if not v.to_confirm:
                 tally[v.verdict] += 1
+        return tally
+
+    def tally(self) -> dict[str, int]:
+        """Criteria the patient satisfies, fails, or that are still unknown, and those to
+        confirm at screening: what a physician reads first."""
+        tally = {"satisfied": 0, "failed": 0, "unknown": 0, "to_confirm": 0}
+        for v in self.verdicts:
+            if v.to_confirm:
+                tally["to_confirm"] += 1
+            elif v.verdict == "unknown":
+                tally["unknown"] += 1
+            elif (v.verdict == "met") == (v.criterion.kind == "inclusion"):
+                tally["satisfied"] += 1
+            else:
+                tally["failed"] += 1
         return tally

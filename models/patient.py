@@ -78,5 +78,6 @@ class Patient:
     procedures: list[ProcedureFact] = field(default_factory=list)
     pregnant: bool | None = None
     healthy: bool | None = None  # a healthy volunteer
+    will_consent: bool | None = None  # the record says the patient will give consent and comply
     location: Location | None = None
     note: str | None = None

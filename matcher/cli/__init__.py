@@ -9,10 +9,33 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import crawl_cmd, import_cmd, index_cmd, scrape_cmd, serve_cmd, serve_registry_cmd, stats_cmd, update_cmd
+from . import (
+    crawl_cmd,
+    import_cmd,
+    index_cmd,
+    match_cmd,
+    parse_cmd,
+    scrape_cmd,
+    serve_cmd,
+    serve_registry_cmd,
+    stats_cmd,
+    update_cmd,
+)
 from .common import UsageError
 
-COMMANDS = (update_cmd, import_cmd, crawl_cmd, scrape_cmd, index_cmd, stats_cmd, serve_cmd, serve_registry_cmd)
+# In the order `trialmatch --help` lists them.
+COMMANDS = (
+    update_cmd,
+    import_cmd,
+    crawl_cmd,
+    scrape_cmd,
+    parse_cmd,
+    index_cmd,
+    match_cmd,
+    serve_cmd,
+    stats_cmd,
+    serve_registry_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,1 +1,64 @@
-"""Patients from JSON, FHIR R4 Bundles and free-text notes."""
+"""Patients from JSON, FHIR R4 Bundles and free-text notes: ``load_patient``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from models.patient import Patient
+
+from .from_fhir import patient_from_fhir
+from .from_json import PatientError, patient_from_json
+from .from_note import patient_from_note
+
+__all__ = ["PatientError", "load_patient", "read_patient_file"]
+
+
+def load_patient(data: dict | str, *, today: date | None = None) -> Patient:
+    """A Patient from the README's JSON (a dict), a FHIR R4 Bundle (a dict with
+    ``"resourceType": "Bundle"``), or a free-text note (a str). A JSON patient's ``note`` adds
+    the facts it states that the structured fields do not already give."""
+    if isinstance(data, str):
+        return patient_from_note(data, as_of=today)
+    if isinstance(data, dict) and "resourceType" in data:
+        if data["resourceType"] != "Bundle":
+            raise PatientError("resourceType", f"expected a FHIR \"Bundle\", got {data['resourceType']!r}")
+        return patient_from_fhir(data, today=today)
+    patient = patient_from_json(data, today=today)
+    if patient.note:
+        add_note_facts(patient, patient_from_note(patient.note, patient_id=patient.id, as_of=patient.as_of))
+    return patient
+
+
+def add_note_facts(patient: Patient, from_note: Patient) -> None:
+    """Facts of the note that the structured record does not state already."""
+    patient.age = patient.age if patient.age is not None else from_note.age
+    patient.sex = patient.sex or from_note.sex
+    patient.pregnant = patient.pregnant if patient.pregnant is not None else from_note.pregnant
+    patient.will_consent = patient.will_consent if patient.will_consent is not None else from_note.will_consent
+    for field in ("conditions", "medications", "procedures", "labs"):
+        present = {fact.name.lower() for fact in getattr(patient, field)}
+        getattr(patient, field).extend(f for f in getattr(from_note, field) if f.name.lower() not in present)
+
+
+def read_patient_file(path: str, *, stdin_text: str | None = None, today: date | None = None) -> Patient:
+    """A patient file (JSON, FHIR Bundle, or a plain-text note); ``-`` reads ``stdin_text``."""
+    if path == "-":
+        text = stdin_text or ""
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise PatientError("patient", f"no such file: {path}") from None
+        except UnicodeDecodeError:
+            raise PatientError("patient", f"{path} is not UTF-8 text") from None
+    if not text.strip():
+        raise PatientError("patient", "empty input")
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise PatientError("patient", f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
+        return load_patient(data, today=today)
+    return load_patient(text, today=today)

@@ -22,7 +22,7 @@ from models.patient import (
 MAX_AGE_YEARS = 130
 KNOWN_FIELDS = {
     "id", "age", "birth_date", "sex", "as_of", "conditions", "labs", "medications", "procedures",
-    "pregnant", "healthy", "location", "note", "candidates", "resourceType",
+    "pregnant", "healthy", "will_consent", "location", "note", "candidates",
 }
 _SEXES = {"female": "female", "f": "female", "woman": "female", "male": "male", "m": "male", "man": "male"}
 
@@ -188,7 +188,7 @@ def patient_from_json(data: Any, *, today: date | None = None) -> Patient:
         raise PatientError("patient", f"expected a JSON object, got {_describe(data)}")
     unknown = sorted(set(data) - KNOWN_FIELDS)
     if unknown:
-        raise PatientError(unknown[0], f"unknown field (known: {', '.join(sorted(KNOWN_FIELDS - {'resourceType'}))})")
+        raise PatientError(unknown[0], f"unknown field (known: {', '.join(sorted(KNOWN_FIELDS))})")
     as_of = _date(data.get("as_of"), "as_of") or today or date.today()
     birth_date = _date(data.get("birth_date"), "birth_date")
     age = _number(data["age"], "age") if data.get("age") is not None else None
@@ -227,6 +227,7 @@ def patient_from_json(data: Any, *, today: date | None = None) -> Patient:
         procedures=[_procedure(p, f"procedures[{i}]") for i, p in enumerate(_list(data, "procedures"))],
         pregnant=pregnant,
         healthy=_bool(data.get("healthy"), "healthy"),
+        will_consent=_bool(data.get("will_consent"), "will_consent"),
         location=_location(data.get("location")),
         note=note,
     )

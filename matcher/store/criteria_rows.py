@@ -11,6 +11,7 @@ from models.criteria import Constraint, Criterion, Entity
 from .schema import CONSTRAINT_COLUMNS
 
 _BOOLEAN_FIELDS = {f.name for f in fields(Constraint) if str(f.type).startswith("bool")}
+_LIST_FIELDS = {f.name for f in fields(Constraint) if str(f.type).startswith("list")}  # stored as JSON arrays
 
 
 def criterion_row(nct_id: str, position: int, criterion: Criterion) -> dict:
@@ -31,11 +32,21 @@ def constraint_row(nct_id: str, criterion_id: int, kind: str, constraint: Constr
     row = {"criterion_id": criterion_id, "nct_id": nct_id, "kind": kind, "type": constraint.type}
     for name in CONSTRAINT_COLUMNS:
         value = getattr(constraint, name)
+        if name in _LIST_FIELDS:
+            value = json.dumps(value, ensure_ascii=False) if value else None
         row[name] = int(value) if isinstance(value, bool) else value
     return row
 
 
-def criterion_from_rows(row: dict, constraint_rows: list[dict]) -> Criterion:
+def _constraint_value(name: str, stored):
+    if name in _BOOLEAN_FIELDS:
+        return bool(stored)
+    if name in _LIST_FIELDS:
+        return json.loads(stored) if stored else []
+    return stored
+
+
+def criterion_from_rows(row: dict, constraint_rows: list[dict], *, with_entities: bool = True) -> Criterion:
     return Criterion(
         kind=row["kind"],
         text=row["text"],
@@ -43,11 +54,11 @@ def criterion_from_rows(row: dict, constraint_rows: list[dict]) -> Criterion:
         end=row["end"],
         category=row["category"],
         context=row["context"],
-        entities=[Entity(**e) for e in json.loads(row["entities"] or "[]")],
+        entities=[Entity(**e) for e in json.loads(row["entities"] or "[]")] if with_entities else [],
         constraints=[
             Constraint(
                 type=c["type"],
-                **{name: (bool(c[name]) if name in _BOOLEAN_FIELDS else c[name]) for name in CONSTRAINT_COLUMNS},
+                **{name: _constraint_value(name, c[name]) for name in CONSTRAINT_COLUMNS},
             )
             for c in constraint_rows
         ],

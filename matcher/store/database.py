@@ -236,24 +236,26 @@ class Store:
                     )
                 self.conn.execute("UPDATE trials SET criteria_parser = ? WHERE nct_id = ?", (parser_version, nct_id))
 
-    def criteria(self, nct_id: str) -> list[Criterion]:
-        """The stored parsed criteria of one trial, in order."""
+    def criteria(self, nct_id: str, *, with_entities: bool = True) -> list[Criterion]:
+        """The stored parsed criteria of one trial, in order (entities are skipped on request:
+        matching does not need them)."""
         constraint_rows: dict[int, list[dict]] = {}
-        for c in self.db.query("SELECT * FROM constraints WHERE nct_id = ? ORDER BY id", [nct_id]):
+        for c in _dict_rows(self.conn.execute("SELECT * FROM constraints WHERE nct_id = ? ORDER BY id", (nct_id,))):
             constraint_rows.setdefault(c["criterion_id"], []).append(c)
         return [
-            criterion_from_rows(r, constraint_rows.get(r["id"], []))
-            for r in self.db.query("SELECT * FROM criteria WHERE nct_id = ? ORDER BY position", [nct_id])
+            criterion_from_rows(r, constraint_rows.get(r["id"], []), with_entities=with_entities)
+            for r in _dict_rows(self.conn.execute("SELECT * FROM criteria WHERE nct_id = ? ORDER BY position", (nct_id,)))
         ]
 
     # ------------------------------------------------------------------ reading trials
 
     def trial(self, nct_id: str) -> Trial | None:
-        row = next(self.db.query("SELECT * FROM trials WHERE nct_id = ?", [nct_id]), None)
-        if row is None:
+        found = _dict_rows(self.conn.execute("SELECT * FROM trials WHERE nct_id = ?", (nct_id,)))
+        if not found:
             return None
+        row = found[0]
         children = {
-            table: list(self.db.query(f"SELECT * FROM [{table}] WHERE nct_id = ? ORDER BY id", [nct_id]))
+            table: _dict_rows(self.conn.execute(f"SELECT * FROM [{table}] WHERE nct_id = ? ORDER BY id", (nct_id,)))
             for table in ("sites", "interventions", "contacts")
         }
         return rows.trial_from_rows(row, children["sites"], children["interventions"], children["contacts"])
@@ -283,6 +285,11 @@ class Store:
             self.db["import_runs"].update(
                 run_id, {"finished_at": utc_now(), "status": status, "rejected": rejected, **outcome.counts()}
             )
+
+
+def _dict_rows(cursor: sqlite3.Cursor) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def _raw_row(nct_id: str, raw: RawRecord) -> dict:

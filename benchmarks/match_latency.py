@@ -1,0 +1,138 @@
+"""Match latency for one patient: 7,461-trial XML sample and a ≥100,000-trial database.
+
+    python benchmarks/match_latency.py [--size 100000] [--rebuild]
+
+The large database replicates the real sample's trials (with their parsed criteria, sites and
+vectors) under new NCT ids, for size only. Patients: the 58 SIGIR 2016 notes and the example
+ITP patient. Warm timings (model and database open, one query run first): BM25 alone as the
+floor, and the full `match` (BM25 + embeddings fused, filters, every criterion of the top 100
+candidates evaluated, ranked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import REPO, shared_data  # noqa: E402
+
+OUT = REPO / "benchmarks" / "out"
+REPLICATED_TABLES = {
+    "sites": "nct_id",
+    "conditions": "nct_id",
+    "interventions": "nct_id",
+    "contacts": "nct_id",
+    "trial_vectors": "nct_id",
+}
+
+
+def build_sample(path: Path) -> None:
+    from matcher.derive import geocode_sites, parse_trials
+    from matcher.embeddings import build_index
+    from matcher.ingest import import_paths
+    from matcher.store import Store
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = Store(path)
+    import_paths(store, [shared_data("ctgov", "AllPublicXML-sample.zip")], parallel=True)
+    geocode_sites(store)
+    parse_trials(store, workers=2)
+    build_index(store)
+
+
+def replicate(source: Path, target: Path, size: int) -> None:
+    """Copy the sample, then add copies of its trials under new ids ("R01" + the NCT number)
+    until there are at least ``size`` trials; FTS triggers index the copies as they land."""
+    import sqlite3
+
+    shutil.copy(source, target)
+    conn = sqlite3.connect(target)
+    conn.execute("PRAGMA journal_mode = WAL")
+    base = conn.execute("SELECT count(*) FROM trials").fetchone()[0]
+    columns = {t: [r[1] for r in conn.execute(f"PRAGMA table_info([{t}])")] for t in ("trials", *REPLICATED_TABLES, "criteria", "constraints")}
+    copy = 1
+    while base * copy < size:
+        with conn:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS id_map (old TEXT PRIMARY KEY, new TEXT)")
+            conn.execute("DELETE FROM id_map")
+            conn.execute(f"INSERT INTO id_map SELECT nct_id, 'R{copy:02d}' || substr(nct_id, 4) FROM trials WHERE nct_id LIKE 'NCT%'")
+            trial_columns = [c for c in columns["trials"] if c != "nct_id"]
+            conn.execute(f"INSERT INTO trials (nct_id, {', '.join(trial_columns)}) SELECT m.new, {', '.join('t.' + c for c in trial_columns)} "
+                         "FROM trials t JOIN id_map m ON m.old = t.nct_id")
+            for table in REPLICATED_TABLES:
+                cols = [c for c in columns[table] if c not in ("id", "nct_id")]
+                conn.execute(f"INSERT INTO [{table}] (nct_id, {', '.join(cols)}) SELECT m.new, {', '.join('x.' + c for c in cols)} "
+                             f"FROM [{table}] x JOIN id_map m ON m.old = x.nct_id")
+            crit_cols = [c for c in columns["criteria"] if c not in ("id", "nct_id")]
+            shift = conn.execute("SELECT max(id) FROM criteria").fetchone()[0]
+            conn.execute(f"INSERT INTO criteria (id, nct_id, {', '.join(crit_cols)}) SELECT c.id + {shift}, m.new, "
+                         f"{', '.join('c.' + x for x in crit_cols)} FROM criteria c JOIN id_map m ON m.old = c.nct_id")
+            con_cols = [c for c in columns["constraints"] if c not in ("id", "nct_id", "criterion_id")]
+            conn.execute(f"INSERT INTO constraints (criterion_id, nct_id, {', '.join(con_cols)}) SELECT k.criterion_id + {shift}, m.new, "
+                         f"{', '.join('k.' + x for x in con_cols)} FROM constraints k JOIN id_map m ON m.old = k.nct_id")
+        copy += 1
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def patients():
+    from matcher.patient import load_patient, read_patient_file
+
+    notes = [json.loads(line)["text"] for line in shared_data("benchmarks", "sigir2016", "queries.jsonl").open()]
+    return [read_patient_file(str(REPO / "data" / "examples" / "itp-patient.json"))] + [load_patient(n) for n in notes]
+
+
+def measure(db_path: Path, people) -> dict:
+    from matcher.rank import Ranker, patient_text
+    from matcher.retrieve import bm25_search
+    from matcher.store import Store
+
+    store = Store(db_path, read_only=True)
+    trials = store.count_trials()
+    ranker = Ranker(store)
+    ranker.rank(people[0], top=10)  # warm: model, vectors, lexicons
+    floor, full = [], []
+    for person in people:
+        started = time.perf_counter()
+        bm25_search(store, patient_text(person), 100)
+        floor.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        ranker.rank(person, top=10)
+        full.append(time.perf_counter() - started)
+    return {"trials": trials, "floor": floor, "full": full}
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    sample = OUT / "xml-sample.db"
+    large = OUT / f"replicated-{args.size}.db"
+    if args.rebuild or not sample.exists():
+        build_sample(sample)
+    if args.rebuild or not large.exists():
+        replicate(sample, large, args.size)
+    people = patients()
+    print(f"{len(people)} patients (58 SIGIR notes + the example ITP patient), warm, top 10")
+    print(f"{'database':<28}{'trials':>9}{'BM25 p50':>10}{'p95':>8}{'match p50':>11}{'p95':>8}")
+    for label, path in (("XML sample", sample), ("replicated sample", large)):
+        result = measure(path, people)
+        ms = {k: [1000 * v for v in result[k]] for k in ("floor", "full")}
+        print(f"{label:<28}{result['trials']:>9,}{statistics.median(ms['floor']):>9.0f}ms{percentile(ms['floor'], 95):>6.0f}ms"
+              f"{statistics.median(ms['full']):>9.0f}ms{percentile(ms['full'], 95):>6.0f}ms")
+
+
+if __name__ == "__main__":
+    main()

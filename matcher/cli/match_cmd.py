@@ -1,0 +1,99 @@
+"""`trialmatch match PATIENT`: rank trials for one patient, criterion by criterion."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from models.trial import STATUSES
+
+from ..match_output import results_json, results_table
+from ..patient import PatientError, add_note_facts, patient_from_note, read_patient_file
+from ..rank import Filters, Ranker
+from .common import UsageError, open_store
+
+DEFAULT_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING")
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "match",
+        help="rank trials for one patient",
+        description="Rank trials for a patient given as JSON, a FHIR R4 Bundle, or a plain-text note "
+        "('-' reads standard input). Nothing about the patient is stored or sent anywhere.",
+    )
+    parser.add_argument("patient", metavar="PATIENT-FILE", help='patient file, or "-" for standard input')
+    parser.add_argument("--note", metavar="TEXT", help="free-text note about the patient, added to the file's facts")
+    parser.add_argument("--top", type=int, default=10, metavar="N", help="how many trials to show (default 10)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--status", action="append", metavar="S", type=str.upper,
+                        help="only trials with this overall status (repeatable; default RECRUITING and NOT_YET_RECRUITING; ANY for all)")
+    parser.add_argument("--phase", action="append", metavar="P", type=str.upper, help="only trials of this phase, e.g. PHASE2 (repeatable)")
+    parser.add_argument("--study-type", action="append", metavar="T", type=str.upper, help="only this study type, e.g. INTERVENTIONAL")
+    parser.add_argument("--within-km", type=float, metavar="K", help="only trials with a site within K km of the patient's location")
+    parser.add_argument("--candidates", metavar="FILE", help="rank only these trials (NCT ids, one per line or a JSON list)")
+    parser.add_argument("--no-embeddings", action="store_true", help="rank by BM25 only (faster start, no model load)")
+    parser.set_defaults(run=run)
+
+
+def read_candidates(path: str) -> list[str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"--candidates: cannot read {path}: {error.strerror}") from None
+    if text.lstrip().startswith("["):
+        try:
+            ids = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--candidates: {path} is not a valid JSON list ({error.msg})") from None
+    else:
+        ids = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not ids or not all(isinstance(i, str) for i in ids):
+        raise UsageError(f"--candidates: {path} holds no NCT ids")
+    return ids
+
+
+def build_filters(args, shortlist: bool) -> Filters:
+    statuses = args.status
+    if statuses and "ANY" in statuses:
+        statuses = None
+    elif statuses:
+        unknown = [s for s in statuses if s not in STATUSES]
+        if unknown:
+            raise UsageError(f"--status {unknown[0]}: not a status (one of {', '.join(STATUSES)}, or ANY)")
+        statuses = tuple(statuses)
+    elif not shortlist:
+        statuses = DEFAULT_STATUSES
+    return Filters(
+        statuses=statuses,
+        phases=tuple(args.phase) if args.phase else None,
+        study_types=tuple(args.study_type) if args.study_type else None,
+        within_km=args.within_km,
+    )
+
+
+def run(args) -> int:
+    if args.top < 1:
+        raise UsageError("--top must be at least 1")
+    try:
+        patient = read_patient_file(args.patient, stdin_text=sys.stdin.read() if args.patient == "-" else None)
+        if args.note:
+            add_note_facts(patient, patient_from_note(args.note, patient_id=patient.id, as_of=patient.as_of))
+            patient.note = "\n".join(filter(None, [patient.note, args.note]))
+    except PatientError as error:
+        raise UsageError(f"patient {error}") from None
+    shortlist = read_candidates(args.candidates) if args.candidates else None
+    filters = build_filters(args, shortlist is not None)
+    if filters.within_km is not None and patient.location is None:
+        raise UsageError("--within-km needs the patient's location (\"location\": {\"zip\": …} or lat/lon)")
+    store = open_store(args, read_only=True)
+    ranker = Ranker(store, use_embeddings=not args.no_embeddings)
+    matches = ranker.rank(patient, top=args.top, filters=filters, shortlist=shortlist)
+    if args.json:
+        print(json.dumps(results_json(patient.id, matches), indent=2, ensure_ascii=False))
+    elif not matches:
+        print("no trials match the filters")
+    else:
+        print(results_table(matches))
+    return 0

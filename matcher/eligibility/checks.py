@@ -1,0 +1,344 @@
+"""One constraint against one patient → a Check: true, false or unknown, with the reason.
+
+``truth`` says whether the constraint's statement holds for the patient (before the
+constraint's own ``negated`` flag is applied). ``bears`` says whether the patient's record said
+anything about it (a fact present or explicitly denied, a measurement taken); absent facts count
+as absent, by the clinical convention, but do not "bear".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+
+from models.criteria import Constraint
+from models.patient import LabResult, MedicationFact, Patient
+
+from ..criteria import canonical_drug, drug_classes, find_condition, find_measure, find_procedure, to_canonical
+from ..criteria.conditions import ConditionInfo
+
+
+@dataclass
+class Check:
+    truth: bool | None
+    reason: str
+    evidence: list[str] = field(default_factory=list)
+    bears: bool = True
+
+
+_OPS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "=": lambda a, b: abs(a - b) < 1e-9,
+}
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def compare(value: float, constraint: Constraint) -> bool | None:
+    if constraint.value is None or constraint.op is None:
+        return None
+    if constraint.op == "between":
+        if constraint.value_max is None:
+            return None
+        return constraint.value <= value <= constraint.value_max
+    test = _OPS.get(constraint.op)
+    return test(value, constraint.value) if test else None
+
+
+def _bound(constraint: Constraint) -> str:
+    if constraint.op == "between":
+        return f"between {_fmt(constraint.value)} and {_fmt(constraint.value_max)}"
+    return f"{constraint.op} {_fmt(constraint.value)}"
+
+
+def _evidence(fact) -> list[str]:
+    evidence = getattr(fact, "evidence", None)
+    if evidence is None:
+        return []
+    return [f"{evidence.source}: {evidence.text}" if evidence.text else evidence.source]
+
+
+# ---------------------------------------------------------------------------- demographics
+
+
+def check_age(patient: Patient, constraint: Constraint) -> Check:
+    if patient.age is None:
+        return Check(None, "age not in the record", bears=False)
+    holds = compare(patient.age, constraint)
+    return Check(holds, f"age {_fmt(patient.age)} years {'is' if holds else 'is not'} {_bound(constraint)}")
+
+
+def check_sex(patient: Patient, constraint: Constraint) -> Check:
+    wanted = (constraint.value_text or "").lower()
+    if patient.sex is None:
+        return Check(None, "sex not in the record", bears=False)
+    return Check(patient.sex == wanted, f"patient is {patient.sex}")
+
+
+def check_reproductive(patient: Patient, constraint: Constraint) -> Check:
+    state = (constraint.value_text or "").lower()
+    if patient.sex == "male" and state in ("pregnant", "lactating"):
+        return Check(False, f"a male patient cannot be {state}")
+    if state == "pregnant" and patient.pregnant is not None:
+        return Check(patient.pregnant, "pregnant" if patient.pregnant else "not pregnant (record)")
+    if state == "pregnant":
+        return Check(None, "pregnancy status not in the record", bears=False)
+    return Check(None, f"{state or 'reproductive status'}: to confirm with the patient", bears=False)
+
+
+def check_healthy_volunteer(patient: Patient, constraint: Constraint) -> Check:
+    """Could the patient take part as a healthy volunteer?"""
+    diagnoses = [c.name for c in patient.conditions if not c.negated]
+    if patient.healthy is not None:
+        return Check(patient.healthy, "a healthy volunteer" if patient.healthy else "not a healthy volunteer (record)")
+    if diagnoses:
+        return Check(False, f"not a healthy volunteer: {', '.join(diagnoses[:3])}")
+    return Check(True, "no diagnoses in the record: could take part as a healthy volunteer", bears=False)
+
+
+# ---------------------------------------------------------------------------- measurements
+
+
+@lru_cache(maxsize=4096)
+def _measure_of(name: str) -> str | None:
+    info = find_measure(name)
+    return info.id if info else None
+
+
+def lab_measure(lab: LabResult) -> str | None:
+    return lab.measure or (lab.loinc and _measure_of(lab.loinc)) or _measure_of(lab.name)
+
+
+def canonical_lab(lab: LabResult) -> tuple[str, float, str] | None:
+    """(measure, value, unit) of a lab result in the measure's canonical unit."""
+    measure = lab_measure(lab)
+    if measure is None:
+        return None
+    converted = to_canonical(measure, lab.value, lab.unit)
+    return (measure, *converted) if converted else None
+
+
+def check_measurement(patient: Patient, constraint: Constraint) -> Check:
+    name = constraint.measure.replace("_", " ") if constraint.measure else "measurement"
+    if constraint.timing == "prior":
+        return Check(None, f"past {name} {_bound(constraint)} {constraint.unit or ''}: to confirm from history".strip(), bears=False)
+    results = [(lab, canonical_lab(lab)) for lab in patient.labs]
+    matching = [(lab, c) for lab, c in results if c and c[0] == constraint.measure]
+    if not matching:
+        unconvertible = [lab for lab, c in results if c is None and lab_measure(lab) == constraint.measure]
+        if unconvertible:
+            lab = unconvertible[0]
+            return Check(None, f"{name} {_fmt(lab.value)} {lab.unit or ''} cannot be compared with {constraint.unit}", _evidence(lab))
+        return Check(None, f"no {name} in the record", bears=False)
+    lab, (_, value, unit) = max(matching, key=lambda m: m[0].date or date.min)
+    if constraint.unit and unit != constraint.unit:
+        return Check(None, f"{name} in {unit} cannot be compared with a limit in {constraint.unit}", _evidence(lab))
+    holds = compare(value, constraint)
+    if holds is None:
+        return Check(None, f"{name} {_fmt(value)} {unit}: limit not readable", _evidence(lab))
+    when = f" on {lab.date.isoformat()}" if lab.date else ""
+    relation = _bound(constraint) if holds else "not " + _bound(constraint)
+    return Check(holds, f"{name} {_fmt(value)} {unit}{when} {relation}", _evidence(lab))
+
+
+# ---------------------------------------------------------------------------- therapies
+
+
+def _window_start(patient: Patient, constraint: Constraint) -> date | None:
+    return patient.as_of - timedelta(days=constraint.within_days) if constraint.within_days else None
+
+
+def _med_matches(med: MedicationFact, constraint: Constraint) -> bool:
+    generic = canonical_drug(med.name) or med.name.strip().lower()
+    classes = drug_classes(med.name)
+    if any(generic == (canonical_drug(x) or x) or x in classes for x in constraint.excluding):
+        return False
+    if constraint.drug and generic == (canonical_drug(constraint.drug) or constraint.drug.lower()):
+        return True
+    return bool(constraint.drug_class and constraint.drug_class in classes)
+
+
+def _med_label(med: MedicationFact) -> str:
+    generic = canonical_drug(med.name)
+    return med.name if not generic or generic == med.name.lower() else f"{med.name} ({generic})"
+
+
+def _is_current(med: MedicationFact, as_of: date) -> bool:
+    if med.current is not None:
+        return med.current
+    return med.end is None or med.end >= as_of
+
+
+def check_therapy(patient: Patient, constraint: Constraint) -> Check:
+    wanted = constraint.drug or (constraint.drug_class or "therapy").replace("_", " ")
+    denied = [m for m in patient.medications if m.negated and _med_matches(m, constraint)]
+    taken = [m for m in patient.medications if not m.negated and _med_matches(m, constraint)]
+    if not taken:
+        if denied:
+            return Check(False, f"record says no {_med_label(denied[0])}", _evidence(denied[0]))
+        return Check(False, f"no {wanted} in the record", bears=False)
+    if constraint.timing == "current":
+        current = [m for m in taken if _is_current(m, patient.as_of)]
+        if current:
+            return Check(True, f"currently on {_med_label(current[0])}", _evidence(current[0]))
+        return Check(False, f"{_med_label(taken[0])} stopped {taken[0].end}", _evidence(taken[0]))
+    start = _window_start(patient, constraint)
+    if start is None:
+        return Check(True, f"{_med_label(taken[0])} in the record", _evidence(taken[0]))
+    inside, undated = [], []
+    for med in taken:
+        if _is_current(med, patient.as_of) and (med.start is not None or med.current):
+            inside.append((med, "ongoing"))
+        elif med.end is not None:
+            if med.end >= start:
+                inside.append((med, f"last given {med.end}, {(patient.as_of - med.end).days} days ago"))
+        else:
+            undated.append(med)
+    if inside:
+        med, when = inside[0]
+        return Check(True, f"{_med_label(med)} {when}: within {constraint.within_days} days", _evidence(med))
+    if undated:
+        med = undated[0]
+        return Check(None, f"{_med_label(med)} in the record without dates: confirm whether within {constraint.within_days} days", _evidence(med))
+    med = max(taken, key=lambda m: m.end or date.min)
+    return Check(False, f"{_med_label(med)} last given {med.end}, {(patient.as_of - med.end).days} days ago: "
+                        f"more than {constraint.within_days} days", _evidence(med))
+
+
+# ---------------------------------------------------------------------------- conditions and procedures
+
+
+@lru_cache(maxsize=8192)
+def _condition_info(name: str) -> ConditionInfo | None:
+    return find_condition(name)
+
+
+@lru_cache(maxsize=8192)
+def _procedure_info(name: str) -> ConditionInfo | None:
+    return find_procedure(name)
+
+
+def _words(text: str) -> list[str]:
+    return sorted(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+@lru_cache(maxsize=16384)
+def _is_heading_concept(info: ConditionInfo) -> bool:
+    """A concept that IS its MeSH heading ("thrombocytopenia"), not a narrower concept filed
+    under a broader heading ("secondary thrombocytopenia" under Thrombocytopenia)."""
+    return bool(info.mesh_term) and _words(info.name) == _words(info.mesh_term)
+
+
+@lru_cache(maxsize=65536)
+def concept_covers(wanted: ConditionInfo, have: ConditionInfo) -> bool:
+    """Does the patient's concept ``have`` count as the criterion's concept ``wanted``?
+    The same concept, or a narrower one: primary ITP is a thrombocytopenia, but a patient with
+    thrombocytopenia does not have primary ITP, nor does one with secondary thrombocytopenia."""
+    if wanted.name == have.name:
+        return True
+    return _is_heading_concept(wanted) and (wanted.mesh_term == have.mesh_term or wanted.mesh_term in have.ancestors)
+
+
+def _resolve(constraint: Constraint, lookup) -> ConditionInfo | None:
+    for key in (constraint.name, constraint.mesh_term):
+        if key:
+            info = lookup(key)
+            if info:
+                return info
+    return None
+
+
+def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, when_of, noun: str) -> Check:
+    wanted = _resolve(constraint, lookup)
+    label = constraint.name or constraint.mesh_term or noun
+    if wanted is None:
+        return Check(None, f"{label}: not a known {noun}", bears=False)
+    matched, denied = [], []
+    for fact in facts:
+        have = lookup(fact.name)
+        if have and concept_covers(wanted, have):
+            (denied if fact.negated else matched).append(fact)
+    if not matched:
+        if denied:
+            return Check(False, f"record says no {denied[0].name}", _evidence(denied[0]))
+        return Check(False, f"no {label} in the record", bears=False)
+    fact = matched[0]
+    start = _window_start(patient, constraint)
+    shown = fact.name if fact.name.lower() == label.lower() else f"{fact.name} (a {label})"
+    if start is None:
+        return Check(True, f"{shown} in the record", _evidence(fact))
+    when = when_of(fact)
+    if when is None:
+        return Check(None, f"{shown} in the record without a date: confirm whether within {constraint.within_days} days", _evidence(fact))
+    holds = when >= start
+    return Check(holds, f"{shown} on {when}, {(patient.as_of - when).days} days ago: "
+                        f"{'within' if holds else 'more than'} {constraint.within_days} days", _evidence(fact))
+
+
+def check_condition(patient: Patient, constraint: Constraint) -> Check:
+    return _check_clinical(patient, constraint, patient.conditions, _condition_info, lambda c: c.onset, "condition")
+
+
+def check_procedure(patient: Patient, constraint: Constraint) -> Check:
+    return _check_clinical(patient, constraint, patient.procedures, _procedure_info, lambda p: p.date, "procedure")
+
+
+def related_condition(patient: Patient, constraint: Constraint) -> str | None:
+    """A condition of the patient in the same MeSH family as the constraint's, if any: an
+    inclusion about a related disease is worth confirming, one about an unrelated disease is not met."""
+    wanted = _resolve(constraint, _condition_info)
+    if wanted is None:
+        return None
+    family = {wanted.mesh_term, *wanted.ancestors} - GENERIC_ANCESTORS
+    for fact in patient.conditions:
+        have = _condition_info(fact.name)
+        if have and not fact.negated and family & ({have.mesh_term, *have.ancestors} - GENERIC_ANCESTORS):
+            return fact.name
+    return None
+
+
+_CONTENT_WORD = re.compile(r"[a-z][a-z\-]{3,}")
+_GENERIC_WORDS = frozenset(
+    """patient patients subject subjects participant participants history known current currently prior previous
+    severe significant clinically clinical disease diseases disorder disorders condition conditions treatment
+    therapy therapies study studies trial investigator opinion including include other than with without within
+    months weeks years days have having been that this those these which would could should must will from
+    into there their such each more less than also only active chronic acute evidence diagnosis diagnosed
+    medical illness illnesses serious uncontrolled unstable screening baseline visit judgment judged
+    participation requiring require required need needs able unable any all""".split()
+)
+
+
+@lru_cache(maxsize=4096)
+def _word_stems(text: str) -> frozenset[str]:
+    return frozenset(w.rstrip("s") for w in _CONTENT_WORD.findall(text.lower()) if w not in _GENERIC_WORDS)
+
+
+def record_mentions(patient: Patient, text: str) -> list[str]:
+    """Content words a criterion shares with the patient's record (facts and note)."""
+    record = " ".join([patient.note or ""] + [f.name for f in (*patient.conditions, *patient.medications, *patient.procedures)]
+                      + [lab.name for lab in patient.labs])
+    return sorted(_word_stems(text) & _word_stems(record))
+
+
+# MeSH tree tops: sharing one of these says nothing about relatedness.
+GENERIC_ANCESTORS = frozenset({
+    None, "Pathologic Processes", "Pathological Conditions, Signs and Symptoms", "Signs and Symptoms",
+    "Disease", "Diseases", "Chronic Disease", "Syndrome", "Neoplasms", "Neoplasms by Site",
+    "Neoplasms by Histologic Type", "Immune System Diseases", "Hemic and Lymphatic Diseases",
+    "Nervous System Diseases", "Cardiovascular Diseases", "Respiratory Tract Diseases",
+    "Digestive System Diseases", "Skin and Connective Tissue Diseases", "Nutritional and Metabolic Diseases",
+    "Metabolic Diseases", "Endocrine System Diseases", "Urogenital Diseases", "Female Urogenital Diseases and Pregnancy Complications",
+    "Male Urogenital Diseases", "Musculoskeletal Diseases", "Infections", "Bacterial Infections and Mycoses",
+    "Virus Diseases", "Mental Disorders", "Behavior and Behavior Mechanisms", "Congenital, Hereditary, and Neonatal Diseases and Abnormalities",
+    "Eye Diseases", "Otorhinolaryngologic Diseases", "Stomatognathic Diseases", "Wounds and Injuries",
+    "Chemically-Induced Disorders", "Disorders of Environmental Origin", "Animal Diseases", "Hematologic Diseases",
+    "Vascular Diseases", "Heart Diseases", "Lung Diseases", "Autoimmune Diseases", "Kidney Diseases",
+})

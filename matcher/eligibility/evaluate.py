@@ -1,0 +1,184 @@
+"""Patient × criteria → verdicts, and verdicts → a trial-level label.
+
+A criterion's constraints hold together, except those sharing an ``any_of`` number, which are
+alternatives. Each constraint is checked (``checks``) and its ``negated`` flag applied; the
+criterion's verdict says whether its statement holds for the patient (an exclusion that is
+``met`` excludes). The conventions of DESIGN.md apply: a condition, procedure or therapy the
+record does not mention is absent; a missing measurement is unknown; an inclusion the record
+says nothing about is unknown; administrative criteria are "to confirm at screening".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from models.criteria import Constraint, Criterion
+from models.match import Verdict
+from models.patient import Patient
+from models.trial import Trial
+
+from ..criteria import find_condition
+from .checks import (
+    Check,
+    record_mentions,
+    check_age,
+    check_condition,
+    check_healthy_volunteer,
+    check_measurement,
+    check_procedure,
+    check_reproductive,
+    check_sex,
+    check_therapy,
+    related_condition,
+)
+
+CHECKS: dict[str, Callable[[Patient, Constraint], Check]] = {
+    "age": check_age,
+    "sex": check_sex,
+    "measurement": check_measurement,
+    "therapy": check_therapy,
+    "condition": check_condition,
+    "procedure": check_procedure,
+    "reproductive": check_reproductive,
+    "healthy_volunteer": check_healthy_volunteer,
+}
+# Categories of criteria that need a value the record must state (a lab, a score).
+NEEDS_A_VALUE = ("measurement", "performance_status", "age", "sex", "reproductive", "time_window")
+
+
+def _apply_negation(check: Check, constraint: Constraint) -> Check:
+    if not constraint.negated or check.truth is None:
+        return check
+    return Check(not check.truth, check.reason, check.evidence, check.bears)
+
+
+def _all(checks: list[Check]) -> bool | None:
+    if any(c.truth is False for c in checks):
+        return False
+    return True if all(c.truth is True for c in checks) else None
+
+
+def _any(checks: list[Check]) -> bool | None:
+    if any(c.truth is True for c in checks):
+        return True
+    return False if all(c.truth is False for c in checks) else None
+
+
+def _combine(constraints: list[Constraint], checks: list[Check]) -> bool | None:
+    groups: dict[object, list[Check]] = {}
+    for index, (constraint, check) in enumerate(zip(constraints, checks)):
+        groups.setdefault(constraint.any_of if constraint.any_of is not None else ("own", index), []).append(check)
+    return _all([Check(_any(members), "") for members in groups.values()])
+
+
+def _explain(truth: bool | None, checks: list[Check]) -> Check:
+    """The checks that decided the outcome, joined into one line."""
+    deciding = [c for c in checks if c.truth is truth] or checks
+    reason = "; ".join(dict.fromkeys(c.reason for c in deciding))
+    evidence = list(dict.fromkeys(e for c in deciding for e in c.evidence))
+    return Check(truth, reason, evidence, any(c.bears for c in checks))
+
+
+def _administrative(patient: Patient, criterion: Criterion) -> Verdict:
+    if patient.will_consent:
+        holds = criterion.kind == "inclusion"  # "able to consent" holds; "unable or unwilling to comply" does not
+        return Verdict(criterion, "met" if holds else "not_met", "the record says the patient will consent and comply",
+                       rule="administrative", to_confirm=True)
+    return Verdict(criterion, "unknown", "to confirm at screening", rule="administrative", to_confirm=True)
+
+
+def _unstructured(patient: Patient, criterion: Criterion) -> Verdict:
+    """A criterion the parser could not turn into constraints. An exclusion about things the
+    record never mentions is not met (absent facts count as absent); when the record shares
+    words with it, or it needs a measurement, it is unknown and worth reading."""
+    shared = record_mentions(patient, criterion.text)
+    if criterion.kind == "exclusion" and not shared and criterion.category not in NEEDS_A_VALUE:
+        return Verdict(criterion, "not_met", "nothing in the record matches it (not machine-readable: read to confirm)",
+                       rule="unstructured absent")
+    reason = f"record mentions {', '.join(shared[:3])}: read and confirm" if shared else "not machine-readable: read and confirm"
+    return Verdict(criterion, "unknown", reason, rule="unstructured")
+
+
+def _from_note(fact) -> bool:
+    return bool(fact.evidence and fact.evidence.source.startswith("note"))
+
+
+def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
+    if criterion.category == "administrative":
+        return _administrative(patient, criterion)
+    checkable = [c for c in criterion.constraints if c.type in CHECKS]
+    if not checkable:
+        return _unstructured(patient, criterion)
+    checks = [_apply_negation(CHECKS[c.type](patient, c), c) for c in checkable]
+    outcome = _explain(_combine(checkable, checks), checks)
+    truth, rule = outcome.truth, "constraints"
+    if criterion.kind == "inclusion" and truth is False and not outcome.bears:
+        # Nothing in the record bears on this inclusion. A disease unrelated to the patient's
+        # known diagnoses is not met when the diagnoses are a problem list, or when it is the
+        # disease the trial studies (registry field); a related disease, a narrative note,
+        # a record without diagnoses, or things a record rarely lists (therapies) are unknown.
+        conditions = [c for c in checkable if c.type == "condition" and not c.negated]
+        related = next((r for r in (related_condition(patient, c) for c in conditions) if r), None)
+        diagnoses = [c for c in patient.conditions if not c.negated]
+        complete = criterion.start < 0 or any(not _from_note(c) for c in diagnoses)
+        if not conditions or related or not diagnoses or not complete:
+            truth, rule = None, "inclusion not in record"
+            if related:
+                outcome.reason += f" (record has related {related}: confirm)"
+    verdict = {True: "met", False: "not_met", None: "unknown"}[truth]
+    return Verdict(criterion, verdict, outcome.reason, outcome.evidence, rule=rule)
+
+
+def evaluate(patient: Patient, criteria: list[Criterion]) -> list[Verdict]:
+    """A verdict for every criterion, in order."""
+    return [evaluate_criterion(patient, criterion) for criterion in criteria]
+
+
+def registry_field_criteria(trial: Trial) -> list[Criterion]:
+    """The trial's structured fields, as criteria that always apply: the conditions it studies
+    (or healthy volunteers), age and sex limits. They have no place in the eligibility text:
+    ``start`` and ``end`` are -1."""
+    criteria = []
+    studied = list(dict.fromkeys(c for c in (*trial.conditions, *trial.condition_mesh_terms) if find_condition(c)))
+    population = [Constraint("condition", name=find_condition(c).name, any_of=0) for c in studied]
+    shown = ", ".join(trial.conditions or studied)
+    if trial.healthy_volunteers:
+        population.append(Constraint("healthy_volunteer", any_of=0))
+        shown = f"{shown}; or healthy volunteers" if shown else "healthy volunteers"
+    if population:
+        criteria.append(Criterion("inclusion", f"Studies (registry): {shown}", -1, -1, "condition", constraints=population))
+    limits = []
+    if trial.min_age_years is not None:
+        limits.append(Constraint("age", op=">=", value=trial.min_age_years, unit="years"))
+    if trial.max_age_years is not None:
+        limits.append(Constraint("age", op="<=", value=trial.max_age_years, unit="years"))
+    if limits:
+        shown = " to ".join(a for a in (trial.minimum_age, trial.maximum_age) if a and a.upper() != "N/A")
+        criteria.append(Criterion("inclusion", f"Eligible ages (registry): {shown}", -1, -1, "age", constraints=limits))
+    if trial.sex in ("FEMALE", "MALE"):
+        criteria.append(Criterion("inclusion", f"Sex (registry): {trial.sex.lower()}", -1, -1, "sex",
+                                  constraints=[Constraint("sex", value_text=trial.sex.lower())]))
+    return criteria
+
+
+def evaluate_trial(patient: Patient, trial: Trial, criteria: list[Criterion]) -> list[Verdict]:
+    """Verdicts on a whole trial: its registry fields, then its parsed criteria. A trial whose
+    record has no eligibility criteria gets an ``unknown`` saying so, never a vacuous eligible."""
+    verdicts = evaluate(patient, registry_field_criteria(trial) + criteria)
+    if not criteria:
+        missing = Criterion("inclusion", "Eligibility criteria (registry)", -1, -1, "other")
+        verdicts.append(Verdict(missing, "unknown", "the record has no eligibility criteria: check with the study team",
+                                rule="no criteria"))
+    return verdicts
+
+
+def trial_label(verdicts: list[Verdict]) -> str:
+    """eligible / possible / ineligible, as DESIGN.md defines them."""
+    counted = [v for v in verdicts if not v.to_confirm]
+    if any((v.criterion.kind == "inclusion" and v.verdict == "not_met")
+           or (v.criterion.kind == "exclusion" and v.verdict == "met") for v in counted):
+        return "ineligible"
+    if all((v.criterion.kind == "inclusion" and v.verdict == "met")
+           or (v.criterion.kind == "exclusion" and v.verdict == "not_met") for v in counted):
+        return "eligible"
+    return "possible"
