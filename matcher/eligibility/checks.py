@@ -158,7 +158,8 @@ def _window_start(patient: Patient, constraint: Constraint) -> date | None:
 def _med_matches(med: MedicationFact, constraint: Constraint) -> bool:
     generic = canonical_drug(med.name) or med.name.strip().lower()
     classes = drug_classes(med.name)
-    if any(generic == (canonical_drug(x) or x) or x in classes for x in constraint.excluding):
+    carved_out = [x.strip() for x in (constraint.excluding or "").split(";") if x.strip()]
+    if any(generic == (canonical_drug(x) or x) or x in classes for x in carved_out):
         return False
     if constraint.drug and generic == (canonical_drug(constraint.drug) or constraint.drug.lower()):
         return True
