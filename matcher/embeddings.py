@@ -111,8 +111,10 @@ class VectorIndex:
 
     @classmethod
     def load(cls, store: Store) -> VectorIndex:
-        ensure_table(store)
-        rows = store.conn.execute("SELECT nct_id, vector FROM trial_vectors WHERE model = ? ORDER BY nct_id", (MODEL_NAME,)).fetchall()
+        """The stored vectors; none (not an error) in a read-only database never indexed."""
+        indexed = "trial_vectors" in store.db.table_names()
+        rows = store.conn.execute("SELECT nct_id, vector FROM trial_vectors WHERE model = ? ORDER BY nct_id",
+                                  (MODEL_NAME,)).fetchall() if indexed else []
         if not rows:
             return cls([], np.zeros((0, 384), dtype=np.float32))
         matrix = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32).reshape(len(rows), -1)
