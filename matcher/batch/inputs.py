@@ -103,7 +103,7 @@ def read_jsonl(path: Path) -> Iterator[InputRecord]:
                 continue
             where = f"line {number}"
             try:
-                data = json.loads(raw)
+                data = json.loads(raw.strip())
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 reason = f"{error.msg} at column {error.colno}" if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
                 yield InputRecord(number, where, _digest(raw), error=f"not valid JSON ({reason})")
@@ -114,11 +114,12 @@ def read_jsonl(path: Path) -> Iterator[InputRecord]:
 def read_csv(path: Path) -> Iterator[InputRecord]:
     with path.open(newline="", encoding="utf-8-sig") as stream:
         reader = csv.DictReader(stream)
+        reader.fieldnames  # reads the header row
         first_line = reader.line_num + 1
         for row in reader:
             number, first_line = first_line, reader.line_num + 1
             where = f"line {number}"
-            content = json.dumps(row, sort_keys=True).encode()
+            content = json.dumps(list(row.items())).encode()
             if not any((value or "").strip() for key, value in row.items() if key is not None):
                 continue
             try:
