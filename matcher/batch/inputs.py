@@ -17,9 +17,6 @@ from pathlib import Path
 
 from .csv_patients import COLUMNS, CsvCellError, patient_from_row, unknown_columns
 
-FORMATS = ("jsonl", "csv", "fhir folder")
-
-
 class BatchInputError(ValueError):
     """The input as a whole cannot be read (missing, unknown format, bad CSV header)."""
 
@@ -101,14 +98,14 @@ def read_jsonl(path: Path) -> Iterator[InputRecord]:
         for number, raw in enumerate(stream, start=1):
             if not raw.strip():
                 continue
-            where = f"line {number}"
+            where, text = f"line {number}", raw.strip()
             try:
-                data = json.loads(raw.strip())
+                data = json.loads(text)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 reason = f"{error.msg} at column {error.colno}" if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
-                yield InputRecord(number, where, _digest(raw), error=f"not valid JSON ({reason})")
+                yield InputRecord(number, where, _digest(text), error=f"not valid JSON ({reason})")
                 continue
-            yield _record(number, where, raw.strip(), data, fallback_id=where)
+            yield _record(number, where, text, data, fallback_id=where)
 
 
 def read_csv(path: Path) -> Iterator[InputRecord]:
@@ -118,10 +115,9 @@ def read_csv(path: Path) -> Iterator[InputRecord]:
         first_line = reader.line_num + 1
         for row in reader:
             number, first_line = first_line, reader.line_num + 1
-            where = f"line {number}"
-            content = json.dumps(list(row.items())).encode()
             if not any((value or "").strip() for key, value in row.items() if key is not None):
                 continue
+            where, content = f"line {number}", json.dumps(list(row.items())).encode()
             try:
                 data = patient_from_row(row)
             except CsvCellError as error:

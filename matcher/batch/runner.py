@@ -5,11 +5,11 @@ results database, one transaction per finished chunk.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import islice
-import multiprocessing
 
 from models.match import Match
 
@@ -116,7 +116,7 @@ def _chunks(records: Iterator[InputRecord], size: int) -> Iterator[list[InputRec
         yield chunk
 
 
-def _matched_in_order(chunks: Iterable[list[InputRecord]], settings: MatchSettings, workers: int) -> Iterator[list[PatientResult]]:
+def _match_chunks(chunks: Iterable[list[InputRecord]], settings: MatchSettings, workers: int) -> Iterator[list[PatientResult]]:
     """Results chunk by chunk; with several workers, in the order they finish."""
     if workers == 1:
         matcher = PatientMatcher(settings)
@@ -169,7 +169,7 @@ def run_batch(
             else:
                 yield record
 
-    for chunk in _matched_in_order(_chunks(to_match(), CHUNK), settings, workers):
+    for chunk in _match_chunks(_chunks(to_match(), CHUNK), settings, workers):
         results.save(run, chunk)
         for result in chunk:
             if result.error is None:

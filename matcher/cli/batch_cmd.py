@@ -95,9 +95,14 @@ def run(args) -> int:
     run = results.open_run(input=str(source.resolve()), registry=str(registry.resolve()), registry_state=state,
                            options=options_of(settings), new_run=args.new_run)
     with progress(count_records(source), "patient", f"run {run.id}") as bar:
+        rejected = 0
+
         def report(result: PatientResult) -> None:
+            nonlocal rejected
             if result.error is not None:
+                rejected += 1
                 bar.write(f"rejected {result.where}: {result.error}", file=sys.stderr)
+                bar.set_postfix(rejected=rejected, refresh=False)
             bar.update(1)
 
         try:
