@@ -78,6 +78,9 @@ class PatientMatcher:
         self.settings = settings
         self.ranker = Ranker(Store(settings.registry, read_only=True), use_embeddings=settings.use_embeddings)
 
+    def close(self) -> None:
+        self.ranker.store.close()
+
     def match(self, record: InputRecord) -> PatientResult:
         result = PatientResult(record.line, record.where, record.patient, record.digest)
         try:
@@ -116,14 +119,21 @@ def _chunks(records: Iterator[InputRecord], size: int) -> Iterator[list[InputRec
         yield chunk
 
 
-def _match_chunks(chunks: Iterable[list[InputRecord]], settings: MatchSettings, workers: int) -> Iterator[list[PatientResult]]:
-    """Results chunk by chunk; with several workers, in the order they finish."""
+def _match_chunks(chunks: Iterator[list[InputRecord]], settings: MatchSettings, workers: int) -> Iterator[list[PatientResult]]:
+    """Results chunk by chunk; with several workers, in the order they finish.
+
+    This process matches the first chunk itself: that loads the embedding model, lexicons and
+    place names once, and forked workers inherit them instead of each loading its own."""
+    matcher = PatientMatcher(settings)
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    for chunk in chunks:
+        yield [matcher.match(record) for record in chunk]
+        if workers > 1 and fork:
+            break
+    matcher.close()  # a database connection must not cross a fork
     if workers == 1:
-        matcher = PatientMatcher(settings)
-        for chunk in chunks:
-            yield [matcher.match(record) for record in chunk]
         return
-    context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    context = multiprocessing.get_context("fork") if fork else None
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(settings,)) as pool:
         pending: set[Future] = set()
         try:
