@@ -6,6 +6,7 @@ results database, one transaction per finished chunk.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -123,17 +124,16 @@ def _match_chunks(chunks: Iterator[list[InputRecord]], settings: MatchSettings, 
     """Results chunk by chunk; with several workers, in the order they finish.
 
     This process matches the first chunk itself: that loads the embedding model, lexicons and
-    place names once, and forked workers inherit them instead of each loading its own."""
+    place names once, and workers forked on Linux inherit them instead of each loading its own."""
     matcher = PatientMatcher(settings)
-    fork = "fork" in multiprocessing.get_all_start_methods()
     for chunk in chunks:
         yield [matcher.match(record) for record in chunk]
-        if workers > 1 and fork:
+        if workers > 1:
             break
     matcher.close()  # a database connection must not cross a fork
     if workers == 1:
         return
-    context = multiprocessing.get_context("fork") if fork else None
+    context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(settings,)) as pool:
         pending: set[Future] = set()
         try:
