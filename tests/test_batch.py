@@ -252,6 +252,21 @@ def test_a_changed_record_is_matched_again_on_a_rerun(registry, tmp_path, capsys
     assert [r["patient"] for r in read_rows(out)] == [r["patient"] for r in before]  # replaced, not added
 
 
+def test_a_run_wide_shortlist_and_the_distance_filter(registry, tmp_path, capsys):
+    patients = write_jsonl(tmp_path / "patients.jsonl", [
+        {"id": "own", "age": 40, "conditions": ["asthma"], "candidates": ["NCT09000003"], "location": {"zip": "02114"}},
+        {"id": "run-wide", "age": 40, "conditions": ["asthma"], "location": {"zip": "02114"}},
+        {"id": "nowhere", "age": 40, "conditions": ["asthma"]},
+    ])
+    (tmp_path / "shortlist.txt").write_text("NCT09000001\nNCT09000002\n")
+    out = tmp_path / "matches.csv"
+    assert main(["--db", str(registry), "batch", str(patients), "--out", str(out), "--no-embeddings",
+                 "--candidates", str(tmp_path / "shortlist.txt"), "--within-km", "50"]) == 0
+    assert capsys.readouterr().err == "rejected line 3: location: needed for --within-km (a zip, a city, or lat and lon)\n"
+    found = {(r["patient"], r["nct_id"]) for r in read_rows(out)}
+    assert found == {("run-wide", "NCT09000001"), ("run-wide", "NCT09000002")}  # "own": its Denver trial is too far
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--out", "{tmp}/m.txt"], "--out m.txt: expected a .csv or .jsonl file name"),
     (["--out", "{tmp}/m.csv", "--results-db", "{tmp}/trials.db"], "--results-db: results never go in the registry database"),

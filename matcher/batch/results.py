@@ -117,10 +117,10 @@ class ResultsStore:
 
     # ------------------------------------------------------------------ runs
 
-    def open_run(self, *, input: str, registry: str, registry_state: dict, options: dict, new_run: bool = False) -> Run:
+    def open_run(self, *, input_path: str, registry: str, registry_state: dict, options: dict, new_run: bool = False) -> Run:
         """The run for this input, registry state and options: the last one, resumed, or a new one.
         A resumed run forgets its rejected records: they are read, and reported, again."""
-        run_key = fingerprint(input, registry_state, options)
+        run_key = fingerprint(input_path, registry_state, options)
         with self.conn:
             found = None if new_run else self.conn.execute(
                 "SELECT id, started_at FROM batch_runs WHERE run_key = ? ORDER BY id DESC LIMIT 1", (run_key,)
@@ -132,7 +132,7 @@ class ResultsStore:
                 return Run(found[0], found[1], resumed=True)
             started_at = utc_now()
             run_id = self.db["batch_runs"].insert({
-                "started_at": started_at, "status": "running", "input": input, "registry": registry,
+                "started_at": started_at, "status": "running", "input": input_path, "registry": registry,
                 "registry_state": json.dumps(registry_state), "options": json.dumps(options, sort_keys=True),
                 "run_key": run_key, "attempts": 1,
             }).last_pk
@@ -199,11 +199,6 @@ class ResultsStore:
         return previous_run, trials
 
     # ------------------------------------------------------------------ reading back
-
-    def rejected(self, run_id: int) -> list[tuple[str, str]]:
-        return self.conn.execute(
-            "SELECT record, reason FROM batch_patients WHERE run_id = ? AND status = 'rejected' ORDER BY line", (run_id,)
-        ).fetchall()
 
     def match_rows(self, run_id: int) -> Iterator[dict]:
         """Every match of the run, patients in input order, each patient's trials by rank."""

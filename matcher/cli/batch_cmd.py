@@ -92,7 +92,7 @@ def run(args) -> int:
     store.close()
 
     results = ResultsStore(results_path(args, registry))
-    run = results.open_run(input=str(source.resolve()), registry=str(registry.resolve()), registry_state=state,
+    run = results.open_run(input_path=str(source.resolve()), registry=str(registry.resolve()), registry_state=state,
                            options=options_of(settings), new_run=args.new_run)
     with progress(count_records(source), "patient", f"run {run.id}") as bar:
         rejected = 0
