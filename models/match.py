@@ -25,6 +25,15 @@ class Verdict:
     rule: str | None = None  # which rule decided, for tracing
     to_confirm: bool = False
 
+    @property
+    def outcome(self) -> str:
+        """For the patient: ``satisfied``, ``failed``, ``unknown``, or ``to_confirm`` at screening."""
+        if self.to_confirm:
+            return "to_confirm"
+        if self.verdict == "unknown":
+            return "unknown"
+        return "satisfied" if (self.verdict == "met") == (self.criterion.kind == "inclusion") else "failed"
+
 
 @dataclass
 class NearestSite:
@@ -64,12 +73,5 @@ class Match:
         confirm at screening: what a physician reads first."""
         tally = {"satisfied": 0, "failed": 0, "unknown": 0, "to_confirm": 0}
         for v in self.verdicts:
-            if v.to_confirm:
-                tally["to_confirm"] += 1
-            elif v.verdict == "unknown":
-                tally["unknown"] += 1
-            elif (v.verdict == "met") == (v.criterion.kind == "inclusion"):
-                tally["satisfied"] += 1
-            else:
-                tally["failed"] += 1
+            tally[v.outcome] += 1
         return tally

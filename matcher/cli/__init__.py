@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from . import (
+    batch_cmd,
     crawl_cmd,
     import_cmd,
     index_cmd,
@@ -32,6 +33,7 @@ COMMANDS = (
     parse_cmd,
     index_cmd,
     match_cmd,
+    batch_cmd,
     serve_cmd,
     stats_cmd,
     serve_registry_cmd,

@@ -25,8 +25,14 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("patient", metavar="PATIENT-FILE", help='patient file, or "-" for standard input')
     parser.add_argument("--note", metavar="TEXT", help="free-text note about the patient, added to the file's facts")
-    parser.add_argument("--top", type=int, default=10, metavar="N", help="how many trials to show (default 10)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_ranking_arguments(parser, what="show")
+    parser.set_defaults(run=run)
+
+
+def add_ranking_arguments(parser, *, what: str) -> None:
+    """The options that choose and rank trials, shared by `match` and `batch`."""
+    parser.add_argument("--top", type=int, default=10, metavar="N", help=f"how many trials to {what} (default 10)")
     parser.add_argument("--status", action="append", metavar="S", type=str.upper,
                         help="only trials with this overall status (repeatable; default RECRUITING and NOT_YET_RECRUITING; ANY for all)")
     parser.add_argument("--phase", action="append", metavar="P", type=str.upper, help="only trials of this phase, e.g. PHASE2 (repeatable)")
@@ -34,7 +40,6 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--within-km", type=float, metavar="K", help="only trials with a site within K km of the patient's location")
     parser.add_argument("--candidates", metavar="FILE", help="rank only these trials (NCT ids, one per line or a JSON list)")
     parser.add_argument("--no-embeddings", action="store_true", help="rank by BM25 only (faster start, no model load)")
-    parser.set_defaults(run=run)
 
 
 def read_candidates(path: str) -> list[str]:

@@ -1,0 +1,176 @@
+"""Batch input → one ``InputRecord`` per patient: JSONL, CSV, or a folder of FHIR Bundles.
+
+Reading only checks what the batch itself needs (valid JSON, the CSV columns, the patient's id,
+the shortlist); the patient is loaded, and fully validated, where it is matched. A record that
+cannot be used carries its ``error`` and the reading goes on. Two records with the same patient
+id: the later one is an error.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .csv_patients import COLUMNS, CsvCellError, patient_from_row, unknown_columns
+
+class BatchInputError(ValueError):
+    """The input as a whole cannot be read (missing, unknown format, bad CSV header)."""
+
+
+@dataclass
+class InputRecord:
+    line: int  # line number in the file; for a folder, the file's position in name order
+    where: str  # what messages name: "line 12", or the bundle's file name
+    digest: str  # of the record as given: a changed record is matched again on a rerun
+    patient: str | None = None  # the patient's id; "line 12" when the record has none
+    data: dict | str | None = None  # what ``load_patient`` takes
+    candidates: list[str] | None = None  # the record's shortlist of NCT ids
+    error: str | None = None  # "field: reason" when the record cannot be matched
+
+
+def _digest(content: bytes) -> str:
+    return hashlib.sha1(content).hexdigest()
+
+
+def input_format(path: Path) -> str:
+    if path.is_dir():
+        return "fhir folder"
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    raise BatchInputError(f"{path.name}: expected a .jsonl or .csv file, or a folder of FHIR Bundle .json files")
+
+
+def count_records(path: Path) -> int:
+    """How many records the input holds, roughly (for the progress bar)."""
+    kind = input_format(path)
+    if kind == "fhir folder":
+        return sum(1 for _ in path.glob("*.json"))
+    with path.open("rb") as stream:
+        lines = sum(1 for line in stream if line.strip())
+    return max(0, lines - 1) if kind == "csv" else lines
+
+
+def _patient_id(data, fallback: str) -> str:
+    """The id of a patient JSON or of a FHIR Bundle's Patient resource; ``fallback`` if none."""
+    if not isinstance(data, dict):
+        return fallback
+    identifier = data.get("id")
+    if data.get("resourceType") == "Bundle":
+        for entry in data.get("entry") or []:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict) and resource.get("resourceType") == "Patient" and resource.get("id"):
+                identifier = resource["id"]
+    if identifier is None:
+        return fallback
+    if isinstance(identifier, bool) or not isinstance(identifier, (str, int)) or not str(identifier).strip():
+        raise ValueError("id: expected text")
+    return str(identifier).strip()
+
+
+def _candidates(data) -> list[str] | None:
+    if not isinstance(data, dict) or data.get("candidates") is None:
+        return None
+    ids = data["candidates"]
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i.strip() for i in ids):
+        raise ValueError("candidates: expected a list of NCT ids")
+    return [i.strip().upper() for i in ids]
+
+
+def _record(line: int, where: str, content: bytes, data, fallback_id: str) -> InputRecord:
+    record = InputRecord(line=line, where=where, digest=_digest(content), data=data)
+    try:
+        record.patient = _patient_id(data, fallback_id)
+        record.candidates = _candidates(data)
+    except ValueError as error:
+        record.error = str(error)
+    return record
+
+
+def read_jsonl(path: Path) -> Iterator[InputRecord]:
+    with path.open("rb") as stream:
+        for number, raw in enumerate(stream, start=1):
+            if not raw.strip():
+                continue
+            where, text = f"line {number}", raw.strip()
+            try:
+                data = json.loads(text)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                reason = f"{error.msg} at column {error.colno}" if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
+                yield InputRecord(number, where, _digest(text), error=f"not valid JSON ({reason})")
+                continue
+            yield _record(number, where, text, data, fallback_id=where)
+
+
+def read_csv(path: Path) -> Iterator[InputRecord]:
+    with path.open(newline="", encoding="utf-8-sig") as stream:
+        reader = csv.DictReader(stream)
+        reader.fieldnames  # reads the header row
+        first_line = reader.line_num + 1
+        for row in reader:
+            number, first_line = first_line, reader.line_num + 1
+            if not any((value or "").strip() for key, value in row.items() if key is not None):
+                continue
+            where, content = f"line {number}", json.dumps(list(row.items())).encode()
+            try:
+                data = patient_from_row(row)
+            except CsvCellError as error:
+                yield InputRecord(number, where, _digest(content), error=str(error))
+                continue
+            yield _record(number, where, content, data, fallback_id=where)
+
+
+def read_fhir_folder(path: Path) -> Iterator[InputRecord]:
+    for position, file in enumerate(sorted(path.glob("*.json")), start=1):
+        content = file.read_bytes()
+        try:
+            data = json.loads(content)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            reason = f"{error.msg} at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
+            yield InputRecord(position, file.name, _digest(content), error=f"not valid JSON ({reason})")
+            continue
+        if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+            yield InputRecord(position, file.name, _digest(content), error="resourceType: expected a FHIR Bundle")
+            continue
+        yield _record(position, file.name, content, data, fallback_id=file.stem)
+
+
+def check_csv_header(path: Path) -> None:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as stream:
+            header = next(csv.reader(stream), [])
+    except UnicodeDecodeError:
+        raise BatchInputError(f"{path.name}: not UTF-8 text") from None
+    unknown = unknown_columns(header)
+    if not header or unknown:
+        problem = f"unknown column {unknown[0]!r}" if unknown else "no header row"
+        raise BatchInputError(f"{path.name}: {problem} (the columns are: {', '.join(COLUMNS)})")
+
+
+def read_input(path: Path) -> Iterator[InputRecord]:
+    """Every record of the input, in order; a repeated patient id makes the later record an
+    error. Raises ``BatchInputError`` at once when the input as a whole cannot be read."""
+    if not path.exists():
+        raise BatchInputError(f"no such file or folder: {path}")
+    kind = input_format(path)
+    if kind == "csv":
+        check_csv_header(path)
+    reader = {"jsonl": read_jsonl, "csv": read_csv, "fhir folder": read_fhir_folder}[kind]
+    return _mark_repeated_ids(reader(path))
+
+
+def _mark_repeated_ids(records: Iterator[InputRecord]) -> Iterator[InputRecord]:
+    first_seen: dict[str, str] = {}
+    for record in records:
+        if record.error is None:
+            if record.patient in first_seen:
+                record.error = f"id: the same patient id as {first_seen[record.patient]}"
+            else:
+                first_seen[record.patient] = record.where
+        yield record

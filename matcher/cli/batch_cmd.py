@@ -1,0 +1,125 @@
+"""`trialmatch batch INPUT --out FILE`: rank trials for many patients, resumably.
+
+Results go to the results database beside the registry (never into the registry, which is
+public) and, for the whole run, to the output file. Rejected records are reported on stderr
+with their line (or file) and reason; the others go on, and the exit status is 0 (1 when a
+patient hit an internal error, a bug of ours).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..batch.inputs import BatchInputError, count_records, read_input
+from ..batch.output import output_format, write_matches
+from ..batch.registry_state import registry_state
+from ..batch.results import PatientResult, ResultsStore
+from ..batch.runner import MatchSettings, run_batch
+from .common import UsageError, database_path, open_store, progress
+from .match_cmd import add_ranking_arguments, build_filters, read_candidates
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "batch",
+        help="rank trials for many patients (JSONL, CSV, or a folder of FHIR bundles)",
+        description="Rank trials for every patient of INPUT: a .jsonl file (one patient JSON per line), "
+        "a .csv file (columns in docs/batch.md), or a folder of FHIR Bundle .json files. Writes one row per "
+        "patient-trial pair to --out (.csv or .jsonl) and keeps the run in the results database. A rerun for "
+        "the same input and registry state resumes: patients already matched are skipped.",
+    )
+    parser.add_argument("input", metavar="INPUT", help="patients: FILE.jsonl, FILE.csv, or a folder of FHIR bundles")
+    parser.add_argument("--out", required=True, metavar="FILE", help="where to write the matches: FILE.csv or FILE.jsonl")
+    parser.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    add_ranking_arguments(parser, what="keep per patient")
+    parser.add_argument("--results-db", metavar="PATH",
+                        help="results database (default: beside the registry, <registry>.results.db); never the registry")
+    parser.add_argument("--new-run", action="store_true",
+                        help="start a new run even if one for this input and registry state can be resumed")
+    parser.set_defaults(run=run)
+
+
+def results_path(args, registry: Path) -> Path:
+    path = Path(args.results_db) if args.results_db else registry.with_name(f"{registry.stem}.results.db")
+    if path.resolve() == registry.resolve():
+        raise UsageError("--results-db: results never go in the registry database; name another file")
+    return path
+
+
+def settings_from(args, registry: Path) -> MatchSettings:
+    shortlist = read_candidates(args.candidates) if args.candidates else None
+    return MatchSettings(
+        registry=str(registry),
+        top=args.top,
+        filters=build_filters(args, shortlist is not None),
+        shortlist_filters=build_filters(args, True),
+        shortlist=tuple(shortlist) if shortlist else None,
+        use_embeddings=not args.no_embeddings,
+    )
+
+
+def options_of(settings: MatchSettings) -> dict:
+    """The options that change results: a run resumes only when they are the same."""
+    return {
+        "top": settings.top,
+        "filters": vars(settings.filters),
+        "shortlist_filters": vars(settings.shortlist_filters),
+        "shortlist": settings.shortlist,
+        "embeddings": settings.use_embeddings,
+    }
+
+
+def run(args) -> int:
+    if args.top < 1:
+        raise UsageError("--top must be at least 1")
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    out = Path(args.out)
+    if output_format(out) is None:
+        raise UsageError(f"--out {out.name}: expected a .csv or .jsonl file name")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out: no such folder: {out.parent}")
+    source = Path(args.input)
+    try:
+        records = read_input(source)
+    except BatchInputError as error:
+        raise UsageError(str(error)) from None
+    registry = database_path(args)
+    settings = settings_from(args, registry)
+    store = open_store(args, read_only=True)
+    state = registry_state(store)
+    store.close()
+
+    results = ResultsStore(results_path(args, registry))
+    run = results.open_run(input_path=str(source.resolve()), registry=str(registry.resolve()), registry_state=state,
+                           options=options_of(settings), new_run=args.new_run)
+    with progress(count_records(source), "patient", f"run {run.id}") as bar:
+        rejected = 0
+
+        def report(result: PatientResult) -> None:
+            nonlocal rejected
+            if result.error is not None:
+                rejected += 1
+                bar.write(f"rejected {result.where}: {result.error}", file=sys.stderr)
+                bar.set_postfix(rejected=rejected, refresh=False)
+            bar.update(1)
+
+        try:
+            summary = run_batch(records, results, run, settings, workers=args.workers,
+                                on_result=report, on_skip=lambda: bar.update(1))
+        except BaseException:
+            results.finish_run(run, status="interrupted")
+            raise
+    totals = results.finish_run(run)
+    written = write_matches(results.match_rows(run.id), out)
+    print(f"run {run.id}{' (resumed)' if run.resumed else ''}: {summary.matched:,} patients matched, "
+          f"{summary.rejected:,} rejected, skipped {summary.skipped:,} already done")
+    print(f"{out}: {written:,} matches for {totals['patients_matched']:,} patients "
+          f"({totals['new_matches']:,} new since the previous run); results in {results.path}")
+    results.close()
+    if summary.internal_errors:
+        print(f"trialmatch batch: {summary.internal_errors:,} patients hit an internal error; "
+              "`trialmatch match` on one of them shows it", file=sys.stderr)
+        return 1
+    return 0
