@@ -111,7 +111,9 @@ class VectorIndex:
 
     @classmethod
     def load(cls, store: Store) -> VectorIndex:
-        ensure_table(store)
+        """The stored vectors; none before `trialmatch index` has run (read-only stores too)."""
+        if not store.db["trial_vectors"].exists():
+            return cls([], np.zeros((0, 384), dtype=np.float32))
         rows = store.conn.execute("SELECT nct_id, vector FROM trial_vectors WHERE model = ? ORDER BY nct_id", (MODEL_NAME,)).fetchall()
         if not rows:
             return cls([], np.zeros((0, 384), dtype=np.float32))

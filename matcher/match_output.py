@@ -72,9 +72,7 @@ def results_table(matches: list[Match], *, width: int | None = None) -> str:
         lines.append(f"{m.rank:>2}  {m.nct_id:<{id_width}}  {_cut(m.title, title_width):<{title_width}}  {m.eligibility:<10}  "
                      f"{t['satisfied']:>3}/{t['failed']}/{t['unknown']:<3}  {where}")
     for m in matches[:3]:
-        failed = [v for v in m.verdicts if not v.to_confirm and v.verdict != "unknown"
-                  and (v.verdict == "met") != (v.criterion.kind == "inclusion")]
-        unknown = [v for v in m.verdicts if v.verdict == "unknown" and not v.to_confirm]
+        failed, unknown = m.with_outcome("failed"), m.with_outcome("unknown")
         if failed or unknown:
             lines.append("")
             lines.append(f"{m.nct_id} ({m.eligibility}):")
