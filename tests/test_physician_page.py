@@ -114,15 +114,16 @@ async def test_a_note_alone_is_a_patient(datasette):
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("fields", "input_id", "message"), [
-    ({"diagnosis": "ITP", "lab": "platelet count", "lab_value": "low"}, "lab_value-1", "expected a number, got 'low'"),
-    ({"diagnosis": "ITP", "age": "-3"}, "age", "must be between 0 and 130 years"),
-    ({"diagnosis": "ITP", "zip": "00000"}, "zip", "cannot place this location"),
-    ({"diagnosis": "ITP", "radius_km": "50"}, "zip", "a radius needs the patient's ZIP code or city"),
-    ({"age": "45", "status": ""}, "diagnosis-1", "enter at least a diagnosis"),
+    ({"diagnosis": "ITP", "lab": "platelet count", "lab_value": "low"}, "lab_value-1", "Value (lab 1): expected a number, got 'low'"),
+    ({"diagnosis": "ITP", "age": "-3"}, "age", "Age in years: must be between 0 and 130 years"),
+    ({"diagnosis": "ITP", "zip": "00000"}, "zip", "ZIP code: cannot place this location"),
+    ({"diagnosis": "ITP", "radius_km": "50"}, "zip", "ZIP code: a radius needs the patient's ZIP code or city"),
+    ({"age": "45", "status": ""}, "diagnosis-1", "Diagnosis 1: enter at least a diagnosis"),
 ])
 async def test_errors_show_next_to_the_field(datasette, fields, input_id, message):
     page = await find(datasette, fields, status=400)
     assert message in page.select_one(".error-summary").get_text(" ", strip=True)
+    message = message.partition(": ")[2]
     assert page.select_one(".error-summary a")["href"] == f"#{input_id}"
     field = page.select_one(f"#{input_id}")
     assert field["aria-invalid"] == "true" and f"{input_id}-error" in field["aria-describedby"]

@@ -79,7 +79,18 @@ ROW_GROUPS = (
     ), default_rows=1, hint=f"e.g. splenectomy. {DATES}"),
 )
 GROUPS = {group.key: group for group in ROW_GROUPS}
-SINGLE_FIELDS = ("age", "sex", "pregnant", "as_of", "zip", "city", "country", "radius_km", "top", "note")
+SINGLE_FIELDS = {  # query parameter (also the input's id) → label
+    "age": "Age in years",
+    "sex": "Sex",
+    "pregnant": "Pregnant",
+    "as_of": "Date of the record",
+    "zip": "ZIP code",
+    "city": "City",
+    "country": "Country",
+    "radius_km": "Radius in km",
+    "top": "Trials to show",
+    "note": "Clinical note",
+}
 
 
 @dataclass
@@ -203,6 +214,18 @@ class PatientForm:
 
 def row_input_id(param: str, row: int) -> str:
     return f"{param}-{row + 1}"
+
+
+def input_label(input_id: str) -> str:
+    """What the input is called on the page: "Age in years", "Value (lab 2)"."""
+    if input_id in SINGLE_FIELDS:
+        return SINGLE_FIELDS[input_id]
+    param, _, row = input_id.rpartition("-")
+    for group in ROW_GROUPS:
+        for column in group.columns:
+            if column.param == param:
+                return f"{column.label} {row}" if column is group.columns[0] else f"{column.label} ({group.noun} {row})"
+    return input_id
 
 
 def read_form(query_string: str) -> PatientForm:

@@ -44,6 +44,7 @@ from .patient_form import (
     TOP_CHOICES,
     FieldError,
     PatientForm,
+    input_label,
     read_form,
     row_input_id,
 )
@@ -160,6 +161,7 @@ def render(datasette, form: PatientForm, outcome: SearchOutcome | None) -> str:
         "form": form,
         "groups": ROW_GROUPS,
         "row_input_id": row_input_id,
+        "input_label": input_label,
         "sex_choices": SEX_CHOICES,
         "pregnant_choices": PREGNANT_CHOICES,
         "top_choices": [(str(n), str(n)) for n in TOP_CHOICES],
