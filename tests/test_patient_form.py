@@ -67,7 +67,8 @@ def test_location_errors_go_to_what_was_typed_and_unknown_fields_to_the_form():
 
 def test_add_a_row_keeps_what_was_typed_and_does_not_search():
     form = form_of({"lab": ["platelet count", "", ""], "lab_value": ["22", "", ""]}, add="labs")
-    assert len(form.rows["labs"]) == 4 and form.rows["labs"][0] == {"lab": "platelet count", "lab_value": "22", "lab_unit": "", "lab_date": ""}
+    assert len(form.rows["labs"]) == 4
+    assert form.rows["labs"][0] == {"lab": "platelet count", "lab_value": "22", "lab_unit": "", "lab_date": ""}
     assert len(form.rows["conditions"]) == 3 and not form.submitted
     assert len(form_of({"lab": [""] * 50}, add="labs").rows["labs"]) == MAX_ROWS
     assert form_of({}, add="nonsense").add is None

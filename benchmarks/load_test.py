@@ -1,0 +1,100 @@
+"""A bounded load test against a real `trialmatch serve` on 127.0.0.1, shared by the page benchmarks.
+
+Each simulated user is a thread with its own HTTP session that requests ``count`` pages, the
+page kinds in turn, pausing 0.5–1.5 × the think time before each request (so users do not move
+in step). The report gives p50/p95/max per page kind and overall.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import requests
+
+from benchmarks.common import REPO
+
+Result = tuple[str, float, bool]  # page kind, milliseconds, ok
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db_path: Path, port: int) -> subprocess.Popen:
+    """`trialmatch serve` on 127.0.0.1:``port``, once it answers."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "matcher", "--db", str(db_path), "serve", "--port", str(port)],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"trialmatch serve exited: {server.stderr.read()}")
+        try:
+            requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+            return server
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    server.terminate()
+    sys.exit("trialmatch serve did not answer within 60 s")
+
+
+def run_user(base: str, kinds: Sequence[str], url_for: Callable[[str], str], is_ok: Callable[[requests.Response], bool],
+             lock: threading.Lock, count: int, think_s: float, offset: int, results: list[Result]) -> None:
+    """One user: ``count`` pages, kinds in turn, a pause of 0.5–1.5 × ``think_s`` before each."""
+    session = requests.Session()
+    pause = random.Random(offset)
+    for number in range(count):
+        time.sleep(think_s * pause.uniform(0.5, 1.5))
+        kind = kinds[(number + offset) % len(kinds)]
+        with lock:
+            url = url_for(kind)
+        started = time.perf_counter()
+        try:
+            ok = is_ok(session.get(base + url, timeout=60))
+        except requests.RequestException:
+            ok = False
+        results.append((kind, (time.perf_counter() - started) * 1000, ok))
+
+
+def run_load(base: str, kinds: Sequence[str], url_for: Callable[[str], str], is_ok: Callable[[requests.Response], bool],
+             *, users: int, requests_per_user: int, think_ms: float) -> tuple[list[Result], float]:
+    """Every user's results, and the seconds the whole run took. ``url_for`` is called under a lock."""
+    results: list[Result] = []
+    lock = threading.Lock()
+    threads = [
+        threading.Thread(target=run_user, args=(base, kinds, url_for, is_ok, lock, requests_per_user, think_ms / 1000, n, results))
+        for n in range(users)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - started
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def print_report(kinds: Sequence[str], results: list[Result], elapsed: float) -> None:
+    print(f"{'page kind':<22}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}")
+    for kind in (*kinds, "overall"):
+        chosen = [r for r in results if kind in (r[0], "overall")]
+        times = [r[1] for r in chosen]
+        errors = sum(1 for r in chosen if not r[2])
+        print(f"{kind:<22}{len(chosen):>9}{statistics.median(times):>9.0f}{percentile(times, 0.95):>9.0f}{max(times):>9.0f}{errors:>8}")
+    print(f"throughput: {len(results) / elapsed:.1f} pages/s over {elapsed:.1f} s")
