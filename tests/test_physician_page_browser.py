@@ -32,6 +32,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def browser():
     webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install -e '.[dev]')")
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not fetch a browser or a driver
     profile = tempfile.mkdtemp(prefix="trialmatch-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
