@@ -230,7 +230,7 @@ def input_label(input_id: str) -> str:
 
 def read_form(query_string: str) -> PatientForm:
     """The form's state from a query string. Unknown parameters are ignored."""
-    params = parse_qs(query_string, keep_blank_values=True, max_num_fields=1000)
+    params = parse_qs(query_string, keep_blank_values=True)
     first = lambda name: params.get(name, [""])[0].strip()  # noqa: E731
     form = PatientForm(values={name: first(name) for name in SINGLE_FIELDS if first(name)})
     form.add = first("add") if first("add") in GROUPS else None
