@@ -15,7 +15,6 @@ Target: p95 < 300 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sqlite3
 import sys
@@ -28,7 +27,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import shared_data  # noqa: E402
-from benchmarks.load_test import free_port, print_report, run_load, start_server  # noqa: E402
+from benchmarks.load_test import add_arguments, serve_and_load  # noqa: E402
 
 PAGE_KINDS = ("trial row page", "faceted table page", "search", "canned query")
 SEARCH_TERMS = (
@@ -99,33 +98,11 @@ def page_is_ok(response: requests.Response) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="registry database to serve (default: build the registry sample)")
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--requests-per-user", type=int, default=40)
-    parser.add_argument("--think-ms", type=float, default=1000, help="mean pause of each user before each request")
-    parser.add_argument("--seed", type=int, default=1)
+    add_arguments(parser, requests_per_user=40)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         db_path = args.db or build_sample_database(Path(folder))
-        chooser = PageChooser(db_path, args.seed)
-        load_before = os.getloadavg()[0]
-        port = free_port()
-        server = start_server(db_path, port)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            warm = requests.Session()
-            for kind in PAGE_KINDS:  # first requests open connections and load caches
-                warm.get(base + chooser.url(kind), timeout=30)
-            results, elapsed = run_load(base, PAGE_KINDS, chooser.url, page_is_ok, users=args.users,
-                                        requests_per_user=args.requests_per_user, think_ms=args.think_ms)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        trials = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True).execute("SELECT count(*) FROM trials").fetchone()[0]
-    print(f"database: {trials:,} trials; trialmatch serve (immutable) on 127.0.0.1, {os.cpu_count()} cores, "
-          f"load average before the run {load_before:.1f}")
-    print(f"{args.users} concurrent users x {args.requests_per_user} requests, think time {args.think_ms:.0f} ms")
-    print_report(PAGE_KINDS, results, elapsed)
-
+        serve_and_load(db_path, PAGE_KINDS, PageChooser(db_path, args.seed).url, page_is_ok, args)
 
 if __name__ == "__main__":
     main()

@@ -7,9 +7,11 @@ in step). The report gives p50/p95/max per page kind and overall.
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -98,3 +100,34 @@ def print_report(kinds: Sequence[str], results: list[Result], elapsed: float) ->
         errors = sum(1 for r in chosen if not r[2])
         print(f"{kind:<22}{len(chosen):>9}{statistics.median(times):>9.0f}{percentile(times, 0.95):>9.0f}{max(times):>9.0f}{errors:>8}")
     print(f"throughput: {len(results) / elapsed:.1f} pages/s over {elapsed:.1f} s")
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, requests_per_user: int) -> None:
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--requests-per-user", type=int, default=requests_per_user)
+    parser.add_argument("--think-ms", type=float, default=1000, help="mean pause of each user before each request")
+    parser.add_argument("--seed", type=int, default=1)
+
+
+def serve_and_load(db_path: Path, kinds: Sequence[str], url_for: Callable[[str], str],
+                   is_ok: Callable[[requests.Response], bool], args: argparse.Namespace, *, warm_timeout: float = 30) -> None:
+    """Serve ``db_path``, request one page of each kind (connections, caches, models), run the
+    users of ``args`` (see ``add_arguments``), stop the server and print the report."""
+    port = free_port()
+    server = start_server(db_path, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        warm = requests.Session()
+        for kind in kinds:
+            warm.get(base + url_for(kind), timeout=warm_timeout)
+        load_before = os.getloadavg()[0]
+        results, elapsed = run_load(base, kinds, url_for, is_ok, users=args.users,
+                                    requests_per_user=args.requests_per_user, think_ms=args.think_ms)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    trials = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True).execute("SELECT count(*) FROM trials").fetchone()[0]
+    print(f"database: {trials:,} trials; trialmatch serve (immutable) on 127.0.0.1, {os.cpu_count()} cores, "
+          f"load average before the run {load_before:.1f}")
+    print(f"{args.users} concurrent users x {args.requests_per_user} requests, think time {args.think_ms:.0f} ms")
+    print_report(kinds, results, elapsed)

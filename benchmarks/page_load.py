@@ -20,7 +20,6 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import REPO, shared_data  # noqa: E402
-from benchmarks.load_test import free_port, print_report, run_load, start_server  # noqa: E402
+from benchmarks.load_test import add_arguments, serve_and_load  # noqa: E402
 
 SAMPLE = REPO / "benchmarks" / "out" / "xml-sample.db"
 SEED_LISTING = REPO / "data" / "examples" / "ianalumab-itp-listing.txt"
@@ -87,33 +86,12 @@ def results_page(response: requests.Response) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="registry database to serve (default: a copy of the XML sample + the seed listing)")
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--requests-per-user", type=int, default=10)
-    parser.add_argument("--think-ms", type=float, default=1000, help="mean pause of each user before each request")
-    parser.add_argument("--seed", type=int, default=1)
+    add_arguments(parser, requests_per_user=10)
     args = parser.parse_args()
-    chooser = PatientChooser(args.seed)
     with tempfile.TemporaryDirectory() as folder:
         db_path = args.db or registry_copy(Path(folder))
-        port = free_port()
-        server = start_server(db_path, port)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            warm = requests.Session()
-            for kind in PAGE_KINDS:  # the first search waits for the model and the vectors to load
-                warm.get(base + chooser.url(kind), timeout=300)
-            load_before = os.getloadavg()[0]
-            results, elapsed = run_load(base, PAGE_KINDS, chooser.url, results_page, users=args.users,
-                                        requests_per_user=args.requests_per_user, think_ms=args.think_ms)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        trials = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True).execute("SELECT count(*) FROM trials").fetchone()[0]
-    print(f"database: {trials:,} trials; trialmatch serve on 127.0.0.1, {os.cpu_count()} cores, "
-          f"load average before the run {load_before:.1f}")
-    print(f"{args.users} concurrent users x {args.requests_per_user} results pages, think time {args.think_ms:.0f} ms")
-    print_report(PAGE_KINDS, results, elapsed)
-
+        # The first search of each kind waits for the model, the vectors and the lexicons.
+        serve_and_load(db_path, PAGE_KINDS, PatientChooser(args.seed).url, results_page, args, warm_timeout=300)
 
 if __name__ == "__main__":
     main()
