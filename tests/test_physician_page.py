@@ -178,3 +178,11 @@ async def test_a_failure_says_nothing_about_the_patient(datasette, monkeypatch, 
     logged = capsys.readouterr()
     assert "physician page: search failed: ValueError at " in logged.err and "test_physician_page.py" in logged.err
     assert not any(secret in logged.err + logged.out for secret in ("secret-diagnosis", "987.5", "cannot rank"))
+
+
+@pytest.mark.asyncio
+async def test_a_lab_the_matcher_does_not_know_is_flagged(datasette):
+    page = await find(datasette, {"diagnosis": "immune thrombocytopenia", "lab": ["platelets", "frobnitz index"],
+                                  "lab_value": ["22", "3"], "lab_unit": ["G/L", ""]})
+    notices = [p.get_text(" ", strip=True) for p in page.select("#results .notice")]
+    assert notices == ["Note: Lab “frobnitz index” is not a test trialmatch knows: it is not compared with any criterion."]
