@@ -89,7 +89,8 @@ def criterion_line(verdict: Verdict) -> CriterionLine:
 
 def match_view(match: Match, browse_path: str) -> MatchView:
     """``browse_path``: the path of the trials table of the browse view (``/trials/trials``)."""
-    lines = {outcome: [criterion_line(v) for v in match.with_outcome(outcome)] for outcome in OUTCOME_LABELS}
+    criteria = [criterion_line(v) for v in match.verdicts]
+    lines = {outcome: [c for c in criteria if c.outcome == outcome] for outcome in OUTCOME_LABELS}
     return MatchView(
         rank=match.rank,
         nct_id=match.nct_id,
@@ -105,7 +106,7 @@ def match_view(match: Match, browse_path: str) -> MatchView:
         failed=lines["failed"],
         unknown=lines["unknown"],
         to_confirm=lines["to_confirm"],
-        criteria=[criterion_line(v) for v in match.verdicts],
+        criteria=criteria,
     )
 
 
