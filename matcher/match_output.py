@@ -56,12 +56,6 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
-def criterion_line(verdict: Verdict) -> str:
-    """A failed (✗) or unknown (?) criterion and why, on one line."""
-    mark = "✗" if verdict.outcome == "failed" else "?"
-    return f"{mark} {verdict.criterion.kind}: {_cut(verdict.criterion.text, 70)} — {_cut(verdict.reason, 80)}"
-
-
 def results_table(matches: list[Match], *, width: int | None = None) -> str:
     """Rank, NCT id, title, eligibility, criteria satisfied/failed/unknown, nearest site; then,
     for the first trials, what failed and what to check."""
@@ -78,13 +72,14 @@ def results_table(matches: list[Match], *, width: int | None = None) -> str:
         lines.append(f"{m.rank:>2}  {m.nct_id:<{id_width}}  {_cut(m.title, title_width):<{title_width}}  {m.eligibility:<10}  "
                      f"{t['satisfied']:>3}/{t['failed']}/{t['unknown']:<3}  {where}")
     for m in matches[:3]:
-        failed = [v for v in m.verdicts if v.outcome == "failed"]
-        unknown = [v for v in m.verdicts if v.outcome == "unknown"]
+        failed, unknown = m.with_outcome("failed"), m.with_outcome("unknown")
         if failed or unknown:
             lines.append("")
             lines.append(f"{m.nct_id} ({m.eligibility}):")
-            for v in failed + unknown[:8]:
-                lines.append(f"  {criterion_line(v)}")
+            for v in failed:
+                lines.append(f"  ✗ {v.criterion.kind}: {_cut(v.criterion.text, 70)} — {_cut(v.reason, 80)}")
+            for v in unknown[:8]:
+                lines.append(f"  ? {v.criterion.kind}: {_cut(v.criterion.text, 70)} — {_cut(v.reason, 80)}")
             if len(unknown) > 8:
                 lines.append(f"  … and {len(unknown) - 8} more to check (--json for all)")
     return "\n".join(lines)

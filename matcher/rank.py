@@ -187,7 +187,7 @@ class Ranker:
             matches.append(Match(
                 nct_id=trial.nct_id, title=trial.brief_title, status=trial.overall_status,
                 score=score(label, relevance, verdicts), eligibility=label, verdicts=verdicts,
-                phases=trial.phases, nearest_site=site, relevance=round(relevance, 4),
+                phases=trial.phases, nearest_site=site, relevance=round(relevance, 4), source_url=trial.source_url,
             ))
         matches.sort(key=lambda m: (-m.score, m.nct_id))
         for position, match in enumerate(matches[:top], start=1):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .criteria import Criterion
+from .trial import study_url
 
 VERDICTS = ("met", "not_met", "unknown")
 ELIGIBILITY = ("eligible", "possible", "ineligible")
+OUTCOMES = ("satisfied", "failed", "unknown", "to_confirm")  # a verdict seen from the patient's side
 
 
 @dataclass
@@ -27,7 +29,8 @@ class Verdict:
 
     @property
     def outcome(self) -> str:
-        """For the patient: ``satisfied``, ``failed``, ``unknown``, or ``to_confirm`` at screening."""
+        """What the verdict means for the patient: ``satisfied`` (an inclusion met, an exclusion
+        not met), ``failed``, ``unknown``, or ``to_confirm`` (at screening)."""
         if self.to_confirm:
             return "to_confirm"
         if self.verdict == "unknown":
@@ -55,10 +58,12 @@ class Match:
     nearest_site: NearestSite | None = None
     relevance: float = 0.0
     rank: int = 0
+    source_url: str | None = None  # the listing page a trial without an NCT id was scraped from
 
     @property
-    def url(self) -> str:
-        return f"https://clinicaltrials.gov/study/{self.nct_id}"
+    def url(self) -> str | None:
+        """The registry's page of the trial (for a local id, its listing page, if known)."""
+        return study_url(self.nct_id, self.source_url)
 
     def counts(self) -> dict[str, int]:
         """Verdicts by value (an exclusion that is ``not_met`` counts under ``not_met``)."""
@@ -71,7 +76,11 @@ class Match:
     def tally(self) -> dict[str, int]:
         """Criteria the patient satisfies, fails, or that are still unknown, and those to
         confirm at screening: what a physician reads first."""
-        tally = {"satisfied": 0, "failed": 0, "unknown": 0, "to_confirm": 0}
+        tally = dict.fromkeys(OUTCOMES, 0)
         for v in self.verdicts:
             tally[v.outcome] += 1
         return tally
+
+    def with_outcome(self, outcome: str) -> list[Verdict]:
+        """The verdicts with this outcome (one of OUTCOMES), in the criteria's order."""
+        return [v for v in self.verdicts if v.outcome == outcome]

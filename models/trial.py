@@ -35,6 +35,14 @@ REGISTRY_STUDY_URL = "https://clinicaltrials.gov/study/{nct_id}"
 NCT_ID = re.compile(r"^NCT\d{8}$")  # trials scraped from pages without one get a local id (LOCAL-…)
 
 
+def study_url(nct_id: str, source_url: str | None = None) -> str | None:
+    """The registry's page of a trial; for a trial known only from a listing page (a local id,
+    not an NCT id), the page it was scraped from, if known."""
+    if NCT_ID.match(nct_id):
+        return REGISTRY_STUDY_URL.format(nct_id=nct_id)
+    return source_url
+
+
 @dataclass
 class Site:
     """One location where the trial runs."""
@@ -128,11 +136,7 @@ class Trial:
 
     @property
     def url(self) -> str | None:
-        """The registry's page of the trial; for a trial known only from a listing page (a
-        local id, not an NCT id), the page it was scraped from, if known."""
-        if NCT_ID.match(self.nct_id):
-            return REGISTRY_STUDY_URL.format(nct_id=self.nct_id)
-        return self.source_url
+        return study_url(self.nct_id, self.source_url)
 
     @property
     def is_open(self) -> bool:

@@ -1,4 +1,4 @@
-"""`trialmatch serve`: the Datasette browse view of the registry, on this machine."""
+"""`trialmatch serve`: the physician search page and the Datasette browse view of the registry, on this machine."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from .common import UsageError, database_path, open_store
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "serve",
-        help="browse the registry database in a web browser (Datasette)",
-        description="Serve the registry database read-only through Datasette: facets, full-text search, "
-        "canned queries and an offline map of sites. Listens on 127.0.0.1 unless told otherwise.",
+        help="find trials for a patient, and browse the registry, in a web browser",
+        description="Serve the physician search page (/find: a patient form, trials ranked criterion by criterion) "
+        "and the registry database read-only through Datasette: facets, full-text search, canned queries and an "
+        "offline map of sites. Listens on 127.0.0.1 unless told otherwise.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8001, help="port to listen on (default: 8001)")
@@ -52,6 +53,7 @@ def check_port_free(host: str, port: int) -> None:
 def run(args) -> int:
     import uvicorn
 
+    from ..web import physician_page
     from ..web.browse import make_datasette
 
     given = database_path(args)
@@ -61,8 +63,10 @@ def run(args) -> int:
               "checkpointed (use --mutable to follow changes)", file=sys.stderr)
     path = check_registry(args)
     check_port_free(args.host, args.port)
-    datasette = make_datasette(path, mutable=args.mutable)
+    datasette = make_datasette(path, mutable=args.mutable, plugins=[physician_page])
+    physician_page.search_for(datasette).start_warming_up()  # the model loads while the server starts
     mode = "mutable" if args.mutable else "immutable"
     print(f"Browsing {path} ({mode}) at http://{args.host}:{args.port}/ — Ctrl-C to stop", flush=True)
+    print(f"Find trials for a patient at http://{args.host}:{args.port}{physician_page.PATH}", flush=True)
     uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning", lifespan="on")
     return 0
