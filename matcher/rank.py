@@ -1,7 +1,8 @@
 """Rank trials for one patient: retrieve candidates, filter, evaluate every criterion, order.
 
 The score puts eligible before possible before ineligible; within each, it mixes relevance
-(the fused BM25 + embedding rank) with the share of the trial's criteria the patient meets.
+(the fused BM25 + embedding rank), the share of the trial's criteria the patient meets, and,
+when the patient's location is known, how near the nearest open site is.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from .retrieve import Candidate, bm25_search, fuse
 from .store import Store
 
 TIER = {"eligible": 2, "possible": 1, "ineligible": 0}
-RELEVANCE_WEIGHT = 0.6  # within a tier: relevance vs share of criteria met
+# Within a tier: relevance, share of criteria met, nearness of the nearest site (when known).
+WEIGHTS = {"relevance": 0.5, "share_met": 0.3, "nearness": 0.2}
+NEARNESS_KM = 300  # a site this far away counts half as near as one next door
 
 
 @dataclass
@@ -35,13 +38,13 @@ class Filters:
 
 
 def patient_text(patient: Patient) -> str:
-    """What the patient's record says, as retrieval text: the note, else the facts."""
-    if patient.note:
-        return patient.note
-    facts = [c.name for c in patient.conditions if not c.negated]
-    facts += [m.name for m in patient.medications if not m.negated]
-    facts += [p.name for p in patient.procedures if not p.negated]
-    return ", ".join(facts)
+    """What the patient's record says, as retrieval text: diagnoses first, then therapies and
+    procedures (facts read from the note are in the note already), then the note."""
+    structured = lambda fact: not fact.negated and not (fact.evidence and fact.evidence.source.startswith("note"))  # noqa: E731
+    facts = [c.name for c in patient.conditions if structured(c)]
+    facts += [m.name for m in patient.medications if structured(m)]
+    facts += [p.name for p in patient.procedures if structured(p)]
+    return ". ".join(part for part in (", ".join(facts), patient.note or "") if part)
 
 
 def allowed_trials(store: Store, filters: Filters, point: tuple[float, float] | None) -> set[str] | None:
@@ -100,15 +103,15 @@ def nearest_site(trial: Trial, point: tuple[float, float] | None) -> NearestSite
     return NearestSite(best.facility, best.city, best.country, round(distance_km(point[0], point[1], best.lat, best.lon), 1))
 
 
-def score(label: str, relevance: float, verdicts: list[Verdict]) -> float:
-    """In [0, 1]: a tier per label, and within it relevance (0–1) and the share of criteria met."""
+def score(label: str, relevance: float, verdicts: list[Verdict], distance: float | None = None) -> float:
+    """In [0, 1]: a tier per label, and within it relevance (0–1), the share of criteria met,
+    and the nearness of the nearest site (when the patient's location is known)."""
     counted = [v for v in verdicts if not v.to_confirm]
-    satisfied = sum(
-        1 for v in counted
-        if (v.criterion.kind == "inclusion" and v.verdict == "met") or (v.criterion.kind == "exclusion" and v.verdict == "not_met")
-    )
-    share = satisfied / len(counted) if counted else 0.0
-    within = RELEVANCE_WEIGHT * relevance + (1 - RELEVANCE_WEIGHT) * share
+    share = sum(1 for v in counted if v.outcome == "satisfied") / len(counted) if counted else 0.0
+    parts = {"relevance": relevance, "share_met": share}
+    if distance is not None:
+        parts["nearness"] = NEARNESS_KM / (NEARNESS_KM + distance)
+    within = sum(WEIGHTS[k] * v for k, v in parts.items()) / sum(WEIGHTS[k] for k in parts)
     return round((TIER[label] + within) / 3, 4)
 
 
@@ -154,9 +157,9 @@ class Ranker:
         limit = len(among) if shortlist is not None else self.pool
         rankings = [bm25_search(self.store, text, limit, among=among)] if text else [[]]
         if self.use_embeddings and text and len(self.index):
-            from .embeddings import embed
+            from .embeddings import embed_query
 
-            rankings.append(self.index.search(embed([text])[0], limit, among=among))
+            rankings.append(self.index.search(embed_query(text), limit, among=among))
         fused = fuse(rankings)
         if shortlist is not None:  # a shortlist is ranked whole, matched by text or not
             found = {c.nct_id for c in fused}
@@ -186,7 +189,7 @@ class Ranker:
             relevance = candidate.relevance / best
             matches.append(Match(
                 nct_id=trial.nct_id, title=trial.brief_title, status=trial.overall_status,
-                score=score(label, relevance, verdicts), eligibility=label, verdicts=verdicts,
+                score=score(label, relevance, verdicts, site.distance_km if site else None), eligibility=label, verdicts=verdicts,
                 phases=trial.phases, nearest_site=site, relevance=round(relevance, 4), source_url=trial.source_url,
             ))
         matches.sort(key=lambda m: (-m.score, m.nct_id))

@@ -98,3 +98,18 @@ def test_match_reads_a_note_from_stdin(store):
     result = trialmatch("--db", store.path, "match", "-", "--json", "--no-embeddings", stdin=note)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["results"][0]["nct_id"] == "NCT09000002"
+
+
+def test_within_a_tier_a_nearer_site_scores_higher_and_tiers_still_come_first():
+    from matcher.rank import score
+
+    assert score("possible", 0.5, [], distance=10) > score("possible", 0.5, [], distance=5000)
+    assert score("possible", 0.5, []) == score("possible", 0.5, [], distance=None)
+    assert score("ineligible", 1.0, [], distance=0) < score("possible", 0.0, [], distance=20000)
+
+
+def test_structured_facts_lead_the_retrieval_text():
+    from matcher.rank import patient_text
+
+    patient = load_patient({**EXAMPLE, "note": "Relapsed after prednisone."})
+    assert patient_text(patient).startswith("primary immune thrombocytopenia, prednisone, eltrombopag. Relapsed")

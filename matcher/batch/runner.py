@@ -72,10 +72,6 @@ class PatientMatcher:
     """Ranks input records with one Ranker; what a worker process holds."""
 
     def __init__(self, settings: MatchSettings):
-        if settings.use_embeddings:
-            import torch
-
-            torch.set_num_threads(1)  # parallel by processes: torch's own threads only fight them (7x slower)
         self.settings = settings
         self.ranker = Ranker(Store(settings.registry, read_only=True), use_embeddings=settings.use_embeddings)
 

@@ -46,10 +46,7 @@ class PatientSearch:
     def ranker(self) -> Ranker:
         """Made on first use, on the worker thread: one Ranker (model, vectors, trial cache) per process."""
         if self._ranker is None:
-            ranker = Ranker(Store(self.db_path, read_only=True))
-            if len(ranker.index):
-                one_torch_thread()
-            self._ranker = ranker
+            self._ranker = Ranker(Store(self.db_path, read_only=True))
         return self._ranker
 
     async def search_on_worker(self, form: PatientForm) -> SearchOutcome:
@@ -82,16 +79,6 @@ class PatientSearch:
         filters = Filters(statuses=form.status_filter, within_km=form.within_km)
         matches = self.ranker.rank(patient, top=form.top, filters=filters)
         return SearchOutcome(patient=patient, matches=matches, notices=unknown_lab_notices(patient))
-
-
-def one_torch_thread() -> None:
-    """Embed the one query text of a search on one thread. A team of threads that must wait for
-    each other at every layer costs far more than it saves when the cores are busy with other
-    requests and processes: on the 2-core development machine under load, embedding a patient
-    took ~750 ms with 2 threads and ~30 ms with 1."""
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def log_failure(what: str, error: Exception) -> None:
