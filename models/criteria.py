@@ -17,6 +17,7 @@ CATEGORIES = (
     "reproductive",  # pregnancy, lactation, contraception
     "performance_status",
     "administrative",  # consent, compliance, investigator judgement
+    "informational",  # states no requirement: what is allowed, a note, a conditional
     "other",
 )
 

@@ -176,3 +176,12 @@ def test_blood_pressure_pairs():
     controlled = one("Blood pressure ≤ 140/90 mmHg")
     assert [(k.measure, k.op, k.value, k.any_of) for k in controlled.constraints] == [
         ("systolic_blood_pressure", "<=", 140, None), ("diastolic_blood_pressure", "<=", 90, None)]
+
+
+def test_permission_only_criteria_are_informational():
+    from matcher.criteria import parse_criteria
+
+    [allowed, required] = parse_criteria(
+        "Inclusion Criteria:\n- Prior radiotherapy is allowed.\n- Prior radiotherapy within 4 weeks.")
+    assert allowed.category == "informational" and not allowed.constraints
+    assert required.category != "informational" and required.constraints

@@ -109,3 +109,9 @@ def test_administrative_criteria_are_to_confirm_and_do_not_lower_the_label():
     verdicts = evaluate(patient(), SEED_CRITERIA)
     consent = verdict_for(verdicts, "Signed informed consent")
     assert consent.to_confirm and consent.reason == "to confirm at screening"
+
+
+def test_a_criterion_that_only_permits_states_no_requirement():
+    allowed = verdict_for(evaluate(patient(), SEED_CRITERIA), "Prior additional therapies are allowed")
+    assert allowed.criterion.category == "informational"
+    assert allowed.to_confirm and "no requirement" in allowed.reason  # listed, never lowering the label

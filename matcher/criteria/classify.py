@@ -65,7 +65,16 @@ def _category_of(constraint) -> str:
     return constraint.type
 
 
+def _states_no_rule(doc: Doc) -> bool:
+    """Every sentence of the criterion was found to state no requirement ("… are allowed")."""
+    covered = sum(end - start for start, end in doc.skipped)
+    return bool(doc.skipped) and not doc.found and covered >= len(doc.text.strip()) * 0.9
+
+
 def classify(doc: Doc) -> None:
+    if _states_no_rule(doc):
+        doc.category = "informational"
+        return
     kinds = {_category_of(f.constraint) for f in doc.found
              if not (f.constraint.type == "measurement" and f.constraint.timing == "prior")}
     if not kinds:

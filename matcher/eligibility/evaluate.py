@@ -106,6 +106,9 @@ def _from_note(fact) -> bool:
 def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
     if criterion.category == "administrative":
         return _administrative(patient, criterion)
+    if criterion.category == "informational":
+        return Verdict(criterion, "unknown", "states no requirement (what is allowed, or a note)",
+                       rule="informational", to_confirm=True)
     checkable = [c for c in criterion.constraints if c.type in CHECKS]
     if not checkable:
         return _unstructured(patient, criterion)
