@@ -114,4 +114,10 @@ def test_administrative_criteria_are_to_confirm_and_do_not_lower_the_label():
 def test_a_criterion_that_only_permits_states_no_requirement():
     allowed = verdict_for(evaluate(patient(), SEED_CRITERIA), "Prior additional therapies are allowed")
     assert allowed.criterion.category == "informational"
-    assert allowed.to_confirm and "no requirement" in allowed.reason  # listed, never lowering the label
+    assert allowed.outcome == "satisfied" and "no requirement" in allowed.reason  # listed, never lowering the label
+
+
+def test_both_sexes_is_no_restriction():
+    [both] = parse_criteria("Inclusion Criteria:\n- Male and female")
+    [verdict] = evaluate(patient(), [both])
+    assert (verdict.verdict, verdict.reason) == ("met", "open to both sexes")

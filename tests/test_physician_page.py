@@ -61,7 +61,7 @@ async def test_seed_patient_finds_the_seed_trial_with_its_reasons(datasette):
     facts = seed.select_one(".trial-facts").get_text(" ", strip=True)
     assert "Recruiting" in facts and "Phase 2" in facts and "Massachusetts General Hospital, Boston" in facts
     assert "km away" in facts
-    assert "10 satisfied · 0 not satisfied · 4 unknown · 3 to confirm at screening" in facts
+    assert "11 satisfied · 0 not satisfied · 4 unknown · 2 to confirm at screening" in facts
     assert seed.select_one(".eligibility").get_text(strip=True).startswith("? Possibly eligible")
     reasons = seed.select_one("details.criteria").get_text(" ", strip=True)
     assert "platelet count 22 10^9/L on 2026-11-10 < 30" in reasons and "prednisone in the record" in reasons

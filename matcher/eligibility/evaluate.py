@@ -10,6 +10,7 @@ says nothing about is unknown; administrative criteria are "to confirm at screen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from models.criteria import Constraint, Criterion
@@ -87,10 +88,18 @@ def _administrative(patient: Patient, criterion: Criterion) -> Verdict:
     return Verdict(criterion, "unknown", "to confirm at screening", rule="administrative", to_confirm=True)
 
 
+_BOTH_SEXES = re.compile(
+    r"^\W*(?:both\s+(?:sexes|genders)|(?:males?|men)\s*(?:and|or|&|/)\s*(?:females?|women)|"
+    r"(?:females?|women)\s*(?:and|or|&|/)\s*(?:males?|men))\W*$", re.I)
+
+
 def _unstructured(patient: Patient, criterion: Criterion) -> Verdict:
     """A criterion the parser could not turn into constraints. An exclusion about things the
     record never mentions is not met (absent facts count as absent); when the record shares
     words with it, or it needs a measurement, it is unknown and worth reading."""
+    if _BOTH_SEXES.match(criterion.text):  # "Male and female": no restriction, met by everyone
+        return Verdict(criterion, "met" if criterion.kind == "inclusion" else "not_met", "open to both sexes",
+                       rule="both sexes")
     shared = record_mentions(patient, criterion.text)
     if criterion.kind == "exclusion" and not shared and criterion.category not in NEEDS_A_VALUE:
         return Verdict(criterion, "not_met", "nothing in the record matches it (not machine-readable: read to confirm)",
@@ -106,9 +115,9 @@ def _from_note(fact) -> bool:
 def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
     if criterion.category == "administrative":
         return _administrative(patient, criterion)
-    if criterion.category == "informational":
-        return Verdict(criterion, "unknown", "states no requirement (what is allowed, or a note)",
-                       rule="informational", to_confirm=True)
+    if criterion.category == "informational":  # what is allowed, or a note: nothing to fail
+        return Verdict(criterion, "met" if criterion.kind == "inclusion" else "not_met",
+                       "states no requirement (what is allowed, or a note)", rule="informational")
     checkable = [c for c in criterion.constraints if c.type in CHECKS]
     if not checkable:
         return _unstructured(patient, criterion)
