@@ -49,11 +49,6 @@ class RateLimiter:
             self._sleep(slot - now)
         return slot - now
 
-    def hold_off(self, seconds: float) -> None:
-        """No request starts in the next ``seconds`` (e.g. a robots.txt Crawl-delay)."""
-        with self._lock:
-            self._next_slot = max(self._next_slot, self._clock() + seconds)
-
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """A ``Retry-After`` header → seconds to wait: delay-seconds or an HTTP date. None if absent or unreadable."""

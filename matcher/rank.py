@@ -40,10 +40,11 @@ class Filters:
 def patient_text(patient: Patient) -> str:
     """What the patient's record says, as retrieval text: diagnoses first, then therapies and
     procedures (facts read from the note are in the note already), then the note."""
-    structured = lambda fact: not fact.negated and not (fact.evidence and fact.evidence.source.startswith("note"))  # noqa: E731
-    facts = [c.name for c in patient.conditions if structured(c)]
-    facts += [m.name for m in patient.medications if structured(m)]
-    facts += [p.name for p in patient.procedures if structured(p)]
+    facts = [
+        fact.name
+        for fact in (*patient.conditions, *patient.medications, *patient.procedures)
+        if not fact.negated and not (fact.evidence and fact.evidence.from_note)
+    ]
     return ". ".join(part for part in (", ".join(facts), patient.note or "") if part)
 
 
@@ -127,13 +128,16 @@ class Ranker:
         self._cache_size = cache_trials
         self._data_version = None
 
-    def trial_and_criteria(self, nct_id: str) -> tuple:
-        """A trial and its parsed criteria, from a bounded in-memory cache that is emptied
-        whenever another connection has changed the database."""
+    def forget_if_changed(self) -> None:
+        """Empty the caches (trials, criteria, vectors) when another connection has changed the database."""
         version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._trials.clear()
+            self._index = None
             self._data_version = version
+
+    def trial_and_criteria(self, nct_id: str) -> tuple:
+        """A trial and its parsed criteria, from a bounded in-memory cache."""
         if nct_id in self._trials:
             self._trials.move_to_end(nct_id)
             return self._trials[nct_id]
@@ -168,6 +172,7 @@ class Ranker:
 
     def rank(self, patient: Patient, *, top: int = 10, filters: Filters | None = None,
              shortlist: Iterable[str] | None = None) -> list[Match]:
+        self.forget_if_changed()
         filters = filters or (Filters(statuses=None) if shortlist is not None else Filters())
         point = patient_point(patient)
         allowed = allowed_trials(self.store, filters, point)

@@ -13,6 +13,11 @@ class Evidence:
     source: str  # e.g. "labs[0]", "note sentence 3", "Observation/abc"
     text: str | None = None
 
+    @property
+    def from_note(self) -> bool:
+        """Read from a free-text note, rather than stated by a structured field."""
+        return self.source.startswith("note")
+
 
 @dataclass
 class ConditionFact:

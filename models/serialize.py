@@ -7,20 +7,20 @@ from datetime import date
 from typing import Any
 
 
-def to_dict(obj: Any, *, keep_empty: bool = False) -> Any:
-    """Convert dataclasses (recursively) to dicts; ``None`` fields and empty lists are dropped
-    unless ``keep_empty``; dates become ISO strings."""
+def to_dict(obj: Any) -> Any:
+    """Convert dataclasses (recursively) to dicts; ``None`` fields and empty lists are dropped;
+    dates become ISO strings."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         out = {}
         for f in dataclasses.fields(obj):
-            value = to_dict(getattr(obj, f.name), keep_empty=keep_empty)
-            if keep_empty or (value is not None and value != []):
+            value = to_dict(getattr(obj, f.name))
+            if value is not None and value != []:
                 out[f.name] = value
         return out
     if isinstance(obj, (list, tuple)):
-        return [to_dict(v, keep_empty=keep_empty) for v in obj]
+        return [to_dict(v) for v in obj]
     if isinstance(obj, dict):
-        return {k: to_dict(v, keep_empty=keep_empty) for k, v in obj.items()}
+        return {k: to_dict(v) for k, v in obj.items()}
     if isinstance(obj, date):
         return obj.isoformat()
     return obj

@@ -287,3 +287,12 @@ def test_missing_input_and_unknown_csv_column(registry, tmp_path, capsys):
     assert main(["--db", str(registry), "batch", str(tmp_path / "p.csv"), "--out", str(tmp_path / "m.csv")]) == 2
     assert "p.csv: unknown column 'diagnosis' (the columns are: id, age" in capsys.readouterr().err
     assert not registry.with_name("trials.results.db").exists()
+
+
+def test_results_database_and_output_are_readable_by_their_owner_only(registry, tmp_path):
+    patients = tmp_path / "patients.jsonl"
+    write_jsonl(patients, synthetic_patients(3))
+    out = tmp_path / "matches.csv"
+    assert main(["--db", str(registry), "batch", str(patients), "--out", str(out), "--no-embeddings"]) == 0
+    assert (registry.with_name("trials.results.db").stat().st_mode & 0o777) == 0o600
+    assert (out.stat().st_mode & 0o077) == 0

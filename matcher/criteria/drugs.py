@@ -82,6 +82,3 @@ def class_members(drug_class: str) -> set[str]:
     lex = lexicon()
     return {d for d, classes in lex.classes_of.items() if drug_class in lex.with_ancestors(classes)}
 
-
-def known_classes() -> set[str]:
-    return set(lexicon().parents)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-DAYS_PER_UNIT = {"day": 1, "week": 7, "month": 30, "year": 365, "hour": 1 / 24}
 _WORD_NUMBERS = {"one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
                  "fourteen": 14, "fifteen": 15, "eighteen": 18, "twenty": 20, "thirty": 30,

@@ -109,7 +109,7 @@ def _unstructured(patient: Patient, criterion: Criterion) -> Verdict:
 
 
 def _from_note(fact) -> bool:
-    return bool(fact.evidence and fact.evidence.source.startswith("note"))
+    return bool(fact.evidence and fact.evidence.from_note)
 
 
 def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
