@@ -96,6 +96,16 @@ def fill_seed_patient(driver) -> None:
     type_into(driver, "radius_km", "100")
 
 
+def wait_for_element(driver, element_id: str, seconds: float = 120):
+    """The element once the page holding it has loaded: a click returns before its navigation ends,
+    and the first search of a fresh server also loads the ranker."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds).until(expected_conditions.presence_of_element_located((By.ID, element_id)))
+
+
 def find_seed_trial_first(driver, base: str, screenshot: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -104,7 +114,7 @@ def find_seed_trial_first(driver, base: str, screenshot: str) -> None:
     driver.get(f"{base}/find")
     fill_seed_patient(driver)
     driver.find_element(By.CSS_SELECTOR, "button.primary").click()
-    heading = driver.find_element(By.ID, "results-title")
+    heading = wait_for_element(driver, "results-title")  # the click only starts the navigation
     assert "ranked for this patient" in heading.text
     first = driver.find_elements(By.CSS_SELECTOR, "li.result")[0]
     assert first.find_element(By.TAG_NAME, "h3").text.startswith(f"1. {SEED_TITLE_START}")
@@ -148,9 +158,9 @@ def test_add_a_row_with_the_keyboard_keeps_what_was_typed(browser, fixture_serve
     type_into(browser, "lab_value-1", "22")
     add = browser.find_element(By.CSS_SELECTOR, 'button[name=add][value=labs]')
     add.send_keys(Keys.ENTER)
-    assert browser.find_element(By.ID, "lab-4").get_attribute("value") == ""
+    assert wait_for_element(browser, "lab-4").get_attribute("value") == ""
     assert browser.find_element(By.ID, "lab_value-1").get_attribute("value") == "22"
     assert browser.current_url.endswith("#labs") and not browser.find_elements(By.ID, "results")
     type_into(browser, "diagnosis-1", "immune thrombocytopenia")
     browser.find_element(By.ID, "diagnosis-1").send_keys(Keys.ENTER)  # Enter in a field searches, it adds no row
-    assert browser.find_element(By.ID, "results-title").text.endswith("ranked for this patient")
+    assert wait_for_element(browser, "results-title").text.endswith("ranked for this patient")
