@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -33,10 +34,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_path: Path, port: int) -> subprocess.Popen:
-    """`trialmatch serve` on 127.0.0.1:``port``, once it answers."""
+def start_server(db_path: Path, port: int, options: Sequence[str] = ()) -> subprocess.Popen:
+    """`trialmatch serve [options]` on 127.0.0.1:``port``, once it answers."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "matcher", "--db", str(db_path), "serve", "--port", str(port)],
+        [sys.executable, "-m", "matcher", "--db", str(db_path), "serve", "--port", str(port), *options],
         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 60
@@ -110,16 +111,16 @@ def add_arguments(parser: argparse.ArgumentParser, *, requests_per_user: int) ->
 
 
 def serve_and_load(db_path: Path, kinds: Sequence[str], url_for: Callable[[str], str],
-                   is_ok: Callable[[requests.Response], bool], args: argparse.Namespace, *, warm_timeout: float = 30) -> None:
-    """Serve ``db_path``, request one page of each kind (connections, caches, models), run the
+                   is_ok: Callable[[requests.Response], bool], args: argparse.Namespace, *, warm_timeout: float = 30,
+                   serve_options: Sequence[str] = (), warm_concurrency: int = 1) -> None:
+    """Serve ``db_path``, request pages of each kind (connections, caches, models; ``warm_concurrency`` at once), run the
     users of ``args`` (see ``add_arguments``), stop the server and print the report."""
     port = free_port()
-    server = start_server(db_path, port)
+    server = start_server(db_path, port, serve_options)
     base = f"http://127.0.0.1:{port}"
     try:
-        warm = requests.Session()
-        for kind in kinds:
-            warm.get(base + url_for(kind), timeout=warm_timeout)
+        with ThreadPoolExecutor(warm_concurrency) as pool:  # each of the server's ranker processes gets some
+            list(pool.map(lambda kind: requests.get(base + url_for(kind), timeout=warm_timeout), list(kinds) * warm_concurrency))
         load_before = os.getloadavg()[0]
         results, elapsed = run_load(base, kinds, url_for, is_ok, users=args.users,
                                     requests_per_user=args.requests_per_user, think_ms=args.think_ms)
@@ -127,7 +128,7 @@ def serve_and_load(db_path: Path, kinds: Sequence[str], url_for: Callable[[str],
         server.terminate()
         server.wait(timeout=30)
     trials = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True).execute("SELECT count(*) FROM trials").fetchone()[0]
-    print(f"database: {trials:,} trials; trialmatch serve (immutable) on 127.0.0.1, {os.cpu_count()} cores, "
+    print(f"database: {trials:,} trials; trialmatch serve {' '.join(serve_options)} (immutable) on 127.0.0.1, {os.cpu_count()} cores, "
           f"load average before the run {load_before:.1f}")
     print(f"{args.users} concurrent users x {args.requests_per_user} requests, think time {args.think_ms:.0f} ms")
     print_report(kinds, results, elapsed)

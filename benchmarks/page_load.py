@@ -1,6 +1,6 @@
 """Physician-page response times under 20 concurrent users, against a real `trialmatch serve`.
 
-    python benchmarks/page_load.py [--db PATH] [--users 20] [--requests-per-user 10] [--think-ms 1000]
+    python benchmarks/page_load.py [--db PATH] [--rankers N] [--users 20] [--requests-per-user 10] [--think-ms 1000]
 
 Serves a copy of the XML-sample database (benchmarks/out/xml-sample.db, built as
 benchmarks/match_latency.py builds it when missing: import, sites placed, criteria parsed,
@@ -86,12 +86,14 @@ def results_page(response: requests.Response) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="registry database to serve (default: a copy of the XML sample + the seed listing)")
+    parser.add_argument("--rankers", type=int, default=1, help="trialmatch serve --rankers N: ranker processes")
     add_arguments(parser, requests_per_user=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         db_path = args.db or registry_copy(Path(folder))
         # The first search of each kind waits for the model, the vectors and the lexicons.
-        serve_and_load(db_path, PAGE_KINDS, PatientChooser(args.seed).url, results_page, args, warm_timeout=300)
+        serve_and_load(db_path, PAGE_KINDS, PatientChooser(args.seed).url, results_page, args, warm_timeout=300,
+                       serve_options=["--rankers", str(args.rankers)], warm_concurrency=2 * args.rankers)
 
 if __name__ == "__main__":
     main()

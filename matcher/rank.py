@@ -78,7 +78,11 @@ def trials_near(store: Store, point: tuple[float, float], km: float) -> set[str]
         "SELECT nct_id, latitude, longitude FROM sites WHERE latitude BETWEEN ? AND ? AND longitude BETWEEN ? AND ?",
         (lat - dlat, lat + dlat, lon - dlon, lon + dlon),
     )
-    return {nct_id for nct_id, site_lat, site_lon in rows if distance_km(lat, lon, site_lat, site_lon) <= km}
+    near: set[str] = set()
+    for nct_id, site_lat, site_lon in rows:  # a trial's other sites need no distance once one is near
+        if nct_id not in near and distance_km(lat, lon, site_lat, site_lon) <= km:
+            near.add(nct_id)
+    return near
 
 
 def patient_point(patient: Patient) -> tuple[float, float] | None:
@@ -127,12 +131,14 @@ class Ranker:
         self._trials: OrderedDict[str, tuple] = OrderedDict()  # nct_id → (Trial, criteria), most recent last
         self._cache_size = cache_trials
         self._data_version = None
+        self._allowed: OrderedDict[tuple, tuple[set[str], list[str]] | None] = OrderedDict()  # filters → trials passing them
 
     def forget_if_changed(self) -> None:
         """Empty the caches (trials, criteria, vectors) when another connection has changed the database."""
         version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._trials.clear()
+            self._allowed.clear()
             self._index = None
             self._data_version = version
 
@@ -146,6 +152,19 @@ class Ranker:
         if len(self._trials) > self._cache_size:
             self._trials.popitem(last=False)
         return found
+
+    def allowed(self, filters: Filters, point: tuple[float, float] | None) -> tuple[set[str], list[str]] | None:
+        """The trials that pass the filters (as a set and sorted), from a small cache: physicians
+        of one clinic search with the same statuses around the same place again and again."""
+        key = (filters.statuses, filters.phases, filters.study_types, filters.within_km, point if filters.within_km else None)
+        if key in self._allowed:
+            self._allowed.move_to_end(key)
+        else:
+            found = allowed_trials(self.store, filters, point)
+            self._allowed[key] = (found, sorted(found)) if found is not None else None
+            if len(self._allowed) > 64:
+                self._allowed.popitem(last=False)
+        return self._allowed[key]
 
     @property
     def index(self):
@@ -175,12 +194,12 @@ class Ranker:
         self.forget_if_changed()
         filters = filters or (Filters(statuses=None) if shortlist is not None else Filters())
         point = patient_point(patient)
-        allowed = allowed_trials(self.store, filters, point)
+        allowed = self.allowed(filters, point)
         if shortlist is not None:
-            shortlist = [n for n in dict.fromkeys(shortlist) if allowed is None or n in allowed]
+            shortlist = [n for n in dict.fromkeys(shortlist) if allowed is None or n in allowed[0]]
             among = shortlist
         else:
-            among = sorted(allowed) if allowed is not None else None
+            among = allowed[1] if allowed is not None else None
         candidates = self.candidates(patient, among, shortlist)
         best = max((c.relevance for c in candidates), default=0.0) or 1.0
         matches = []

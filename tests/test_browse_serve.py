@@ -90,3 +90,8 @@ def test_serve_on_a_port_in_use_says_so(registry):
         taken.listen()
         result = trialmatch("--db", registry, "serve", "--port", taken.getsockname()[1])
     assert result.returncode == 2 and "cannot listen on 127.0.0.1" in result.stderr
+
+
+def test_serve_needs_at_least_one_ranker(registry):
+    result = trialmatch("--db", registry, "serve", "--port", free_port(), "--rankers", "0")
+    assert result.returncode == 2 and "--rankers must be at least 1, not 0" in result.stderr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 from urllib.parse import urlencode
 
 import pytest
@@ -186,3 +189,36 @@ async def test_a_lab_the_matcher_does_not_know_is_flagged(datasette):
                                   "lab_value": ["22", "3"], "lab_unit": ["G/L", ""]})
     notices = [p.get_text(" ", strip=True) for p in page.select("#results .notice")]
     assert notices == ["Note: Lab “frobnitz index” is not a test trialmatch knows: it is not compared with any criterion."]
+
+
+@pytest.fixture(scope="module")
+def datasette_with_ranker_processes(tmp_path_factory):
+    registry = build_page_registry(tmp_path_factory.mktemp("page-processes") / "registry.db")
+    datasette = make_datasette(registry, plugins=[physician_page])
+    search = physician_page.search_for(datasette, rankers=2)  # as `trialmatch serve --rankers 2` makes it
+    search.start_warming_up()
+    yield datasette
+    search.close()
+
+
+@pytest.mark.asyncio
+async def test_ranker_processes_rank_as_the_server_thread_does(datasette, datasette_with_ranker_processes):
+    fields = {"diagnosis": "immune thrombocytopenia", "lab": "platelet count", "lab_value": "22", "lab_unit": "10^9/L",
+              "status": ""}
+    in_thread = [title(r) for r in results(await find(datasette, fields))]
+    in_processes = [title(r) for r in results(await find(datasette_with_ranker_processes, fields))]
+    assert len(in_thread) > 1 and in_processes == in_thread
+
+
+@pytest.mark.asyncio
+async def test_a_ranker_process_that_dies_is_replaced_and_the_search_still_answers(datasette_with_ranker_processes):
+    await find(datasette_with_ranker_processes, SEED_FORM)  # the processes are up
+    executor = physician_page.search_for(datasette_with_ranker_processes)._executor
+    os.kill(next(iter(executor._processes)), signal.SIGKILL)  # out of memory, or killed by an operator
+    for _ in range(200):  # until the pool has noticed, so the next search meets the broken pool
+        if executor._broken:
+            break
+        await asyncio.sleep(0.05)
+    [seed] = results(await find(datasette_with_ranker_processes, {**SEED_FORM, "radius_km": "100"}))
+    assert title(seed).startswith(f"1. {SEED_TITLE_START}")
+    assert physician_page.search_for(datasette_with_ranker_processes)._executor is not executor

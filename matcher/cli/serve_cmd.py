@@ -24,6 +24,11 @@ def add_parser(subparsers) -> None:
         "--mutable", action="store_true",
         help="follow changes another process writes to the database while serving (default: immutable, faster)",
     )
+    parser.add_argument(
+        "--rankers", type=int, default=1, metavar="N",
+        help="rank patients for the search page in N processes, so N physicians are served at once "
+        "(default: 1, a thread of the server; each process holds its own model and trial cache, ~0.5 GB)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -61,10 +66,12 @@ def run(args) -> int:
     if not args.mutable and write_ahead_log.is_file() and write_ahead_log.stat().st_size > 0:
         print(f"note: {write_ahead_log} is not empty, another process may be writing: serving what is "
               "checkpointed (use --mutable to follow changes)", file=sys.stderr)
+    if args.rankers < 1:
+        raise UsageError(f"--rankers must be at least 1, not {args.rankers}")
     path = check_registry(args)
     check_port_free(args.host, args.port)
     datasette = make_datasette(path, mutable=args.mutable, plugins=[physician_page])
-    physician_page.search_for(datasette).start_warming_up()  # the model loads while the server starts
+    physician_page.search_for(datasette, args.rankers).start_warming_up()  # the model loads while the server starts
     mode = "mutable" if args.mutable else "immutable"
     print(f"Browsing {path} ({mode}) at http://{args.host}:{args.port}/ — Ctrl-C to stop", flush=True)
     print(f"Find trials for a patient at http://{args.host}:{args.port}{physician_page.PATH}", flush=True)

@@ -83,6 +83,7 @@ def procedures() -> _Vocabulary:
     return _Vocabulary("procedure", "procedures.tsv", None)
 
 
+@lru_cache(maxsize=65536)
 def find_condition(name: str) -> ConditionInfo | None:
     """The condition a name, abbreviation or MeSH heading denotes ("ITP", "immune
     thrombocytopenic purpura" → primary immune thrombocytopenia, MeSH "Purpura,
@@ -91,6 +92,7 @@ def find_condition(name: str) -> ConditionInfo | None:
     return conditions().find(name)
 
 
+@lru_cache(maxsize=16384)
 def find_procedure(name: str) -> ConditionInfo | None:
     """The procedure a name denotes ("splenectomy", "HSCT", "plasma exchange")."""
     return procedures().find(name)

@@ -59,6 +59,7 @@ def drug_matcher() -> PhraseMatcher:
     return lexicon().matcher
 
 
+@lru_cache(maxsize=65536)
 def canonical_drug(name: str) -> str | None:
     """The generic name of a drug given by generic, brand or synonym ("Nplate" → "romiplostim",
     "ciclosporin" → "cyclosporine"), lower case; None when unknown."""

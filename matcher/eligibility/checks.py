@@ -216,16 +216,6 @@ def check_therapy(patient: Patient, constraint: Constraint) -> Check:
 # ---------------------------------------------------------------------------- conditions and procedures
 
 
-@lru_cache(maxsize=8192)
-def _condition_info(name: str) -> ConditionInfo | None:
-    return find_condition(name)
-
-
-@lru_cache(maxsize=8192)
-def _procedure_info(name: str) -> ConditionInfo | None:
-    return find_procedure(name)
-
-
 def _words(text: str) -> list[str]:
     return sorted(re.findall(r"[a-z0-9]+", text.lower()))
 
@@ -284,22 +274,22 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
 
 
 def check_condition(patient: Patient, constraint: Constraint) -> Check:
-    return _check_clinical(patient, constraint, patient.conditions, _condition_info, lambda c: c.onset, "condition")
+    return _check_clinical(patient, constraint, patient.conditions, find_condition, lambda c: c.onset, "condition")
 
 
 def check_procedure(patient: Patient, constraint: Constraint) -> Check:
-    return _check_clinical(patient, constraint, patient.procedures, _procedure_info, lambda p: p.date, "procedure")
+    return _check_clinical(patient, constraint, patient.procedures, find_procedure, lambda p: p.date, "procedure")
 
 
 def related_condition(patient: Patient, constraint: Constraint) -> str | None:
     """A condition of the patient in the same MeSH family as the constraint's, if any: an
     inclusion about a related disease is worth confirming, one about an unrelated disease is not met."""
-    wanted = _resolve(constraint, _condition_info)
+    wanted = _resolve(constraint, find_condition)
     if wanted is None:
         return None
     family = {wanted.mesh_term, *wanted.ancestors} - GENERIC_ANCESTORS
     for fact in patient.conditions:
-        have = _condition_info(fact.name)
+        have = find_condition(fact.name)
         if have and not fact.negated and family & ({have.mesh_term, *have.ancestors} - GENERIC_ANCESTORS):
             return fact.name
     return None

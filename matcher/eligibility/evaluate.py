@@ -122,7 +122,7 @@ def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
     if not checkable:
         return _unstructured(patient, criterion)
     checks = [_apply_negation(CHECKS[c.type](patient, c), c) for c in checkable]
-    outcome = _explain(_combine(checkable, checks), checks)
+    outcome = _explain(_combine(checkable, checks) if len(checks) > 1 else checks[0].truth, checks)
     truth, rule = outcome.truth, "constraints"
     if criterion.kind == "inclusion" and truth is False and not outcome.bears:
         # Nothing in the record bears on this inclusion. A disease unrelated to the patient's

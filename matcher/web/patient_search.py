@@ -1,17 +1,21 @@
 """Searching trials for the patient a physician typed: the form → a Patient → ranked matches.
 
-One ``PatientSearch`` per served database ranks on its own worker thread, which owns the
-process's one ``Ranker`` (model, vectors, trial cache), so the server's event loop keeps
-answering while a patient is ranked. Python threads cannot rank two patients faster than one
-at a time (the evaluation holds the GIL), so one thread it is.
+One ``PatientSearch`` per served database ranks away from the server's event loop, so the
+server keeps answering while a patient is ranked. By default on one worker thread, which owns the
+process's one ``Ranker`` (model, vectors, trial cache): Python threads cannot rank two patients
+faster than one at a time (the evaluation holds the GIL). With ``rankers`` > 1, on that many
+ranker processes, each with its own Ranker, loaded when the server starts: several physicians
+are served at once, for the memory of one model and trial cache per process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import sys
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from models.match import Match
@@ -37,10 +41,20 @@ class SearchOutcome:
 class PatientSearch:
     """Ranks patients of one served database, one at a time, on its own worker thread."""
 
-    def __init__(self, db_path: str):
+    def __init__(self, db_path: str, rankers: int = 1):
+        if rankers < 1:
+            raise ValueError(f"rankers must be at least 1, not {rankers}")
         self.db_path = db_path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trialmatch-ranker")
+        self.rankers = rankers
+        self._executor = self._new_executor()
         self._ranker: Ranker | None = None
+
+    def _new_executor(self) -> Executor:
+        if self.rankers == 1:
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="trialmatch-ranker")
+        # "spawn": a fresh interpreter, never a fork of this server with its threads and open database
+        return ProcessPoolExecutor(self.rankers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_ranker_process, initargs=(self.db_path,))
 
     @property
     def ranker(self) -> Ranker:
@@ -50,11 +64,24 @@ class PatientSearch:
         return self._ranker
 
     async def search_on_worker(self, form: PatientForm) -> SearchOutcome:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.search, form)
+        loop = asyncio.get_running_loop()
+        if self.rankers == 1:
+            return await loop.run_in_executor(self._executor, self.search, form)
+        try:
+            return await loop.run_in_executor(self._executor, _search_in_process, form)
+        except BrokenProcessPool:  # a ranker process died (killed, out of memory): start new ones, search once more
+            broken, self._executor = self._executor, self._new_executor()
+            broken.shutdown(wait=False)
+            return await loop.run_in_executor(self._executor, _search_in_process, form)
 
     def start_warming_up(self) -> None:
-        """Load the model, the vectors and the lexicons before the first physician waits for them."""
-        self._executor.submit(self._warm_up)
+        """Load the model, the vectors and the lexicons before the first physician waits for them
+        (in every ranker process: each submission starts one while none is idle)."""
+        for _ in range(self.rankers):
+            self._executor.submit(self._warm_up if self.rankers == 1 else _warm_ranker_process)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _warm_up(self) -> None:
         try:
@@ -79,6 +106,23 @@ class PatientSearch:
         filters = Filters(statuses=form.status_filter, within_km=form.within_km)
         matches = self.ranker.rank(patient, top=form.top, filters=filters)
         return SearchOutcome(patient=patient, matches=matches, notices=unknown_lab_notices(patient))
+
+
+_process_search: PatientSearch | None = None  # in a ranker process: its own one-thread search
+
+
+def _start_ranker_process(db_path: str) -> None:
+    global _process_search
+    _process_search = PatientSearch(db_path)
+    _process_search._warm_up()
+
+
+def _warm_ranker_process() -> None:
+    """Nothing: warming up is the process's initializer; submitting this starts the process."""
+
+
+def _search_in_process(form: PatientForm) -> SearchOutcome:
+    return _process_search.search(form)
 
 
 def log_failure(what: str, error: Exception) -> None:

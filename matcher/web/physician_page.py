@@ -50,10 +50,11 @@ COMMON_UNITS = ("10^9/L", "g/L", "g/dL", "mg/dL", "mmol/L", "µmol/L", "U/L", "%
 _searches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def search_for(datasette) -> PatientSearch:
-    """The one PatientSearch of this Datasette app (its registry database)."""
+def search_for(datasette, rankers: int = 1) -> PatientSearch:
+    """The one PatientSearch of this Datasette app (its registry database); ``rankers`` counts
+    when it is made: ranker processes (1: a thread of this process)."""
     if datasette not in _searches:
-        _searches[datasette] = PatientSearch(datasette.get_database(DATABASE_NAME).path)
+        _searches[datasette] = PatientSearch(datasette.get_database(DATABASE_NAME).path, rankers)
     return _searches[datasette]
 
 
