@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from .store import Store
 
@@ -65,11 +66,19 @@ def bm25_search(store: Store, text: str, limit: int, among: list[str] | None = N
     return [(nct_id, -score) for nct_id, score in store.conn.execute(sql, (fts_query(terms), limit))]
 
 
+_restricted_to: WeakKeyDictionary[Store, list[str]] = WeakKeyDictionary()
+
+
 def restrict_to(store: Store, nct_ids: list[str]) -> None:
-    """Fill the connection's temporary table of allowed trials (any number of ids)."""
+    """Fill the connection's temporary table of allowed trials (any number of ids). Filling it
+    again from the very same list (a ranker's cached filter result) is skipped: it costs more
+    than the search when thousands of trials are open."""
+    if _restricted_to.get(store) is nct_ids:
+        return
     store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS allowed_trials (nct_id TEXT PRIMARY KEY)")
     store.conn.execute("DELETE FROM temp.allowed_trials")
     store.conn.executemany("INSERT OR IGNORE INTO temp.allowed_trials VALUES (?)", ((n,) for n in nct_ids))
+    _restricted_to[store] = nct_ids
 
 
 def fuse(rankings: list[list[tuple[str, float]]], k: int = RRF_K) -> list[Candidate]:

@@ -68,6 +68,19 @@ def test_distance_filter(store):
     assert lyon[0].nearest_site.city == "Lyon"
 
 
+def test_one_ranker_applies_each_patients_own_filters_and_place(store):
+    """A server's or a batch worker's ranker serves patient after patient: what passed one
+    patient's filters (cached for the next with the same ones) must not leak into another's."""
+    ranker = Ranker(store, use_embeddings=False)
+    lyon = {**EXAMPLE, "location": {"city": "Lyon", "country": "France"}}
+    near = Filters(statuses=None, within_km=25)
+    searches = [(EXAMPLE, Filters(), {"NCT09000002"}), (EXAMPLE, near, {"NCT09000001", "NCT09000002"}),
+                (lyon, near, {"NCT09000001"}), (EXAMPLE, Filters(statuses=("ACTIVE_NOT_RECRUITING",)), {"NCT09000001"}),
+                (EXAMPLE, near, {"NCT09000001", "NCT09000002"}), (EXAMPLE, Filters(), {"NCT09000002"})]
+    for patient, filters, expected in searches:
+        assert {m.nct_id for m in ranker.rank(load_patient(patient), filters=filters)} == expected
+
+
 def test_match_command_json_follows_the_design(store, tmp_path):
     result = trialmatch("--db", store.path, "match", REPO / "data" / "examples" / "itp-patient.json", "--json", "--no-embeddings")
     assert result.returncode == 0, result.stderr
