@@ -149,7 +149,7 @@ def test_retry_after_is_honoured_in_seconds_and_as_a_date(catalog):
     with serve(catalog, script={1: "429"}, retry_after="1") as server:
         RegistryClient(server.base_url, rate=0, retry=FAST).search_page(StudyQuery())
         waited = server.log[1].at - server.log[0].at
-    assert 1.0 <= waited < 2.0  # honoured: not at once, and not the backoff of a second attempt
+    assert 1.0 <= waited < 2.0  # honoured (the upper bound leaves room for a busy machine)
     in_two_seconds = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=2), usegmt=True)
     with serve(catalog, script={1: "429"}, retry_after=in_two_seconds) as server:
         RegistryClient(server.base_url, rate=0, retry=FAST).search_page(StudyQuery())
