@@ -82,6 +82,7 @@ class Patient:
     medications: list[MedicationFact] = field(default_factory=list)
     procedures: list[ProcedureFact] = field(default_factory=list)
     pregnant: bool | None = None
+    menopausal: bool | None = None  # post-menopausal (True) or still menstruating (False), when the record says
     healthy: bool | None = None  # a healthy volunteer
     will_consent: bool | None = None  # the record says the patient will give consent and comply
     location: Location | None = None

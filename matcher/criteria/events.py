@@ -17,7 +17,10 @@ from .temporal import Window, find_windows
 _STUDY_DRUG = re.compile(r"\b(?:first|last|initial|start\s+of|initiation\s+of|study|the\s+study|"
                          r"investigational)\b[\s\w-]{0,30}$", re.I)
 _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|contraindicat\w*|sensitivity|"
-                      r"reactions?|anaphyla\w*|idiosyncra\w*)\b[^.;]{0,40}$", re.I)
+                      r"reactions?|anaphyla\w*|idiosyncra\w*|(?:can\s*not|cannot|unable\s+to|not\s+able\s+to)\s+"
+                      r"(?:use|take|receive|tolerate|be\s+(?:given|treated\s+with)))\b[^.;]{0,40}$", re.I)
+# "beta blockers are contraindicated": a statement about the patient's intolerance, not a therapy.
+_ALLERGY_AFTER = re.compile(r"^[^.;]{0,30}?\b(?:(?:is|are)\s+)?(?:contraindicated|not\s+tolerated)\b", re.I)
 # A therapy named as an option, not as something given ("no standard chemotherapy available",
 # "candidate for surgery").
 _OPTION_BEFORE = re.compile(r"\b(?:candidates?|eligible|suitable|fit|unfit|unwilling|refus\w*|declin\w*|"
@@ -94,7 +97,8 @@ def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str
     p: DrugMention = m.payload
     before = doc.text[max(0, m.start - 60):m.start]
     if _STUDY_DRUG.search(before) or _ALLERGY.search(doc.clause_before(m.start)[-60:]) or \
-            _OPTION_BEFORE.search(before) or _OPTION_AFTER.match(doc.text[m.end:m.end + 40]):
+            _OPTION_BEFORE.search(before) or _OPTION_AFTER.match(doc.text[m.end:m.end + 40]) or \
+            _ALLERGY_AFTER.match(doc.text[m.end:m.end + 40]):
         return None
     if p.drug and cues.example(doc, m.start):
         classes = drug_lexicon().with_ancestors(drug_lexicon().classes_of.get(p.drug, set()))
@@ -118,11 +122,19 @@ _INDICATION_BEFORE = re.compile(r"\b(?:therap(?:y|ies)|treatments?|treated|chemo
                                 r"(?:for|of|against)\s+(?:the\s+|this\s+|their\s+|his\s+|her\s+|any\s+)?$", re.I)
 
 
+# A condition of a relative, not of the patient ("a parent diagnosed with bipolar disorder",
+# "family history of breast cancer").
+_RELATIVE_BEFORE = re.compile(
+    r"\b(?:family\s+(?:history|members?)|parents?|mother|father|siblings?|brothers?|sisters?|offspring|twins?|"
+    r"(?:a|any|one|two|first[-\s]degree|second[-\s]degree|blood)\s+relatives?|relatives\b)[^.;]{0,60}$", re.I)
+
+
 def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
     info = m.payload
     if info.kind == "condition":
         if _MODIFIER_AFTER.match(doc.text[m.end:m.end + 25]) or \
-                _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]):
+                _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]) or \
+                _RELATIVE_BEFORE.search(doc.clause_before(m.start)[-90:]):
             return None
     window = _window_for(windows, m, doc)
     timing = _timing(doc, m, window, "any") if info.kind == "procedure" else (

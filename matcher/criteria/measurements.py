@@ -64,7 +64,7 @@ def _history_value(doc: Doc, start: int) -> bool:
 
 _PAIR = re.compile(r"\s*(?P<op>[<>≤≥]=?|(?:greater|higher|more|less|lower)\s+than(?:\s+or\s+equal\s+to)?|"
                    r"at\s+least|above|below|under|over|no\s+more\s+than|not\s+(?:more|higher)\s+than)?\s*"
-                   r"(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\s*(?:mm\s*hg)?", re.I)
+                   r"(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\s*(?:mm\s*(?:of\s*)?hg)?", re.I)
 _WORD_OPS = {"greater than": ">", "higher than": ">", "more than": ">", "less than": "<",
              "lower than": "<", "at least": ">=", "above": ">", "below": "<", "under": "<",
              "over": ">", "no more than": "<=", "not more than": "<=", "not higher than": "<="}
@@ -92,6 +92,9 @@ def _blood_pressure(doc: Doc, mention: Mention) -> None:
 
 
 def extract_measurements(doc: Doc) -> None:
+    for mention in doc.mentions:
+        if mention.type == "condition" and mention.payload.name == "hypertension":
+            _blood_pressure(doc, mention)  # "hypertension of > 170/100 mmHg": the pressures are the rule
     measures_found = [m for m in doc.mentions if m.type == "measure"]
     if not measures_found:
         return

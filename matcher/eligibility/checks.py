@@ -82,12 +82,44 @@ def check_sex(patient: Patient, constraint: Constraint) -> Check:
     return Check(patient.sex == wanted, f"patient is {patient.sex}")
 
 
+# From this age a woman is taken to be past menopause (natural menopause is over by then in all
+# but a very few), and below this one not yet able to bear children.
+POSTMENOPAUSAL_AGE = 55
+CHILDBEARING_AGE = 10
+
+
+def postmenopausal(patient: Patient) -> tuple[bool | None, str]:
+    """Whether a woman is past menopause: as the record says, else from her age."""
+    if patient.menopausal is not None:
+        return patient.menopausal, "post-menopausal (record)" if patient.menopausal else "menstruating (record)"
+    if patient.sex == "female" and patient.age is not None and patient.age >= POSTMENOPAUSAL_AGE:
+        return True, f"a woman of {_fmt(patient.age)}: post-menopausal"
+    return None, "menopausal status not in the record"
+
+
 def check_reproductive(patient: Patient, constraint: Constraint) -> Check:
     state = (constraint.value_text or "").lower()
     if patient.sex == "male" and state in ("pregnant", "lactating"):
         return Check(False, f"a male patient cannot be {state}")
-    if state == "pregnant" and patient.pregnant is not None:
+    if state == "pregnant" and patient.pregnant is not None and constraint.timing != "planned":
         return Check(patient.pregnant, "pregnant" if patient.pregnant else "not pregnant (record)")
+    if state in ("pregnant", "lactating", "contraception") and not patient.pregnant:
+        # not of childbearing potential: cannot be pregnant or nursing, needs no contraception
+        why = f"a child of {_fmt(patient.age)}" if patient.age is not None and patient.age < CHILDBEARING_AGE else None
+        if why is None and patient.sex == "female":
+            past, reason = postmenopausal(patient)
+            why = reason if past else None
+        if why and state == "contraception":
+            return Check(True, f"{why}: not of childbearing potential, contraception does not apply")
+        if why:
+            return Check(False, f"{why}: not {state}")
+    if state == "postmenopausal":
+        past, why = postmenopausal(patient)
+        if patient.sex == "male":
+            return Check(None, "menopausal status does not apply to a male patient", bears=False)
+        return Check(past, why, bears=past is not None)
+    if state == "pregnant" and constraint.timing == "planned":
+        return Check(None, "plans for pregnancy: to confirm with the patient", bears=False)
     if state == "pregnant":
         return Check(None, "pregnancy status not in the record", bears=False)
     return Check(None, f"{state or 'reproductive status'}: to confirm with the patient", bears=False)
@@ -137,7 +169,8 @@ def check_measurement(patient: Patient, constraint: Constraint) -> Check:
             lab = unconvertible[0]
             return Check(None, f"{name} {_fmt(lab.value)} {lab.unit or ''} cannot be compared with {constraint.unit}", _evidence(lab))
         return Check(None, f"no {name} in the record", bears=False)
-    lab, (_, value, unit) = max(matching, key=lambda m: m[0].date or date.min)
+    # the latest result; undated ones (a note's) in the order the record gives them
+    _, (lab, (_, value, unit)) = max(enumerate(matching), key=lambda m: (m[1][0].date or date.min, m[0]))
     if constraint.unit and unit != constraint.unit:
         return Check(None, f"{name} in {unit} cannot be compared with a limit in {constraint.unit}", _evidence(lab))
     holds = compare(value, constraint)

@@ -11,11 +11,12 @@ end of its clause or a scope breaker ("but", "however"); facts about relatives a
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from models.patient import ConditionFact, Evidence, LabResult, MedicationFact, Patient, ProcedureFact
 
 from ..criteria.doc import Doc
+from ..criteria.measures import find_measure
 from ..criteria.mentions import find_mentions
 from ..criteria.quantities import find_quantities
 
@@ -28,7 +29,12 @@ _MALE = re.compile(r"\b(man|male|boy|gentleman|father|husband|he|his)\b", re.I)
 _NEGATION_CUE = re.compile(
     r"\b(?:no|not|denies|denied|deny|without|negative\s+for|free\s+of|absence\s+of|never|ruled\s+out|"
     r"rules\s+out|nor|unremarkable\s+for|no\s+evidence\s+of|no\s+history\s+of|no\s+signs?\s+of)\b", re.I)
-_SCOPE_BREAK = re.compile(r"\b(?:but|however|although|though|except|aside\s+from|apart\s+from|which|who|whereas)\b|[;:]", re.I)
+# NegEx pseudo-triggers and termination terms: a new finite verb of presentation ends the scope
+# ("with no past medical history presents with chest pain": the pain is not denied).
+_SCOPE_BREAK = re.compile(
+    r"\b(?:but|however|although|though|except|aside\s+from|apart\s+from|which|who|whereas|"
+    r"presents?|presented|presenting|complains?|complained|complaining|admitted|brought|reports?|reported|"
+    r"describes|described|develop(?:s|ed)|now\s+has)\b|[;:]", re.I)
 _RELATIVE = re.compile(
     r"\b(?:family\s+history|mother|father|sister|brother|sibling|aunt|uncle|grand(?:mother|father|parent)s?|"
     r"cousin|parents?|son|daughter|relatives?)\b[^.;]*$", re.I)
@@ -37,7 +43,22 @@ _PAST = re.compile(r"\b(?:previously|history\s+of|had|was\s+treated|treated\s+wi
 _PREGNANT = re.compile(
     r"\b(?:is|currently|now|\d+[- ]weeks?)\s+pregnant\b|\bpregnant\s+(?:woman|women|patient|female|girl|mother)\b|"
     r"\b\d+\s+weeks?\s+(?:of\s+)?(?:gestation|pregnancy)\b|\bgestational\s+age\b", re.I)
-_NOT_PREGNANT = re.compile(r"\b(?:not\s+pregnant|negative\s+pregnancy|pregnancy\s+test\s+(?:is\s+|was\s+)?negative)\b", re.I)
+_NOT_PREGNANT = re.compile(r"\b(?:not\s+pregnant|negative\s+(?:urine\s+|serum\s+)?(?:pregnancy|b?-?hcg)|"
+                           r"pregnancy\s+test\b[^.;]{0,80}?\b(?:is|was|were|are)\s+negative)\b", re.I)
+# "gave birth 3 weeks ago", "delivered a healthy child 10 days before": no longer pregnant.
+_DELIVERED = re.compile(r"\b(?:gave|given|giving)\s+birth\b|\bdelivered\b|\bdelivery\b|\bpostpartum\b|"
+                        r"\bpost-partum\b", re.I)
+_MENOPAUSE = re.compile(r"\b(?:post-?menopausal|in\s+menopause|(?:reached|entered|through|after)\s+(?:the\s+)?"
+                        r"menopause|menopause\s+(?:at|since)|surgical\s+menopause)\b", re.I)
+_MENSTRUATING = re.compile(r"\b(?:pre-?menopausal|menstrual|menses|menstruation|periods)\b", re.I)
+# "two weeks ago", "3 days earlier": when the facts of a clause happened, counted back from as_of.
+_AGO = re.compile(r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
+                  r"(?P<unit>hour|day|week|month|year)s?\s+(?:ago|before|earlier|prior)\b", re.I)
+_CLAUSE = re.compile(r"[^,;]+")
+_WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+# A drug class the note says the patient takes that makes the patient immunocompromised.
+_IMMUNOSUPPRESSIVE_CLASSES = ("immunosuppressant",)
 _WILL_CONSENT = re.compile(r"\bwill\s+(?:provide|give|sign)\s+(?:written\s+)?informed\s+consent\b", re.I)
 
 
@@ -82,10 +103,58 @@ def _lab_after(sentence: str, mention, info) -> LabResult | None:
     """The value written right after a lab name: "platelet count of 22,000/µL", "Hb 9.5 g/dL"."""
     window_end = min(len(sentence), mention.end + 40)
     for quantity in find_quantities(sentence, mention.end, window_end):
-        if quantity.op == "=" and sentence[mention.end:quantity.start].strip(" :=,ofisaws").strip() == "":
+        gap = _ABBREVIATION.sub("", sentence[mention.end:quantity.start])  # "hemoglobin (Hb) of 9.0 g/dL"
+        if quantity.op == "=" and gap.strip(" :=,ofisaws").strip() == "":
             unit = quantity.unit.rstrip(".,;:") if quantity.unit else None
             return LabResult(name=info.synonyms[0] if info.synonyms else info.id, value=quantity.value,
                              unit=unit, measure=info.id, loinc=info.loinc)
+    return None
+
+
+_ABBREVIATION = re.compile(r"^\s*\([A-Za-z][\w-]{0,9}\)")
+_BP_PAIR = re.compile(r"\s*(?:is|was|of|:|=|\s)*\s*(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\b(?!\s*(?:min|hour|h\b|hpf))")
+
+
+def _blood_pressure(sentence: str, mention) -> list[LabResult]:
+    """"blood pressure is 80/60", "BP 155/98 mm Hg" → a systolic and a diastolic reading."""
+    pair = _BP_PAIR.match(sentence, mention.end)
+    if not pair or pair.start() - mention.end > 12:
+        return []
+    out = []
+    for measure, value in (("blood_pressure", pair.group("sys")), ("systolic_blood_pressure", pair.group("sys")),
+                           ("diastolic_blood_pressure", pair.group("dia"))):
+        info = find_measure(measure)
+        out.append(LabResult(name=info.synonyms[0] if info.synonyms else info.id, value=float(value), unit="mmHg",
+                             measure=info.id, loinc=info.loinc))
+    return out
+
+
+def _days_ago(clause: str) -> int | None:
+    match = _AGO.search(clause)
+    if not match:
+        return None
+    n = match.group("n").lower()
+    count = int(n) if n.isdigit() else _WORD_NUMBERS.get(n, 1)
+    return round(count * {"hour": 1 / 24, "day": 1, "week": 7, "month": 30, "year": 365}[match.group("unit").lower()])
+
+
+def _clause_at(sentence: str, position: int) -> str:
+    for clause in _CLAUSE.finditer(sentence):
+        if clause.start() <= position < clause.end():
+            return clause.group()
+    return ""
+
+
+def _menopause_status(note: str) -> bool | None:
+    """True when the note says the patient is past menopause, False when it says she menstruates."""
+    for sentence in sentences(note):
+        found = _MENOPAUSE.search(sentence)
+        if found and not _negated(sentence, found.start()):
+            return True
+    for sentence in sentences(note):
+        found = _MENSTRUATING.search(sentence)
+        if found and not _negated(sentence, found.start()) and not re.search(r"\bamenorrh", sentence, re.I):
+            return False
     return None
 
 
@@ -94,6 +163,7 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
     age, sex = _age_and_sex(note)
     patient = Patient(id=patient_id, as_of=as_of or date.today(), age=round(age, 2) if age else None,
                       sex=sex, note=note)
+    patient.menopausal = _menopause_status(note) if sex != "male" else None
     seen: set[tuple[str, str]] = set()
     for number, sentence in enumerate(sentences(note)):
         evidence = Evidence(f"note sentence {number}", sentence)
@@ -103,6 +173,11 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
             patient.pregnant = False
         elif _PREGNANT.search(sentence) and not _negated(sentence, _PREGNANT.search(sentence).start()):
             patient.pregnant = True
+        elif patient.pregnant is None and _DELIVERED.search(sentence):
+            # gave birth within the last 12 weeks: not pregnant now
+            days = _days_ago(_clause_at(sentence, _DELIVERED.search(sentence).start()))
+            if days is not None and days <= 84:
+                patient.pregnant = False
         doc = Doc.from_text(sentence)
         find_mentions(doc)
         for mention in doc.mentions:
@@ -111,8 +186,9 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
             negated = _negated(sentence, mention.start)
             payload = mention.payload
             if mention.type == "measure":
-                lab = _lab_after(sentence, mention, payload)
-                if lab:
+                labs = _blood_pressure(sentence, mention) if payload.id == "blood_pressure" else []
+                lab = None if labs else _lab_after(sentence, mention, payload)
+                for lab in labs or ([lab] if lab else []):
                     lab.evidence = evidence
                     patient.labs.append(lab)
                 continue
@@ -121,11 +197,19 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
                 continue
             seen.add((mention.type, name))
             if mention.type == "condition":
-                patient.conditions.append(ConditionFact(name=name, negated=negated, evidence=evidence))
+                days = _days_ago(_clause_at(sentence, mention.start))
+                onset = patient.as_of - timedelta(days=days) if days is not None else None
+                patient.conditions.append(ConditionFact(name=name, negated=negated, onset=onset, evidence=evidence))
             elif mention.type == "procedure":
-                patient.procedures.append(ProcedureFact(name=name, negated=negated, evidence=evidence))
-            elif mention.type == "drug" and payload.drug:
+                days = _days_ago(_clause_at(sentence, mention.start))
+                when = patient.as_of - timedelta(days=days) if days is not None else None
+                patient.procedures.append(ProcedureFact(name=name, date=when, negated=negated, evidence=evidence))
+            elif mention.type == "drug":
                 before = sentence[: mention.start]
                 current = True if _CURRENT.search(before) and not _PAST.search(before) else None
-                patient.medications.append(MedicationFact(name=name, current=current, negated=negated, evidence=evidence))
+                if payload.drug:
+                    patient.medications.append(MedicationFact(name=name, current=current, negated=negated, evidence=evidence))
+                elif payload.drug_class in _IMMUNOSUPPRESSIVE_CLASSES and not negated and current:
+                    # "on immunosuppressive medications": an immunocompromised host
+                    patient.conditions.append(ConditionFact(name="immunosuppressed", evidence=evidence))
     return patient

@@ -1,0 +1,83 @@
+"""Verdicts that follow clinical reasoning a physician would agree with: who cannot be pregnant,
+menopausal status, the latest of several undated values, recent events in a note."""
+
+from datetime import date
+
+import pytest
+
+from matcher.criteria import parse_criteria
+from matcher.eligibility import evaluate
+from matcher.patient import load_patient
+
+TODAY = date(2026, 1, 15)
+
+
+def verdict(patient, text, kind="exclusion"):
+    heading = "Inclusion Criteria:" if kind == "inclusion" else "Exclusion Criteria:"
+    [v] = evaluate(patient, parse_criteria(f"{heading}\n- {text}\n"))
+    return v
+
+
+def person(**fields):
+    return load_patient({"id": "p", "as_of": "2026-01-15", **fields})
+
+
+@pytest.mark.parametrize("text", ["Pregnancy", "Breastfeeding women", "Planning to become pregnant during the study"])
+def test_a_woman_past_menopause_or_a_child_cannot_be_pregnant_or_nursing(text):
+    assert verdict(person(age=67, sex="female"), text).verdict == "not_met"
+    assert verdict(person(age=6, sex="female"), text).verdict == "not_met"
+    assert verdict(person(age=34, sex="female"), text).verdict == "unknown"  # to confirm
+
+
+def test_contraception_does_not_apply_to_who_cannot_conceive():
+    text = "Agrees to use effective contraception during the study"
+    assert verdict(person(age=70, sex="female"), text, "inclusion").verdict == "met"
+    assert verdict(person(age=3, sex="male"), text, "inclusion").verdict == "met"
+    assert verdict(person(age=30, sex="female"), text, "inclusion").verdict == "unknown"
+
+
+def test_recorded_pregnancy_does_not_answer_plans_for_one():
+    patient = load_patient("A 30-year-old woman. Her pregnancy test is negative.", today=TODAY)
+    assert verdict(patient, "Current pregnancy").verdict == "not_met"
+    assert verdict(patient, "Women who wish to become pregnant within a year").verdict == "unknown"
+
+
+def test_menopausal_status_from_the_note_or_the_age():
+    menstruating = load_patient("A 41-year-old woman with heavy menstrual bleeding.", today=TODAY)
+    assert verdict(menstruating, "Premenopausal", "inclusion").verdict == "met"
+    assert verdict(person(age=61, sex="female"), "Premenopausal", "inclusion").verdict == "not_met"
+    assert verdict(person(age=61, sex="female"), "Postmenopausal women", "inclusion").verdict == "met"
+    assert verdict(person(age=45, sex="female"), "Postmenopausal women", "inclusion").verdict == "unknown"
+
+
+def test_the_later_of_two_undated_values_in_a_note_counts():
+    patient = load_patient("Her platelet count is 160 x 10^9/L. Two weeks later the platelet count is 80 x 10^9/L.",
+                           today=TODAY)
+    v = verdict(patient, "Platelet count < 100 x 10^9/L")
+    assert v.verdict == "met" and "80" in v.reason
+
+
+def test_blood_pressure_pair_answers_a_systolic_limit():
+    patient = load_patient("A 60-year-old man. His blood pressure is 82/50 mmHg.", today=TODAY)
+    assert verdict(patient, "Systolic blood pressure < 90 mmHg").verdict == "met"
+    assert verdict(patient, "Diastolic blood pressure > 100 mmHg").verdict == "not_met"
+
+
+def test_a_stroke_weeks_ago_is_within_a_window():
+    patient = load_patient("A 70-year-old man who had an ischemic stroke three weeks ago.", today=TODAY)
+    assert verdict(patient, "Stroke within the previous 3 months", "inclusion").verdict == "met"
+    assert verdict(patient, "Stroke within the last 7 days", "inclusion").verdict == "not_met"
+
+
+def test_healthy_volunteers_and_a_patient_with_a_disease():
+    assert verdict(person(age=40, conditions=["asthma"]), "Healthy volunteers", "inclusion").verdict == "not_met"
+
+
+def test_a_relatives_disease_does_not_match_the_patients():
+    patient = person(age=30, conditions=["bipolar disorder"])
+    assert verdict(patient, "At least one parent diagnosed with bipolar disorder", "inclusion").verdict == "unknown"
+
+
+def test_immunosuppressive_therapy_makes_an_immunocompromised_host():
+    patient = load_patient("A 55 yo man with a kidney transplant. He is on immunosuppressive medications.", today=TODAY)
+    assert verdict(patient, "Immunocompromised patients", "inclusion").verdict == "met"
