@@ -93,3 +93,23 @@ def test_menopausal_status(text, negated):
 
 def test_postmenopausal_bleeding_is_not_a_status():
     assert "reproductive" not in types(one("Postmenopausal bleeding", "exclusion"))
+
+
+def test_during_the_pregnancy_is_a_time_not_a_status():
+    assert "reproductive" not in types(one("Planning to move away during the pregnancy", "exclusion"))
+    assert "reproductive" in types(one("Pregnancy", "exclusion"))
+
+
+def test_the_causes_of_a_disease_are_not_the_disease():
+    assert "condition" not in types(one("Absence of other potential causes of stroke"))
+    assert "condition" not in types(one("Other known etiology for diarrhea", "exclusion"))
+
+
+def test_severity_qualifier_is_kept_on_the_condition():
+    c = one("History of unstable angina or uncontrolled hypertension", "exclusion")
+    assert [(k.name, k.value_text) for k in c.constraints] == [("angina", "unstable"), ("hypertension", "uncontrolled")]
+    assert [k.value_text for k in one("Hypertension", "exclusion").constraints] == [None]
+
+
+def test_valvular_heart_disease_is_not_any_heart_disease():
+    assert [k.name for k in one("Valvular heart disease", "exclusion").constraints] == ["valvular heart disease"]

@@ -81,3 +81,65 @@ def test_a_relatives_disease_does_not_match_the_patients():
 def test_immunosuppressive_therapy_makes_an_immunocompromised_host():
     patient = load_patient("A 55 yo man with a kidney transplant. He is on immunosuppressive medications.", today=TODAY)
     assert verdict(patient, "Immunocompromised patients", "inclusion").verdict == "met"
+
+
+def test_glasgow_coma_scale_is_a_score_not_coma():
+    patient = load_patient("An 8-year-old boy fell from his bike. The Glasgow Coma Scale (GCS) was 7/15.", today=TODAY)
+    assert [(lab.measure, lab.value) for lab in patient.labs] == [("gcs", 7)]
+    assert "coma" not in {c.name for c in patient.conditions}
+    assert verdict(patient, "GCS = 3").verdict == "not_met"
+    assert verdict(patient, "Glasgow coma score below 8").verdict == "met"
+
+
+def test_a_category_named_by_its_heading_covers_its_members():
+    patient = person(age=30, conditions=["bipolar disorder"])
+    assert verdict(patient, "DSM-IV Axis I disorders").verdict == "met"
+    assert verdict(patient, "Any psychiatric disorder").verdict == "met"
+    assert verdict(person(age=30, conditions=["schizophrenia"]), "Bipolar disorder").verdict == "not_met"
+
+
+def test_bacterial_infection_is_an_infection_but_not_the_reverse():
+    assert verdict(person(age=50, conditions=["bacterial infection"]), "Active infection").verdict == "met"
+    assert verdict(person(age=50, conditions=["infection"]), "Bacterial or fungal infection").verdict == "not_met"
+
+
+def test_decreased_consciousness_and_immune_deficiency_are_conditions():
+    patient = load_patient("A 44 yo male with vomiting. Physical exam findings include decreased mental status.",
+                           today=TODAY)
+    assert verdict(patient, "Decreased level of consciousness").verdict == "met"
+    assert verdict(person(age=40), "Any diagnosed or suspected immune deficient condition").verdict == "not_met"
+
+
+def test_uncontrolled_needs_the_record_to_say_so():
+    assert verdict(person(age=60, conditions=["hypertension"]), "Uncontrolled hypertension").verdict == "unknown"
+    patient = load_patient("A 60-year-old man with poorly controlled hypertension.", today=TODAY)
+    assert verdict(patient, "Uncontrolled hypertension").verdict == "met"
+    assert verdict(person(age=60), "Uncontrolled hypertension").verdict == "not_met"  # absent altogether
+
+
+def test_consent_answers_consent_only():
+    patient = load_patient("A 50-year-old man with gout. The patient will provide informed consent, and will comply "
+                           "with the trial protocol.", today=TODAY)
+    assert verdict(patient, "Able to give written informed consent", "inclusion").verdict == "met"
+    assert verdict(patient, "Patient with health insurance", "inclusion").verdict == "unknown"
+    assert verdict(patient, "Unwilling to comply with study visits").verdict == "not_met"
+
+
+def test_words_of_no_clinical_content_do_not_make_an_exclusion_worth_reading():
+    patient = load_patient("A 20 yo woman with no past medical history. Physical exam is normal.", today=TODAY)
+    assert verdict(patient, "Treatment with psychotherapy within the past 2 years").verdict == "not_met"
+
+
+def test_relatives_as_company_and_as_patients():
+    boy = load_patient("A 2-year-old boy is brought in by his parents for 5 days of high fever.", today=TODAY)
+    assert "fever" in {c.name for c in boy.conditions}
+    woman = load_patient("A 40-year-old woman whose mother has diabetes.", today=TODAY)
+    assert "diabetes mellitus" not in {c.name for c in woman.conditions}
+
+
+def test_an_inclusion_failing_only_on_what_the_record_does_not_mention_is_unknown():
+    patient = load_patient("A 62 yo man on immunosuppressive medications with a fever.", today=TODAY)
+    v = verdict(patient, "Immunocompromised patient with a fungal infection", "inclusion")
+    assert v.verdict == "unknown"
+    assert verdict(person(age=60, conditions=[{"name": "fungal infection", "negated": True}, "immunodeficiency"]),
+                   "Immunocompromised patient with a fungal infection", "inclusion").verdict == "not_met"

@@ -108,6 +108,8 @@ _LACTATING = re.compile(r"\b(?:lactat(?:ing|ion)|breast[-\s]?feed(?:ing)?|breast
 _CONTRACEPTION = re.compile(r"\b(?:contracepti(?:on|ve|ves)|birth\s+control|abstinen(?:ce|t))\b", re.I)
 _NEGATIVE_TEST = re.compile(r"\bnegative\b[^.;]{0,40}\bpregnancy\s+test|\bpregnancy\s+test\b[^.;]{0,30}\bnegative\b|"
                             r"\bnon-?pregnant\b|\bnot\s+(?:be\s+)?pregnant\b|\bnon-?lactating\b", re.I)
+_DURING_PREGNANCY = re.compile(r"\b(?:(?:course|beginning|start|end|rest|remainder|duration|time)\s+of|"
+                               r"during|throughout)\s+(?:the|her|this)\s+$", re.I)
 _PLANNING = re.compile(r"\b(?:plan(?:s|ning)?|intend(?:s|ing)?|wish(?:es|ing)?|desire)\b[^.;]{0,30}$", re.I)
 
 
@@ -128,6 +130,8 @@ def extract_reproductive(doc: Doc) -> None:
     negative = _NEGATIVE_TEST.search(text)
     for pattern, value in ((_PREGNANT, "pregnant"), (_LACTATING, "lactating")):
         for m in pattern.finditer(text):
+            if value == "pregnant" and _DURING_PREGNANCY.search(text[max(0, m.start() - 30):m.start()]):
+                continue  # "during the pregnancy", "at the beginning of the pregnancy": when, not who
             if value == "pregnant" and re.match(r"\s*(?:test|prevention|potential)", text[m.end():], re.I):
                 if not (negative and negative.start() <= m.start() <= negative.end()):
                     continue

@@ -117,7 +117,8 @@ def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str
 
 
 # A condition named as what a therapy was for ("prior endocrine therapy for this malignancy").
-_INDICATION_BEFORE = re.compile(r"\b(?:therap(?:y|ies)|treatments?|treated|chemotherapy|radiotherapy|"
+_INDICATION_BEFORE = re.compile(r"\b(?:causes?|etiolog(?:y|ies)|aetiolog(?:y|ies)|risk\s+factors?|"
+                                r"therap(?:y|ies)|treatments?|treated|chemotherapy|radiotherapy|"
                                 r"surgery|drugs?|medications?|agents?|prophylaxis|vaccines?)\s+"
                                 r"(?:for|of|against)\s+(?:the\s+|this\s+|their\s+|his\s+|her\s+|any\s+)?$", re.I)
 
@@ -127,6 +128,13 @@ _INDICATION_BEFORE = re.compile(r"\b(?:therap(?:y|ies)|treatments?|treated|chemo
 _RELATIVE_BEFORE = re.compile(
     r"\b(?:family\s+(?:history|members?)|parents?|mother|father|siblings?|brothers?|sisters?|offspring|twins?|"
     r"(?:a|any|one|two|first[-\s]degree|second[-\s]degree|blood)\s+relatives?|relatives\b)[^.;]{0,60}$", re.I)
+
+
+# A severity or control the criterion requires of a condition ("uncontrolled hypertension",
+# "unstable angina", "severe hepatic impairment"), which its mere presence does not show.
+_SEVERITY = r"(uncontrolled|poorly[\s-]controlled|unstable|decompensated|severe|refractory)"
+_SEVERITY_BEFORE = re.compile(rf"\b{_SEVERITY}\s+(?:[a-z-]+\s+){{0,2}}$", re.I)
+_SEVERITY_INSIDE = re.compile(rf"{_SEVERITY}\s", re.I)
 
 
 def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
@@ -141,6 +149,11 @@ def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
         "prior" if window else cues.timing(doc, m.start))
     c = Constraint(type=info.kind, name=info.name, mesh_term=info.mesh_term, timing=timing,
                    negated=cues.negated(doc, m.start))
+    if info.kind == "condition":
+        qualifier = _SEVERITY_BEFORE.search(doc.text[max(0, m.start - 45):m.start]) or \
+            _SEVERITY_INSIDE.match(doc.text[m.start:m.end] + " ")  # "unstable angina" read as angina
+        if qualifier:  # "uncontrolled hypertension": the record must say it is uncontrolled
+            c.value_text = re.sub(r"[\s-]+", " ", qualifier.group(1).lower())
     if window:
         c.within_days = window.days
         if window.washout:

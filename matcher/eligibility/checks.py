@@ -260,14 +260,20 @@ def _procedure_info(name: str) -> ConditionInfo | None:
 
 
 def _words(text: str) -> list[str]:
-    return sorted(re.findall(r"[a-z0-9]+", text.lower()))
+    """Sorted words, singular ("Mental Disorders" and "mental disorder" have the same words)."""
+    return sorted(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "is", "us")) else w
+                  for w in re.findall(r"[a-z0-9]+", text.lower()))
 
 
 @lru_cache(maxsize=16384)
 def _is_heading_concept(info: ConditionInfo) -> bool:
-    """A concept that IS its MeSH heading ("thrombocytopenia"), not a narrower concept filed
-    under a broader heading ("secondary thrombocytopenia" under Thrombocytopenia)."""
-    return bool(info.mesh_term) and _words(info.name) == _words(info.mesh_term)
+    """A concept that IS its MeSH heading ("thrombocytopenia"; "psychiatric disorder", also
+    called "mental disorders"), not a narrower concept filed under a broader heading
+    ("secondary thrombocytopenia" under Thrombocytopenia)."""
+    if not info.mesh_term:
+        return False
+    heading = _words(info.mesh_term)
+    return any(_words(name) == heading for name in (info.name, *info.synonyms))
 
 
 @lru_cache(maxsize=65536)
@@ -306,6 +312,12 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
     fact = matched[0]
     start = _window_start(patient, constraint)
     shown = fact.name if fact.name.lower() == label.lower() else f"{fact.name} (a {label})"
+    qualifier = constraint.value_text if constraint.type == "condition" else None
+    if qualifier:
+        stated = [f for f in matched if f.evidence and f.evidence.text and _states(qualifier, f.evidence.text)]
+        if not stated:
+            return Check(None, f"{shown} in the record: confirm whether {qualifier}", _evidence(fact))
+        fact = stated[0]
     if start is None:
         return Check(True, f"{shown} in the record", _evidence(fact))
     when = when_of(fact)
@@ -314,6 +326,16 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
     holds = when >= start
     return Check(holds, f"{shown} on {when}, {(patient.as_of - when).days} days ago: "
                         f"{'within' if holds else 'more than'} {constraint.within_days} days", _evidence(fact))
+
+
+_QUALIFIER_WORDS = {"uncontrolled": r"uncontrolled|poorly[\s-]controlled|not\s+(?:well\s+)?controlled",
+                    "poorly controlled": r"uncontrolled|poorly[\s-]controlled|not\s+(?:well\s+)?controlled"}
+
+
+def _states(qualifier: str, text: str) -> bool:
+    """Does the record's sentence state the qualifier a criterion asks of a condition?"""
+    words = _QUALIFIER_WORDS.get(qualifier, re.escape(qualifier))
+    return bool(re.search(rf"\b(?:{words})\b", text, re.I))
 
 
 def check_condition(patient: Patient, constraint: Constraint) -> Check:
@@ -346,7 +368,9 @@ _GENERIC_WORDS = frozenset(
     months weeks years days have having been that this those these which would could should must will from
     into there their such each more less than also only active chronic acute evidence diagnosis diagnosed
     medical illness illnesses serious uncontrolled unstable screening baseline visit judgment judged
-    participation requiring require required need needs able unable any all""".split()
+    participation requiring require required need needs able unable any all
+    past being provide provided during found area areas based physical examination exam time times
+    possible certain following period periods level levels""".split()
 )
 
 

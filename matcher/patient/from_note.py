@@ -77,7 +77,12 @@ def _negated(sentence: str, start: int) -> bool:
 
 def _about_relative(sentence: str, start: int) -> bool:
     clause = re.split(r"[.;]", sentence[:start])[-1]
-    return bool(_RELATIVE.search(clause))
+    found = _RELATIVE.search(clause)
+    # "brought in by his parents for fever": the relatives are company, the fever is the patient's
+    return bool(found) and not _ACCOMPANYING.search(clause[:found.start()])
+
+
+_ACCOMPANYING = re.compile(r"\b(?:by|with|from|to|and)\s+(?:his|her|their|the)\s+$", re.I)
 
 
 def _age_and_sex(text: str) -> tuple[float | None, str | None]:
