@@ -85,5 +85,7 @@ class Patient:
     menopausal: bool | None = None  # post-menopausal (True) or still menstruating (False), when the record says
     healthy: bool | None = None  # a healthy volunteer
     will_consent: bool | None = None  # the record says the patient will give consent and comply
+    # measures the record calls normal without giving a value ("CBC normal"): measure id → where it says so
+    normal_results: dict[str, Evidence] = field(default_factory=dict)
     location: Location | None = None
     note: str | None = None

@@ -143,3 +143,25 @@ def test_an_inclusion_failing_only_on_what_the_record_does_not_mention_is_unknow
     assert v.verdict == "unknown"
     assert verdict(person(age=60, conditions=[{"name": "fungal infection", "negated": True}, "immunodeficiency"]),
                    "Immunocompromised patient with a fungal infection", "inclusion").verdict == "not_met"
+
+
+def test_results_called_normal_decide_limits_outside_the_reference_interval():
+    patient = load_patient("A 36-year-old woman with pelvic pain. Her complete blood count and liver function tests "
+                           "are normal.", today=TODAY)
+    assert {"hematocrit", "platelet_count", "alt"} <= set(patient.normal_results)
+    v = verdict(patient, "Hematocrit < 25%")
+    assert v.verdict == "not_met" and "normal" in v.reason
+    assert verdict(patient, "Platelet count >= 100,000/mm3", "inclusion").verdict == "met"
+    assert verdict(patient, "ALT > 3 x ULN").verdict == "not_met"
+    assert verdict(patient, "Hemoglobin < 13 g/dL").verdict == "unknown"  # inside the interval: confirm
+    assert verdict(patient, "Creatinine > 2 mg/dL").verdict == "unknown"  # not said to be normal
+
+
+def test_a_stated_value_wins_over_a_normal_panel_and_abnormal_is_not_normal():
+    patient = load_patient("A 50-year-old man. CBC was normal. Platelet count 120 x 10^9/L.", today=TODAY)
+    assert "platelet_count" not in patient.normal_results
+    assert verdict(patient, "Platelet count < 150 x 10^9/L").verdict == "met"
+    assert load_patient("A 50-year-old man. The CBC is not normal. LFTs were abnormal.", today=TODAY).normal_results == {}
+    named = load_patient("A 20 yo woman. Her laboratory tests, including hemoglobin and TSH, are within normal limits.",
+                         today=TODAY)
+    assert set(named.normal_results) == {"hemoglobin", "tsh"}

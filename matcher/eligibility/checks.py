@@ -12,12 +12,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 
 from models.criteria import Constraint
 from models.patient import LabResult, MedicationFact, Patient
 
 from ..criteria import canonical_drug, drug_classes, find_condition, find_measure, find_procedure, to_canonical
 from ..criteria.conditions import ConditionInfo
+from ..criteria.measures import ULN
+from ..criteria.reference import decide, reference_range
 
 
 @dataclass
@@ -168,6 +171,8 @@ def check_measurement(patient: Patient, constraint: Constraint) -> Check:
         if unconvertible:
             lab = unconvertible[0]
             return Check(None, f"{name} {_fmt(lab.value)} {lab.unit or ''} cannot be compared with {constraint.unit}", _evidence(lab))
+        if constraint.measure in patient.normal_results:
+            return _check_normal(patient, constraint, name)
         return Check(None, f"no {name} in the record", bears=False)
     # the latest result; undated ones (a note's) in the order the record gives them
     _, (lab, (_, value, unit)) = max(enumerate(matching), key=lambda m: (m[1][0].date or date.min, m[0]))
@@ -179,6 +184,28 @@ def check_measurement(patient: Patient, constraint: Constraint) -> Check:
     when = f" on {lab.date.isoformat()}" if lab.date else ""
     relation = _bound(constraint) if holds else "not " + _bound(constraint)
     return Check(holds, f"{name} {_fmt(value)} {unit}{when} {relation}", _evidence(lab))
+
+
+def _check_normal(patient: Patient, constraint: Constraint, name: str) -> Check:
+    """A result the record calls normal without a value: decided when every value in the
+    reference interval decides the limit alike ("CBC normal" → hematocrit is not < 25)."""
+    evidence = _evidence(SimpleNamespace(evidence=patient.normal_results[constraint.measure]))
+    interval = reference_range(constraint.measure, patient.sex)
+    if constraint.unit == ULN and interval:
+        interval = (interval[0] / interval[1], 1.0)
+    if interval is None or (constraint.unit not in (ULN, None) and constraint.unit != _canonical_unit(constraint.measure)):
+        return Check(None, f"{name} normal (record): limit not comparable", evidence)
+    holds = decide(*interval, constraint.op, constraint.value, constraint.value_max)
+    shown = f"{name} normal (record; reference {_fmt(interval[0])}–{_fmt(interval[1])}{' x ULN' if constraint.unit == ULN else ''})"
+    if holds is None:
+        return Check(None, f"{shown}: confirm whether {_bound(constraint)}", evidence)
+    return Check(holds, f"{shown} {'is' if holds else 'is not'} {_bound(constraint)}", evidence)
+
+
+@lru_cache(maxsize=256)
+def _canonical_unit(measure: str) -> str | None:
+    info = find_measure(measure)
+    return info.unit if info else None
 
 
 # ---------------------------------------------------------------------------- therapies

@@ -17,6 +17,7 @@ from models.patient import ConditionFact, Evidence, LabResult, MedicationFact, P
 
 from ..criteria.doc import Doc
 from ..criteria.measures import find_measure
+from ..criteria.reference import panel_measures, panel_pattern
 from ..criteria.mentions import find_mentions
 from ..criteria.quantities import find_quantities
 
@@ -150,6 +151,41 @@ def _clause_at(sentence: str, position: int) -> str:
     return ""
 
 
+# "The CBC is normal", "labs, including hemoglobin and TSH, are within normal limits", "normal ALT"
+_NORMAL_AFTER = re.compile(r"\b(?:is|are|was|were|came\s+back)\s+(?:all\s+|entirely\s+|completely\s+)?(?:normal|"
+                           r"within\s+(?:the\s+)?normal\s+(?:limits|range)|unremarkable|wnl)\b", re.I)
+_NORMAL_BEFORE = re.compile(r"(?<!ab)\bnormal\s+", re.I)
+
+
+def _normal_spans(sentence: str) -> list[tuple[int, int]]:
+    """Stretches of a sentence that name results it calls normal."""
+    spans = []
+    for m in _NORMAL_AFTER.finditer(sentence):
+        if not re.search(r"\bnot\s+(?:all\s+)?$", sentence[:m.start()] + " ", re.I) and \
+                not re.search(r"\bnot\s*$", sentence[m.start():m.end() - len(m.group().split()[-1])], re.I):
+            clause_start = max(sentence.rfind(";", 0, m.start()), sentence.rfind(":", 0, m.start())) + 1
+            spans.append((clause_start, m.start()))
+    for m in _NORMAL_BEFORE.finditer(sentence):
+        end = len(sentence)
+        stop = re.search(r"[,;.]|\bwith\b|\bbut\b", sentence[m.end():])
+        spans.append((m.end(), m.end() + stop.start() if stop else end))
+    return spans
+
+
+def _normal_results(sentence: str, mentions, evidence: Evidence, labs: list[LabResult]) -> dict[str, Evidence]:
+    spans = _normal_spans(sentence) if "normal" in sentence.lower() or "unremarkable" in sentence.lower() else []
+    found: dict[str, Evidence] = {}
+    for start, end in spans:
+        for panel in panel_pattern().finditer(sentence, start, end):
+            for measure in panel_measures(panel.group()):
+                found.setdefault(measure, evidence)
+        for mention in mentions:
+            if mention.type == "measure" and start <= mention.start < end:
+                found.setdefault(mention.payload.id, evidence)
+    given = {lab.measure for lab in labs}
+    return {measure: ev for measure, ev in found.items() if measure not in given}
+
+
 def _menopause_status(note: str) -> bool | None:
     """True when the note says the patient is past menopause, False when it says she menstruates."""
     for sentence in sentences(note):
@@ -217,4 +253,8 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
                 elif payload.drug_class in _IMMUNOSUPPRESSIVE_CLASSES and not negated and current:
                     # "on immunosuppressive medications": an immunocompromised host
                     patient.conditions.append(ConditionFact(name="immunosuppressed", evidence=evidence))
+        for measure, where in _normal_results(sentence, doc.mentions, evidence, patient.labs).items():
+            patient.normal_results.setdefault(measure, where)
+    given = {lab.measure for lab in patient.labs}
+    patient.normal_results = {m: ev for m, ev in patient.normal_results.items() if m not in given}
     return patient
