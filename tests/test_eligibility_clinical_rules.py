@@ -165,3 +165,18 @@ def test_a_stated_value_wins_over_a_normal_panel_and_abnormal_is_not_normal():
     named = load_patient("A 20 yo woman. Her laboratory tests, including hemoglobin and TSH, are within normal limits.",
                          today=TODAY)
     assert set(named.normal_results) == {"hemoglobin", "tsh"}
+
+
+def test_a_mass_bears_on_the_cancer_of_its_organ_but_is_not_it():
+    patient = load_patient("A 60-year-old man with a right lung nodule on CT. MRI shows a lesion in the left "
+                           "temporal lobe.", today=TODAY)
+    assert {"lung mass", "brain mass"} <= {c.name for c in patient.conditions}
+    for text in ("Lung cancer", "Brain metastases", "Any malignancy"):
+        v = verdict(patient, text)
+        assert v.verdict == "unknown" and "finding" in v.reason
+    assert verdict(patient, "Breast cancer").verdict == "not_met"
+    assert verdict(patient, "Lung cancer", "inclusion").verdict == "unknown"
+    diagnosed = person(age=60, conditions=["non-small cell lung cancer"])
+    assert verdict(diagnosed, "Lung cancer").verdict == "met"
+    denied = load_patient("A 60-year-old man. No mass in the liver.", today=TODAY)
+    assert "liver mass" not in {c.name for c in denied.conditions}

@@ -313,6 +313,14 @@ def concept_covers(wanted: ConditionInfo, have: ConditionInfo) -> bool:
     return _is_heading_concept(wanted) and (wanted.mesh_term == have.mesh_term or wanted.mesh_term in have.ancestors)
 
 
+_FINDING = re.compile(r"\b(?:mass|masses|nodules?|lesions?|lump)$")
+
+
+def is_finding(info: ConditionInfo) -> bool:
+    """An indeterminate finding ("lung mass", "thyroid nodule"), not a diagnosis."""
+    return bool(_FINDING.search(info.name))
+
+
 def _resolve(constraint: Constraint, lookup) -> ConditionInfo | None:
     for key in (constraint.name, constraint.mesh_term):
         if key:
@@ -327,11 +335,18 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
     label = constraint.name or constraint.mesh_term or noun
     if wanted is None:
         return Check(None, f"{label}: not a known {noun}", bears=False)
-    matched, denied = [], []
+    matched, denied, findings = [], [], []
     for fact in facts:
         have = lookup(fact.name)
-        if have and concept_covers(wanted, have):
+        if have and is_finding(have) and not is_finding(wanted) and \
+                (wanted.mesh_term in have.ancestors or (have.mesh_term and wanted.mesh_term == have.mesh_term)):
+            if not fact.negated:
+                findings.append(fact)  # a lung mass bears on lung cancer, but is not (yet) lung cancer
+        elif have and concept_covers(wanted, have):
             (denied if fact.negated else matched).append(fact)
+    if not matched and findings:
+        return Check(None, f"{findings[0].name} in the record: a finding that may be {label}, to confirm",
+                     _evidence(findings[0]))
     if not matched:
         if denied:
             return Check(False, f"record says no {denied[0].name}", _evidence(denied[0]))

@@ -186,6 +186,27 @@ def _normal_results(sentence: str, mentions, evidence: Evidence, labs: list[LabR
     return {measure: ev for measure, ev in found.items() if measure not in given}
 
 
+# "a solitary mass in the right frontal lobe", "a nodule in the left upper lobe of the lung"
+_LOCATED_FINDING = re.compile(
+    r"\b(?P<what>mass|nodule|lesion|lump)\s+(?:(?:is\s+)?(?:seen|noted|found|present)\s+)?(?:in|of|on|within|involving)\s+"
+    r"(?:the\s+|his\s+|her\s+)?(?:(?:left|right|upper|middle|lower|anterior|posterior|superior|inferior)\s+)*"
+    r"(?P<where>lung|lobe\s+of\s+the\s+lung|upper\s+lobe|lower\s+lobe|middle\s+lobe|frontal\s+lobe|parietal\s+lobe|"
+    r"temporal\s+lobe|occipital\s+lobe|brain|cerebellum|liver|breast|kidney|pancreas|thyroid)\b", re.I)
+_FINDING_SITE = {"lung": "lung mass", "lobe of the lung": "lung mass", "upper lobe": "lung mass",
+                 "lower lobe": "lung mass", "middle lobe": "lung mass", "frontal lobe": "brain mass",
+                 "parietal lobe": "brain mass", "temporal lobe": "brain mass", "occipital lobe": "brain mass",
+                 "brain": "brain mass", "cerebellum": "brain mass", "liver": "liver mass", "breast": "breast mass",
+                 "kidney": "kidney mass", "pancreas": "pancreatic mass", "thyroid": "thyroid nodule"}
+
+
+def _located_findings(sentence: str) -> list[str]:
+    out = []
+    for m in _LOCATED_FINDING.finditer(sentence):
+        if not _negated(sentence, m.start()) and not _about_relative(sentence, m.start()):
+            out.append(_FINDING_SITE[re.sub(r"\s+", " ", m.group("where").lower())])
+    return out
+
+
 def _menopause_status(note: str) -> bool | None:
     """True when the note says the patient is past menopause, False when it says she menstruates."""
     for sentence in sentences(note):
@@ -253,6 +274,10 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
                 elif payload.drug_class in _IMMUNOSUPPRESSIVE_CLASSES and not negated and current:
                     # "on immunosuppressive medications": an immunocompromised host
                     patient.conditions.append(ConditionFact(name="immunosuppressed", evidence=evidence))
+        for finding in _located_findings(sentence):
+            if ("condition", finding) not in seen:
+                seen.add(("condition", finding))
+                patient.conditions.append(ConditionFact(name=finding, evidence=evidence))
         for measure, where in _normal_results(sentence, doc.mentions, evidence, patient.labs).items():
             patient.normal_results.setdefault(measure, where)
     given = {lab.measure for lab in patient.labs}
