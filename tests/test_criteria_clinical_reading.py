@@ -113,3 +113,25 @@ def test_severity_qualifier_is_kept_on_the_condition():
 
 def test_valvular_heart_disease_is_not_any_heart_disease():
     assert [k.name for k in one("Valvular heart disease", "exclusion").constraints] == ["valvular heart disease"]
+
+
+@pytest.mark.parametrize("text, measure, value", [
+    ("ALT more than twice the ULN", "alt", 2),
+    ("Total bilirubin greater than five times the upper limit of normal", "bilirubin_total", 5),
+    ("Creatinine more than three times the upper limit of normal range", "creatinine", 3),
+])
+def test_multiples_of_the_upper_limit_written_in_words(text, measure, value):
+    [k] = one(text, "exclusion").constraints
+    assert (k.measure, k.op, k.value, k.unit) == (measure, ">", value, "x ULN")
+
+
+def test_no_multiple_read_from_other_times():
+    assert one("Dosing two times daily", "exclusion").constraints == []
+
+
+def test_measures_sharing_one_value_are_alternatives_when_joined_by_or():
+    c = one("AST, ALT or bilirubin > 3 x ULN")
+    assert len({k.any_of for k in c.constraints}) == 1 and c.constraints[0].any_of is not None
+    assert {k.any_of for k in one("AST and ALT <= 2.5 x ULN").constraints} == {None}  # inclusion: both
+    c = one("AST and ALT > 5 x ULN", "exclusion")  # exclusion lists: either excludes
+    assert c.constraints[0].any_of is not None and c.constraints[0].any_of == c.constraints[1].any_of

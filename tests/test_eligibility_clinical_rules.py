@@ -180,3 +180,17 @@ def test_a_mass_bears_on_the_cancer_of_its_organ_but_is_not_it():
     assert verdict(diagnosed, "Lung cancer").verdict == "met"
     denied = load_patient("A 60-year-old man. No mass in the liver.", today=TODAY)
     assert "liver mass" not in {c.name for c in denied.conditions}
+
+
+def test_a_drug_named_only_by_its_class_counts_for_the_class():
+    patient = load_patient("A 28-year-old woman with neck pain. She was prescribed NSAIDs. She takes no anticoagulants. "
+                           "She had a steroid-induced psychosis.", today=TODAY)
+    assert verdict(patient, "Use of NSAIDs").verdict == "met"
+    assert verdict(patient, "Anticoagulant therapy").verdict == "not_met"
+    assert verdict(patient, "Treatment with ibuprofen").verdict == "not_met"  # which NSAID: not said
+    assert "steroid" not in {m.name for m in patient.medications}
+
+
+def test_an_or_list_sharing_a_value_excludes_on_any_one():
+    patient = person(age=50, labs=[{"name": "ALT", "value": 300, "unit": "U/L"}, {"name": "AST", "value": 30, "unit": "U/L"}])
+    assert verdict(patient, "ALT or AST > 200 U/L").verdict == "met"

@@ -83,7 +83,9 @@ class Doc:
         if self._quantities is None:
             from .quantities import find_quantities
 
-            self._quantities = find_quantities(self.text) if any(ch.isdigit() for ch in self.text) else []
+            text = self.text
+            has_number = any(ch.isdigit() for ch in text) or "twice" in text or "times" in text  # "five times the ULN"
+            self._quantities = find_quantities(text) if has_number else []
         return self._quantities
 
     def is_skipped(self, start: int) -> bool:

@@ -101,6 +101,7 @@ def extract_measurements(doc: Doc) -> None:
     quantities = doc.quantities
     if not quantities:
         return
+    sharing: dict[int, list[tuple[Mention, Constraint]]] = {}
     for i, mention in enumerate(measures_found):
         if mention.payload.id == "blood_pressure":
             _blood_pressure(doc, mention)
@@ -114,6 +115,23 @@ def extract_measurements(doc: Doc) -> None:
         if _history_value(doc, mention.start):
             c.timing = "prior"
         doc.add(c, mention.start, q.end)
+        sharing.setdefault(q.start, []).append((mention, c))
+    _shared_value_alternatives(doc, sharing)
+
+
+def _shared_value_alternatives(doc: Doc, sharing: dict[int, list[tuple[Mention, Constraint]]]) -> None:
+    """"ALT or AST > 5 x ULN": measures sharing one value are alternatives when joined by "or"
+    (in an exclusion also by "," / "and", as lists are there)."""
+    from .grouping import _join
+
+    for group in sharing.values():
+        if len(group) < 2:
+            continue
+        joins = [_join(doc.text[a.end:b.start]) for (a, _), (b, _) in zip(group, group[1:])]
+        if all(j in ("or", "and") for j in joins) and ("or" in joins or doc.kind == "exclusion"):
+            number = max((f.constraint.any_of or 0 for f in doc.found), default=0) + 1
+            for _, c in group:
+                c.any_of = number
 
 
 def _value_after(doc: Doc, mention: Mention, quantities: list[Quantity],

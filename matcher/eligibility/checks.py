@@ -19,6 +19,7 @@ from models.patient import LabResult, MedicationFact, Patient
 
 from ..criteria import canonical_drug, drug_classes, find_condition, find_measure, find_procedure, to_canonical
 from ..criteria.conditions import ConditionInfo
+from ..criteria.drugs import drug_matcher, lexicon as drug_lexicon
 from ..criteria.measures import ULN
 from ..criteria.reference import decide, reference_range
 
@@ -215,9 +216,17 @@ def _window_start(patient: Patient, constraint: Constraint) -> date | None:
     return patient.as_of - timedelta(days=constraint.within_days) if constraint.within_days else None
 
 
+@lru_cache(maxsize=4096)
+def _named_classes(name: str) -> frozenset[str]:
+    """The classes a medication named only by its class has ("NSAIDs", "immunosuppressive drugs")."""
+    lex = drug_lexicon()
+    found = {p.drug_class for p in drug_matcher().lookup(name) if p.drug_class}
+    return frozenset(lex.with_ancestors(found)) if found else frozenset()
+
+
 def _med_matches(med: MedicationFact, constraint: Constraint) -> bool:
     generic = canonical_drug(med.name) or med.name.strip().lower()
-    classes = drug_classes(med.name)
+    classes = drug_classes(med.name) or _named_classes(med.name)
     carved_out = [x.strip() for x in (constraint.excluding or "").split(";") if x.strip()]
     if any(generic == (canonical_drug(x) or x) or x in classes for x in carved_out):
         return False

@@ -58,6 +58,8 @@ _AGO = re.compile(r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nin
 _CLAUSE = re.compile(r"[^,;]+")
 _WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+# A class named as something other than what the patient takes ("steroid-induced", "NSAID allergy").
+_CLASS_NOT_TAKEN = re.compile(r"^\s*-?\s*(?:induced|related|associated|allerg\w*|intoleran\w*|hypersensitiv\w*)\b", re.I)
 # A drug class the note says the patient takes that makes the patient immunocompromised.
 _IMMUNOSUPPRESSIVE_CLASSES = ("immunosuppressant",)
 _WILL_CONSENT = re.compile(r"\bwill\s+(?:provide|give|sign)\s+(?:written\s+)?informed\s+consent\b", re.I)
@@ -271,7 +273,11 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
                 current = True if _CURRENT.search(before) and not _PAST.search(before) else None
                 if payload.drug:
                     patient.medications.append(MedicationFact(name=name, current=current, negated=negated, evidence=evidence))
-                elif payload.drug_class in _IMMUNOSUPPRESSIVE_CLASSES and not negated and current:
+                elif not _CLASS_NOT_TAKEN.search(sentence[mention.end:mention.end + 30]):
+                    # "She was prescribed NSAIDs": a member of the class, which one unsaid
+                    patient.medications.append(MedicationFact(name=sentence[mention.start:mention.end], current=current,
+                                                              negated=negated, evidence=evidence))
+                if payload.drug_class in _IMMUNOSUPPRESSIVE_CLASSES and not negated and current:
                     # "on immunosuppressive medications": an immunocompromised host
                     patient.conditions.append(ConditionFact(name="immunosuppressed", evidence=evidence))
         for finding in _located_findings(sentence):
