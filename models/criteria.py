@@ -68,7 +68,8 @@ class Constraint:
       ``within_days``;
     - ``condition`` / ``procedure``: ``name``, ``mesh_term``, ``timing``, ``within_days``; on a
       condition, ``value_text`` is a severity the criterion asks for (``uncontrolled``,
-      ``unstable``, ``severe``, …), which the condition's mere presence does not show;
+      ``unstable``, ``severe``, …), which the condition's mere presence does not show, or
+      ``active``, which a history of the condition does not show;
     - ``reproductive``: ``value_text`` = ``pregnant`` / ``lactating`` / ``contraception`` /
       ``postmenopausal`` (negated for "premenopausal");
     - ``healthy_volunteer``: the trial takes people without disease ("healthy volunteers").

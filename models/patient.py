@@ -26,6 +26,7 @@ class ConditionFact:
     system: str | None = None  # "icd10", "snomed", "mesh", ...
     negated: bool = False  # "denies diabetes": known to be absent
     onset: date | None = None
+    past: bool = False  # given as history ("a history of tuberculosis"), not said to be current
     evidence: Evidence | None = None
 
 

@@ -194,3 +194,14 @@ def test_a_drug_named_only_by_its_class_counts_for_the_class():
 def test_an_or_list_sharing_a_value_excludes_on_any_one():
     patient = person(age=50, labs=[{"name": "ALT", "value": 300, "unit": "U/L"}, {"name": "AST", "value": 30, "unit": "U/L"}])
     assert verdict(patient, "ALT or AST > 200 U/L").verdict == "met"
+
+
+def test_active_disease_is_not_shown_by_a_history_of_it():
+    patient = load_patient("A 65-year-old man with a history of tuberculosis now complains of a productive cough.",
+                           today=TODAY)
+    tb = next(c for c in patient.conditions if c.name == "tuberculosis")
+    assert tb.past and not next(c for c in patient.conditions if c.name == "cough").past
+    v = verdict(patient, "Active tuberculosis")
+    assert v.verdict == "unknown" and "history" in v.reason
+    assert verdict(patient, "History of tuberculosis").verdict == "met"
+    assert verdict(load_patient("A 40 yo man with tuberculosis.", today=TODAY), "Active tuberculosis").verdict == "met"

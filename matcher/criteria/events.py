@@ -135,6 +135,7 @@ _RELATIVE_BEFORE = re.compile(
 _SEVERITY = r"(uncontrolled|poorly[\s-]controlled|unstable|decompensated|severe|refractory)"
 _SEVERITY_BEFORE = re.compile(rf"\b{_SEVERITY}\s+(?:[a-z-]+\s+){{0,2}}$", re.I)
 _SEVERITY_INSIDE = re.compile(rf"{_SEVERITY}\s", re.I)
+_ACTIVE_BEFORE = re.compile(r"\bactive\s+(?:[a-z-]+\s+){0,3}$", re.I)
 
 
 def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
@@ -154,6 +155,8 @@ def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
             _SEVERITY_INSIDE.match(doc.text[m.start:m.end] + " ")  # "unstable angina" read as angina
         if qualifier:  # "uncontrolled hypertension": the record must say it is uncontrolled
             c.value_text = re.sub(r"[\s-]+", " ", qualifier.group(1).lower())
+        elif _ACTIVE_BEFORE.search(doc.text[max(0, m.start - 60):m.start]):
+            c.value_text = "active"  # "active infection": a history of one is not enough
     if window:
         c.within_days = window.days
         if window.washout:

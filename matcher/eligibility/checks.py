@@ -364,7 +364,12 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
     start = _window_start(patient, constraint)
     shown = fact.name if fact.name.lower() == label.lower() else f"{fact.name} (a {label})"
     qualifier = constraint.value_text if constraint.type == "condition" else None
-    if qualifier:
+    if qualifier == "active":
+        current = [f for f in matched if not getattr(f, "past", False)]
+        if not current:
+            return Check(None, f"{shown} in the record as history: confirm whether active", _evidence(fact))
+        fact = current[0]
+    elif qualifier:
         stated = [f for f in matched if f.evidence and f.evidence.text and _states(qualifier, f.evidence.text)]
         if not stated:
             return Check(None, f"{shown} in the record: confirm whether {qualifier}", _evidence(fact))

@@ -58,6 +58,9 @@ _AGO = re.compile(r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nin
 _CLAUSE = re.compile(r"[^,;]+")
 _WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+# "a history of tuberculosis", "previously treated for hepatitis C": the past, not said to be current
+_HISTORY_BEFORE = re.compile(r"\b(?:history\s+of|h/o|previous(?:ly)?|prior|past|former|resolved|remote|"
+                             r"treated\s+for|recovered\s+from|s/p|status\s+post)\b[^.;,]{0,25}$", re.I)
 # A class named as something other than what the patient takes ("steroid-induced", "NSAID allergy").
 _CLASS_NOT_TAKEN = re.compile(r"^\s*-?\s*(?:induced|related|associated|allerg\w*|intoleran\w*|hypersensitiv\w*)\b", re.I)
 # A drug class the note says the patient takes that makes the patient immunocompromised.
@@ -263,7 +266,9 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
             if mention.type == "condition":
                 days = _days_ago(_clause_at(sentence, mention.start))
                 onset = patient.as_of - timedelta(days=days) if days is not None else None
-                patient.conditions.append(ConditionFact(name=name, negated=negated, onset=onset, evidence=evidence))
+                past = bool(_HISTORY_BEFORE.search(sentence[max(0, mention.start - 60):mention.start]))
+                patient.conditions.append(ConditionFact(name=name, negated=negated, onset=onset, past=past,
+                                                        evidence=evidence))
             elif mention.type == "procedure":
                 days = _days_ago(_clause_at(sentence, mention.start))
                 when = patient.as_of - timedelta(days=days) if days is not None else None
