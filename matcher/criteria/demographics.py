@@ -52,7 +52,8 @@ def extract_age(doc: Doc) -> None:
                 continue
             unit = "years"
         before = text[max(0, q.start - 60):q.start]
-        if _NOT_THE_PATIENTS_AGE.search(before):
+        if ("estation" in before or "etal" in before or "regnancy" in before or "enstrual" in before) and \
+                _NOT_THE_PATIENTS_AGE.search(before):
             continue  # "gestational age < 23 weeks" is the pregnancy's age, not the patient's
         is_age = bool(_AGE_BEFORE.search(before) or _AGE_AFTER.match(text[q.end:]) or
                       (len(text) < 40 and _ONLY_AGE.match(text) and unit.lower().startswith("y")))

@@ -5,6 +5,7 @@ examples ("B-cell depleting therapy (e.g., rituximab)")."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from models import Constraint
 
@@ -136,6 +137,15 @@ _SEVERITY = r"(uncontrolled|poorly[\s-]controlled|unstable|decompensated|severe|
 _SEVERITY_BEFORE = re.compile(rf"\b{_SEVERITY}\s+(?:[a-z-]+\s+){{0,2}}$", re.I)
 _SEVERITY_INSIDE = re.compile(rf"{_SEVERITY}\s", re.I)
 _ACTIVE_BEFORE = re.compile(r"\bactive\s+(?:[a-z-]+\s+){0,3}$", re.I)
+_RELATIVE_WORDS = ("famil", "parent", "mother", "father", "sibling", "brother", "sister", "offspring", "twin", "relative")
+_SEVERITY_WORDS = ("controlled", "unstable", "decompensated", "severe", "refractory")
+
+
+@lru_cache(maxsize=4096)
+def _cue_words(text: str) -> tuple[bool, bool, bool]:
+    """Cheap tests before the cue patterns: (a relative, a severity, "active") named in ``text``."""
+    low = text.lower()
+    return (any(w in low for w in _RELATIVE_WORDS), any(w in low for w in _SEVERITY_WORDS), "active" in low)
 
 
 def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
@@ -143,7 +153,7 @@ def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
     if info.kind == "condition":
         if _MODIFIER_AFTER.match(doc.text[m.end:m.end + 25]) or \
                 _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]) or \
-                _RELATIVE_BEFORE.search(doc.clause_before(m.start)[-90:]):
+                (_cue_words(doc.text)[0] and _RELATIVE_BEFORE.search(doc.clause_before(m.start)[-90:])):
             return None
     window = _window_for(windows, m, doc)
     timing = _timing(doc, m, window, "any") if info.kind == "procedure" else (
@@ -151,11 +161,12 @@ def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
     c = Constraint(type=info.kind, name=info.name, mesh_term=info.mesh_term, timing=timing,
                    negated=cues.negated(doc, m.start))
     if info.kind == "condition":
-        qualifier = _SEVERITY_BEFORE.search(doc.text[max(0, m.start - 45):m.start]) or \
-            _SEVERITY_INSIDE.match(doc.text[m.start:m.end] + " ")  # "unstable angina" read as angina
+        _, severity, active = _cue_words(doc.text)
+        qualifier = severity and (_SEVERITY_BEFORE.search(doc.text[max(0, m.start - 45):m.start]) or
+                                  _SEVERITY_INSIDE.match(doc.text[m.start:m.end] + " "))  # "unstable angina"
         if qualifier:  # "uncontrolled hypertension": the record must say it is uncontrolled
             c.value_text = re.sub(r"[\s-]+", " ", qualifier.group(1).lower())
-        elif _ACTIVE_BEFORE.search(doc.text[max(0, m.start - 60):m.start]):
+        elif active and _ACTIVE_BEFORE.search(doc.text[max(0, m.start - 60):m.start]):
             c.value_text = "active"  # "active infection": a history of one is not enough
     if window:
         c.within_days = window.days

@@ -33,7 +33,9 @@ _NOT_IN_LISTS = ("age", "sex", "reproductive", "healthy_volunteer")
 
 
 def group_alternatives(doc: Doc) -> None:
-    cue = _ANY_OF_CUE.search(doc.text) if doc.found else None
+    text = doc.text
+    cue = _ANY_OF_CUE.search(text) if doc.found and ("one" in text or "One" in text or "ONE" in text or "1 of" in text) \
+        else None
     if cue:
         listed = [f for f in doc.found if f.start >= cue.end() and f.constraint.type not in _NOT_IN_LISTS]
         if len(listed) >= 2:

@@ -60,7 +60,9 @@ def find_mentions(doc: Doc) -> None:
             taken[i] = True
         chosen.append(Mention(kind, toks[s][1], toks[e - 1][2], payload))
     chosen.sort(key=lambda m: m.start)
-    doc.mentions = [m for m in chosen if not (m.type == "drug" and _SCALE_AFTER.match(doc.text, m.end))]
+    if any(m.type == "drug" for m in chosen):
+        chosen = [m for m in chosen if not (m.type == "drug" and _SCALE_AFTER.match(doc.text, m.end))]
+    doc.mentions = chosen
 
 
 # A drug abbreviation that names a scale here: "ASA score > 2", "ASA class III" (the
