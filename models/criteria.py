@@ -66,8 +66,13 @@ class Constraint:
     - ``sex``: ``value_text`` = ``female`` / ``male``;
     - ``therapy``: ``drug`` and/or ``drug_class``, ``timing`` (``prior`` / ``current`` / ``any``),
       ``within_days``;
-    - ``condition`` / ``procedure``: ``name``, ``mesh_term``, ``timing``, ``within_days``;
-    - ``reproductive``: ``value_text`` = ``pregnant`` / ``lactating`` / ``contraception``.
+    - ``condition`` / ``procedure``: ``name``, ``mesh_term``, ``timing``, ``within_days``; on a
+      condition, ``value_text`` is a severity the criterion asks for (``uncontrolled``,
+      ``unstable``, ``severe``, …), which the condition's mere presence does not show, or
+      ``active``, which a history of the condition does not show;
+    - ``reproductive``: ``value_text`` = ``pregnant`` / ``lactating`` / ``contraception`` /
+      ``postmenopausal`` (negated for "premenopausal");
+    - ``healthy_volunteer``: the trial takes people without disease ("healthy volunteers").
 
     ``negated`` is true when the criterion states the absence ("no prior splenectomy").
 

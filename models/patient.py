@@ -26,6 +26,7 @@ class ConditionFact:
     system: str | None = None  # "icd10", "snomed", "mesh", ...
     negated: bool = False  # "denies diabetes": known to be absent
     onset: date | None = None
+    past: bool = False  # given as history ("a history of tuberculosis"), not said to be current
     evidence: Evidence | None = None
 
 
@@ -82,7 +83,10 @@ class Patient:
     medications: list[MedicationFact] = field(default_factory=list)
     procedures: list[ProcedureFact] = field(default_factory=list)
     pregnant: bool | None = None
+    menopausal: bool | None = None  # post-menopausal (True) or still menstruating (False), when the record says
     healthy: bool | None = None  # a healthy volunteer
     will_consent: bool | None = None  # the record says the patient will give consent and comply
+    # measures the record calls normal without giving a value ("CBC normal"): measure id → where it says so
+    normal_results: dict[str, Evidence] = field(default_factory=dict)
     location: Location | None = None
     note: str | None = None

@@ -73,6 +73,7 @@ _NO_RULE_HINTS = ("if", "unless", "note", "n.b", "nb", "for patients", "for part
                   "for subjects", "in case", "where applicable", "allowed", "permitted", "acceptable",
                   "eligible", "exclu", "need", "required", "participate", "included", "enrolled",
                   "considered")
+_PARENTHESIS = re.compile(r"\(([^()]*)\)")
 _PERMITTING_CONTEXT = re.compile(r"(?:^|:\s*)(?:allowed|permitted|acceptable|optional)\s*$", re.I)
 
 
@@ -85,6 +86,14 @@ def mark_sentences_without_rules(doc: Doc) -> None:
     low = doc.text.lower()
     if not any(hint in low for hint in _NO_RULE_HINTS):
         return
-    for m in re.finditer(r"[^.;]+(?:[.;](?=\s|$)|$)", doc.text):
+    text = doc.text
+    if "(" in text:
+        # an allowance in parentheses qualifies its sentence; the rest still states a rule
+        # ("on a stable regimen for 2 months (dose adjustments during the study are acceptable)")
+        for m in _PARENTHESIS.finditer(text):
+            if _NO_RULE.search(m.group(1)) and text[:m.start()].strip(" -*•\t"):
+                doc.skipped.append((m.start(), m.end()))
+                text = text[:m.start()] + " " * (m.end() - m.start()) + text[m.end():]
+    for m in re.finditer(r"[^.;]+(?:[.;](?=\s|$)|$)", text):
         if _NO_RULE.search(m.group()):
             doc.skipped.append((m.start(), m.end()))

@@ -26,6 +26,10 @@ _AGE_AFTER = re.compile(r"^\s*(?:of\s+age|old|-old|\s*years?\s+old|\(inclusive\)
 _ONLY_AGE = re.compile(r"^\W*(?:age\W*)?[≥≤<>=\s]*(?:over|under|above|below|at\s+least|from)?\s*\d", re.I)
 
 
+_NOT_THE_PATIENTS_AGE = re.compile(r"\b(?:gestation(?:al)?|fetal|foetal|pregnancy|post-?menstrual)\s+age\b[^.;]{0,15}$",
+                                   re.I)
+
+
 def _years(value: float, unit: str) -> float:
     m = _TIME_UNIT.match(unit.strip())
     return round(value * _YEARS[m.group(1).lower()], 2)
@@ -48,6 +52,9 @@ def extract_age(doc: Doc) -> None:
                 continue
             unit = "years"
         before = text[max(0, q.start - 60):q.start]
+        if ("estation" in before or "etal" in before or "regnancy" in before or "enstrual" in before) and \
+                _NOT_THE_PATIENTS_AGE.search(before):
+            continue  # "gestational age < 23 weeks" is the pregnancy's age, not the patient's
         is_age = bool(_AGE_BEFORE.search(before) or _AGE_AFTER.match(text[q.end:]) or
                       (len(text) < 40 and _ONLY_AGE.match(text) and unit.lower().startswith("y")))
         if not is_age or (q.op == "=" and not re.search(r"\bage", before, re.I) and not _OLDER.match(text, q.end)):
@@ -69,7 +76,7 @@ _SEX_WORD = r"(?:males?|females?|men|women|boys|girls|man|woman)"
 _SEX_SUBJECT = re.compile(
     rf"^\W*(?:(?:adult|healthy|post-?menopausal|pre-?menopausal|ambulatory|caucasian|asian|black)\s+)*"
     rf"(?P<first>{_SEX_WORD})(?:\s*(?:and|or|&|/)\s*(?P<second>(?:non-pregnant\s+|nonpregnant\s+)?{_SEX_WORD}))?"
-    r"(?:\s+(?:patients?|subjects?|participants?|volunteers?|individuals?|adults?|only))?"
+    r"(?:\s+(?:patients?|subjects?|participants?|volunteers?|individuals?|adults?|only|sex|gender))?"
     r"(?P<tail>\s*$|\s*[,;.(]|\s+(?:aged?|between|from|over|under|of\s+age|\d|≥|>|who\s+(?:are|is)\s+\d|"
     r"with|diagnosed|must\s+be\s+\d|at\s+least|older|younger|\d+\s*(?:-|to)))", re.I)
 _SEX_FIELD = re.compile(r"^\W*(?:sex|gender)\s*:\s*(?P<first>male|female|men|women)\b", re.I)
@@ -102,11 +109,18 @@ _LACTATING = re.compile(r"\b(?:lactat(?:ing|ion)|breast[-\s]?feed(?:ing)?|breast
 _CONTRACEPTION = re.compile(r"\b(?:contracepti(?:on|ve|ves)|birth\s+control|abstinen(?:ce|t))\b", re.I)
 _NEGATIVE_TEST = re.compile(r"\bnegative\b[^.;]{0,40}\bpregnancy\s+test|\bpregnancy\s+test\b[^.;]{0,30}\bnegative\b|"
                             r"\bnon-?pregnant\b|\bnot\s+(?:be\s+)?pregnant\b|\bnon-?lactating\b", re.I)
+_DURING_PREGNANCY = re.compile(r"\b(?:(?:course|beginning|start|end|rest|remainder|duration|time)\s+of|"
+                               r"during|throughout)\s+(?:the|her|this)\s+$", re.I)
 _PLANNING = re.compile(r"\b(?:plan(?:s|ning)?|intend(?:s|ing)?|wish(?:es|ing)?|desire)\b[^.;]{0,30}$", re.I)
 
 
 _REPRODUCTIVE_HINTS = ("pregn", "gravid", "lactat", "breast", "nursing", "contracep", "birth control",
-                       "abstinen")
+                       "abstinen", "menopaus")
+# Menopausal status as who the patient is ("Premenopausal", "postmenopausal women"), not as a
+# qualifier of a finding ("postmenopausal bleeding", "postmenopausal osteoporosis").
+_MENOPAUSAL = re.compile(r"\b(?P<pre>pre|peri|post)[-\s]?menopausal\b(?=\s*(?:$|[,.;:(/]|and\b|or\b|"
+                         r"(?:status|state|women|woman|females?|patients?|subjects?|participants?|volunteers?)\b))",
+                         re.I)
 
 
 def extract_reproductive(doc: Doc) -> None:
@@ -117,6 +131,8 @@ def extract_reproductive(doc: Doc) -> None:
     negative = _NEGATIVE_TEST.search(text)
     for pattern, value in ((_PREGNANT, "pregnant"), (_LACTATING, "lactating")):
         for m in pattern.finditer(text):
+            if value == "pregnant" and _DURING_PREGNANCY.search(text[max(0, m.start() - 30):m.start()]):
+                continue  # "during the pregnancy", "at the beginning of the pregnancy": when, not who
             if value == "pregnant" and re.match(r"\s*(?:test|prevention|potential)", text[m.end():], re.I):
                 if not (negative and negative.start() <= m.start() <= negative.end()):
                     continue
@@ -132,3 +148,26 @@ def extract_reproductive(doc: Doc) -> None:
     m = _CONTRACEPTION.search(text)
     if m:
         doc.add(Constraint(type="reproductive", value_text="contraception"), m.start(), m.end())
+    m = _MENOPAUSAL.search(text)
+    if m and m.group("pre").lower() != "peri":
+        doc.add(Constraint(type="reproductive", value_text="postmenopausal", negated=m.group("pre").lower() == "pre"),
+                m.start(), m.end())
+
+
+# "Healthy volunteers", "in good health": the trial takes people without disease. Not when the
+# health is qualified ("in good health other than their asthma") or denied.
+_HEALTHY = re.compile(
+    r"^\W*(?:(?:adult|normal|male|female)\s+)?healthy\s+(?:adult\s+|male\s+|female\s+)?(?:volunteers?|subjects?|"
+    r"individuals?|participants?|adults?|men|women|males?|females?|persons?|people|children)\b|"
+    r"\b(?:in\s+good\s+(?:general\s+)?health|generally\s+healthy|healthy\s+as\s+(?:determined|judged|assessed))\b",
+    re.I)
+_HEALTH_QUALIFIED = re.compile(r"\b(?:other\s+than|except|apart\s+from|aside\s+from|besides|exception|not|no|"
+                               r"without|otherwise|stable)\b", re.I)
+
+
+def extract_healthy(doc: Doc) -> None:
+    if doc.kind != "inclusion" or "health" not in doc.text.lower():
+        return
+    m = _HEALTHY.search(doc.text)
+    if m and not _HEALTH_QUALIFIED.search(doc.text) and not doc.is_skipped(m.start()):
+        doc.add(Constraint(type="healthy_volunteer"), m.start(), m.end())

@@ -83,7 +83,10 @@ class Doc:
         if self._quantities is None:
             from .quantities import find_quantities
 
-            self._quantities = find_quantities(self.text) if any(ch.isdigit() for ch in self.text) else []
+            text = self.text
+            has_number = _DIGIT.search(text) is not None or (  # "five times the upper limit of normal"
+                ("twice" in text or "times" in text) and ("ULN" in text or "upper" in text or "Upper" in text))
+            self._quantities = find_quantities(text) if has_number else []
         return self._quantities
 
     def is_skipped(self, start: int) -> bool:
@@ -110,6 +113,7 @@ class Doc:
         return tail[:m.start()] if m else tail
 
 
+_DIGIT = re.compile(r"\d")
 _FIELD_LABEL = re.compile(r"^[A-Za-z][A-Za-z/()\- ]{0,40}$")
 
 

@@ -5,6 +5,7 @@ examples ("B-cell depleting therapy (e.g., rituximab)")."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from models import Constraint
 
@@ -17,7 +18,10 @@ from .temporal import Window, find_windows
 _STUDY_DRUG = re.compile(r"\b(?:first|last|initial|start\s+of|initiation\s+of|study|the\s+study|"
                          r"investigational)\b[\s\w-]{0,30}$", re.I)
 _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|contraindicat\w*|sensitivity|"
-                      r"reactions?|anaphyla\w*|idiosyncra\w*)\b[^.;]{0,40}$", re.I)
+                      r"reactions?|anaphyla\w*|idiosyncra\w*|(?:can\s*not|cannot|unable\s+to|not\s+able\s+to)\s+"
+                      r"(?:use|take|receive|tolerate|be\s+(?:given|treated\s+with)))\b[^.;]{0,40}$", re.I)
+# "beta blockers are contraindicated": a statement about the patient's intolerance, not a therapy.
+_ALLERGY_AFTER = re.compile(r"^[^.;]{0,30}?\b(?:(?:is|are)\s+)?(?:contraindicated|not\s+tolerated)\b", re.I)
 # A therapy named as an option, not as something given ("no standard chemotherapy available",
 # "candidate for surgery").
 _OPTION_BEFORE = re.compile(r"\b(?:candidates?|eligible|suitable|fit|unfit|unwilling|refus\w*|declin\w*|"
@@ -94,7 +98,8 @@ def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str
     p: DrugMention = m.payload
     before = doc.text[max(0, m.start - 60):m.start]
     if _STUDY_DRUG.search(before) or _ALLERGY.search(doc.clause_before(m.start)[-60:]) or \
-            _OPTION_BEFORE.search(before) or _OPTION_AFTER.match(doc.text[m.end:m.end + 40]):
+            _OPTION_BEFORE.search(before) or _OPTION_AFTER.match(doc.text[m.end:m.end + 40]) or \
+            _ALLERGY_AFTER.match(doc.text[m.end:m.end + 40]):
         return None
     if p.drug and cues.example(doc, m.start):
         classes = drug_lexicon().with_ancestors(drug_lexicon().classes_of.get(p.drug, set()))
@@ -113,22 +118,56 @@ def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str
 
 
 # A condition named as what a therapy was for ("prior endocrine therapy for this malignancy").
-_INDICATION_BEFORE = re.compile(r"\b(?:therap(?:y|ies)|treatments?|treated|chemotherapy|radiotherapy|"
+_INDICATION_BEFORE = re.compile(r"\b(?:causes?|etiolog(?:y|ies)|aetiolog(?:y|ies)|risk\s+factors?|"
+                                r"therap(?:y|ies)|treatments?|treated|chemotherapy|radiotherapy|"
                                 r"surgery|drugs?|medications?|agents?|prophylaxis|vaccines?)\s+"
                                 r"(?:for|of|against)\s+(?:the\s+|this\s+|their\s+|his\s+|her\s+|any\s+)?$", re.I)
+
+
+# A condition of a relative, not of the patient ("a parent diagnosed with bipolar disorder",
+# "family history of breast cancer").
+_RELATIVE_BEFORE = re.compile(
+    r"\b(?:family\s+(?:history|members?)|parents?|mother|father|siblings?|brothers?|sisters?|offspring|twins?|"
+    r"(?:a|any|one|two|first[-\s]degree|second[-\s]degree|blood)\s+relatives?|relatives\b)[^.;]{0,60}$", re.I)
+
+
+# A severity or control the criterion requires of a condition ("uncontrolled hypertension",
+# "unstable angina", "severe hepatic impairment"), which its mere presence does not show.
+_SEVERITY = r"(uncontrolled|poorly[\s-]controlled|unstable|decompensated|severe|refractory)"
+_SEVERITY_BEFORE = re.compile(rf"\b{_SEVERITY}\s+(?:[a-z-]+\s+){{0,2}}$", re.I)
+_SEVERITY_INSIDE = re.compile(rf"{_SEVERITY}\s", re.I)
+_ACTIVE_BEFORE = re.compile(r"\bactive\s+(?:[a-z-]+\s+){0,3}$", re.I)
+_RELATIVE_WORDS = ("famil", "parent", "mother", "father", "sibling", "brother", "sister", "offspring", "twin", "relative")
+_SEVERITY_WORDS = ("controlled", "unstable", "decompensated", "severe", "refractory")
+
+
+@lru_cache(maxsize=4096)
+def _cue_words(text: str) -> tuple[bool, bool, bool]:
+    """Cheap tests before the cue patterns: (a relative, a severity, "active") named in ``text``."""
+    low = text.lower()
+    return (any(w in low for w in _RELATIVE_WORDS), any(w in low for w in _SEVERITY_WORDS), "active" in low)
 
 
 def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
     info = m.payload
     if info.kind == "condition":
         if _MODIFIER_AFTER.match(doc.text[m.end:m.end + 25]) or \
-                _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]):
+                _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]) or \
+                (_cue_words(doc.text)[0] and _RELATIVE_BEFORE.search(doc.clause_before(m.start)[-90:])):
             return None
     window = _window_for(windows, m, doc)
     timing = _timing(doc, m, window, "any") if info.kind == "procedure" else (
         "prior" if window else cues.timing(doc, m.start))
     c = Constraint(type=info.kind, name=info.name, mesh_term=info.mesh_term, timing=timing,
                    negated=cues.negated(doc, m.start))
+    if info.kind == "condition":
+        _, severity, active = _cue_words(doc.text)
+        qualifier = severity and (_SEVERITY_BEFORE.search(doc.text[max(0, m.start - 45):m.start]) or
+                                  _SEVERITY_INSIDE.match(doc.text[m.start:m.end] + " "))  # "unstable angina"
+        if qualifier:  # "uncontrolled hypertension": the record must say it is uncontrolled
+            c.value_text = re.sub(r"[\s-]+", " ", qualifier.group(1).lower())
+        elif active and _ACTIVE_BEFORE.search(doc.text[max(0, m.start - 60):m.start]):
+            c.value_text = "active"  # "active infection": a history of one is not enough
     if window:
         c.within_days = window.days
         if window.washout:

@@ -25,7 +25,24 @@ def _join(gap: str) -> str | None:
     return None
 
 
+# "one or more risk factors, such as A, B, C", "at least one of the following": whatever follows
+# is a list of alternatives, however it is joined.
+_ANY_OF_CUE = re.compile(r"\b(?:one\s+or\s+more|at\s+least\s+one|any\s+(?:one\s+)?of\s+the\s+following|"
+                         r"(?:≥|>=)\s*1\s+of)\b", re.I)
+_NOT_IN_LISTS = ("age", "sex", "reproductive", "healthy_volunteer")
+
+
 def group_alternatives(doc: Doc) -> None:
+    text = doc.text
+    cue = _ANY_OF_CUE.search(text) if doc.found and ("one" in text or "One" in text or "ONE" in text or "1 of" in text) \
+        else None
+    if cue:
+        listed = [f for f in doc.found if f.start >= cue.end() and f.constraint.type not in _NOT_IN_LISTS]
+        if len(listed) >= 2:
+            group = max((f.constraint.any_of or 0 for f in doc.found), default=0) + 1
+            for f in listed:
+                f.constraint.any_of = group
+            return
     found = sorted(doc.found, key=lambda f: f.start)
     groups: list[list] = []
     for prev, cur in zip(found, found[1:]):

@@ -64,7 +64,7 @@ def _history_value(doc: Doc, start: int) -> bool:
 
 _PAIR = re.compile(r"\s*(?P<op>[<>≤≥]=?|(?:greater|higher|more|less|lower)\s+than(?:\s+or\s+equal\s+to)?|"
                    r"at\s+least|above|below|under|over|no\s+more\s+than|not\s+(?:more|higher)\s+than)?\s*"
-                   r"(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\s*(?:mm\s*hg)?", re.I)
+                   r"(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\s*(?:mm\s*(?:of\s*)?hg)?", re.I)
 _WORD_OPS = {"greater than": ">", "higher than": ">", "more than": ">", "less than": "<",
              "lower than": "<", "at least": ">=", "above": ">", "below": "<", "under": "<",
              "over": ">", "no more than": "<=", "not more than": "<=", "not higher than": "<="}
@@ -92,12 +92,16 @@ def _blood_pressure(doc: Doc, mention: Mention) -> None:
 
 
 def extract_measurements(doc: Doc) -> None:
+    for mention in doc.mentions:
+        if mention.type == "condition" and mention.payload.name == "hypertension":
+            _blood_pressure(doc, mention)  # "hypertension of > 170/100 mmHg": the pressures are the rule
     measures_found = [m for m in doc.mentions if m.type == "measure"]
     if not measures_found:
         return
     quantities = doc.quantities
     if not quantities:
         return
+    sharing: dict[int, list[tuple[Mention, Constraint]]] = {}
     for i, mention in enumerate(measures_found):
         if mention.payload.id == "blood_pressure":
             _blood_pressure(doc, mention)
@@ -111,6 +115,23 @@ def extract_measurements(doc: Doc) -> None:
         if _history_value(doc, mention.start):
             c.timing = "prior"
         doc.add(c, mention.start, q.end)
+        sharing.setdefault(q.start, []).append((mention, c))
+    _shared_value_alternatives(doc, sharing)
+
+
+def _shared_value_alternatives(doc: Doc, sharing: dict[int, list[tuple[Mention, Constraint]]]) -> None:
+    """"ALT or AST > 5 x ULN": measures sharing one value are alternatives when joined by "or"
+    (in an exclusion also by "," / "and", as lists are there)."""
+    from .grouping import _join
+
+    for group in sharing.values():
+        if len(group) < 2:
+            continue
+        joins = [_join(doc.text[a.end:b.start]) for (a, _), (b, _) in zip(group, group[1:])]
+        if all(j in ("or", "and") for j in joins) and ("or" in joins or doc.kind == "exclusion"):
+            number = max((f.constraint.any_of or 0 for f in doc.found), default=0) + 1
+            for _, c in group:
+                c.any_of = number
 
 
 def _value_after(doc: Doc, mention: Mention, quantities: list[Quantity],

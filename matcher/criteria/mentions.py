@@ -4,6 +4,7 @@ transfusion" → platelet transfusion + blood transfusion; "hepatitis B or C")."
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from .conditions import conditions, procedures
@@ -59,7 +60,14 @@ def find_mentions(doc: Doc) -> None:
             taken[i] = True
         chosen.append(Mention(kind, toks[s][1], toks[e - 1][2], payload))
     chosen.sort(key=lambda m: m.start)
+    if any(m.type == "drug" for m in chosen):
+        chosen = [m for m in chosen if not (m.type == "drug" and _SCALE_AFTER.match(doc.text, m.end))]
     doc.mentions = chosen
+
+
+# A drug abbreviation that names a scale here: "ASA score > 2", "ASA class III" (the
+# anaesthesiologists' physical status, not aspirin).
+_SCALE_AFTER = re.compile(r"\s*(?:physical\s+status|score|class(?:ification)?|grade|scale)\b", re.I)
 
 
 def _elided(matcher: PhraseMatcher, kind: str, words: list[str], lowered: list[str],

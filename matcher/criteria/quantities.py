@@ -151,6 +151,34 @@ def find_quantities(text: str, start: int = 0, end: int | None = None) -> list[Q
                 q_end += (ge or le).end()
             out.append(Quantity(op, value, None, unit, m.start(), q_end))
         pos = max(q_end, m.end())
+    if (text.find("imes", start, end) >= 0 or text.find("wice", start, end) >= 0) and \
+            (text.find("ULN", start, end) >= 0 or text.find("pper", start, end) >= 0):
+        words = _words_times_uln(text, start, end)
+        if words:
+            out = sorted(out + words, key=lambda q: q.start)
+    return out
+
+
+_WORD_TIMES = {"twice": 2.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0, "eight": 8.0,
+               "ten": 10.0, "one and a half": 1.5, "two and a half": 2.5}
+# "greater than five times the upper limit of normal", "more than twice the ULN"
+_WORDS_ULN = re.compile(
+    r"\b(?P<n>one[\s-]and[\s-]a[\s-]half|two[\s-]and[\s-]a[\s-]half|twice|two|three|four|five|six|eight|ten)"
+    r"(?:\s+times)?\s+(?:the\s+)?(?:institutional\s+|local\s+)?(?:ULN|upper\s+limits?\s+of\s+"
+    r"(?:the\s+)?(?:institutional\s+)?normal(?:\s+range)?|upper\s+normal\s+limits?)\b", re.I)
+_OP_BEFORE = re.compile(rf"(?:{_OP_RE.pattern})\s*$", re.I)
+
+
+def _words_times_uln(text: str, start: int, end: int) -> list[Quantity]:
+    out = []
+    for m in _WORDS_ULN.finditer(text, start, end):
+        word = re.sub(r"[\s-]+", " ", m.group("n").lower())
+        if word != "twice" and not re.search(r"\btimes\b", m.group(), re.I):
+            continue  # "two upper limits" is not a multiple
+        op = _OP_BEFORE.search(text, max(start, m.start() - 40), m.start())
+        op_m = _OP_RE.search(op.group()) if op else None
+        out.append(Quantity(_op_of(op_m) if op_m else "=", _WORD_TIMES[word], None, "x ULN",
+                            op.start() if op else m.start(), m.end()))
     return out
 
 

@@ -12,12 +12,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 
 from models.criteria import Constraint
 from models.patient import LabResult, MedicationFact, Patient
 
 from ..criteria import canonical_drug, drug_classes, find_condition, find_measure, find_procedure, to_canonical
 from ..criteria.conditions import ConditionInfo
+from ..criteria.drugs import drug_matcher, lexicon as drug_lexicon
+from ..criteria.measures import ULN
+from ..criteria.reference import decide, reference_range
 
 
 @dataclass
@@ -82,12 +86,44 @@ def check_sex(patient: Patient, constraint: Constraint) -> Check:
     return Check(patient.sex == wanted, f"patient is {patient.sex}")
 
 
+# From this age a woman is taken to be past menopause (natural menopause is over by then in all
+# but a very few), and below this one not yet able to bear children.
+POSTMENOPAUSAL_AGE = 55
+CHILDBEARING_AGE = 10
+
+
+def postmenopausal(patient: Patient) -> tuple[bool | None, str]:
+    """Whether a woman is past menopause: as the record says, else from her age."""
+    if patient.menopausal is not None:
+        return patient.menopausal, "post-menopausal (record)" if patient.menopausal else "menstruating (record)"
+    if patient.sex == "female" and patient.age is not None and patient.age >= POSTMENOPAUSAL_AGE:
+        return True, f"a woman of {_fmt(patient.age)}: post-menopausal"
+    return None, "menopausal status not in the record"
+
+
 def check_reproductive(patient: Patient, constraint: Constraint) -> Check:
     state = (constraint.value_text or "").lower()
     if patient.sex == "male" and state in ("pregnant", "lactating"):
         return Check(False, f"a male patient cannot be {state}")
-    if state == "pregnant" and patient.pregnant is not None:
+    if state == "pregnant" and patient.pregnant is not None and constraint.timing != "planned":
         return Check(patient.pregnant, "pregnant" if patient.pregnant else "not pregnant (record)")
+    if state in ("pregnant", "lactating", "contraception") and not patient.pregnant:
+        # not of childbearing potential: cannot be pregnant or nursing, needs no contraception
+        why = f"a child of {_fmt(patient.age)}" if patient.age is not None and patient.age < CHILDBEARING_AGE else None
+        if why is None and patient.sex == "female":
+            past, reason = postmenopausal(patient)
+            why = reason if past else None
+        if why and state == "contraception":
+            return Check(True, f"{why}: not of childbearing potential, contraception does not apply")
+        if why:
+            return Check(False, f"{why}: not {state}")
+    if state == "postmenopausal":
+        past, why = postmenopausal(patient)
+        if patient.sex == "male":
+            return Check(None, "menopausal status does not apply to a male patient", bears=False)
+        return Check(past, why, bears=past is not None)
+    if state == "pregnant" and constraint.timing == "planned":
+        return Check(None, "plans for pregnancy: to confirm with the patient", bears=False)
     if state == "pregnant":
         return Check(None, "pregnancy status not in the record", bears=False)
     return Check(None, f"{state or 'reproductive status'}: to confirm with the patient", bears=False)
@@ -136,8 +172,11 @@ def check_measurement(patient: Patient, constraint: Constraint) -> Check:
         if unconvertible:
             lab = unconvertible[0]
             return Check(None, f"{name} {_fmt(lab.value)} {lab.unit or ''} cannot be compared with {constraint.unit}", _evidence(lab))
+        if constraint.measure in patient.normal_results:
+            return _check_normal(patient, constraint, name)
         return Check(None, f"no {name} in the record", bears=False)
-    lab, (_, value, unit) = max(matching, key=lambda m: m[0].date or date.min)
+    # the latest result; undated ones (a note's) in the order the record gives them
+    _, (lab, (_, value, unit)) = max(enumerate(matching), key=lambda m: (m[1][0].date or date.min, m[0]))
     if constraint.unit and unit != constraint.unit:
         return Check(None, f"{name} in {unit} cannot be compared with a limit in {constraint.unit}", _evidence(lab))
     holds = compare(value, constraint)
@@ -148,6 +187,28 @@ def check_measurement(patient: Patient, constraint: Constraint) -> Check:
     return Check(holds, f"{name} {_fmt(value)} {unit}{when} {relation}", _evidence(lab))
 
 
+def _check_normal(patient: Patient, constraint: Constraint, name: str) -> Check:
+    """A result the record calls normal without a value: decided when every value in the
+    reference interval decides the limit alike ("CBC normal" → hematocrit is not < 25)."""
+    evidence = _evidence(SimpleNamespace(evidence=patient.normal_results[constraint.measure]))
+    interval = reference_range(constraint.measure, patient.sex)
+    if constraint.unit == ULN and interval:
+        interval = (interval[0] / interval[1], 1.0)
+    if interval is None or (constraint.unit not in (ULN, None) and constraint.unit != _canonical_unit(constraint.measure)):
+        return Check(None, f"{name} normal (record): limit not comparable", evidence)
+    holds = decide(*interval, constraint.op, constraint.value, constraint.value_max)
+    shown = f"{name} normal (record; reference {_fmt(interval[0])}–{_fmt(interval[1])}{' x ULN' if constraint.unit == ULN else ''})"
+    if holds is None:
+        return Check(None, f"{shown}: confirm whether {_bound(constraint)}", evidence)
+    return Check(holds, f"{shown} {'is' if holds else 'is not'} {_bound(constraint)}", evidence)
+
+
+@lru_cache(maxsize=256)
+def _canonical_unit(measure: str) -> str | None:
+    info = find_measure(measure)
+    return info.unit if info else None
+
+
 # ---------------------------------------------------------------------------- therapies
 
 
@@ -155,9 +216,17 @@ def _window_start(patient: Patient, constraint: Constraint) -> date | None:
     return patient.as_of - timedelta(days=constraint.within_days) if constraint.within_days else None
 
 
+@lru_cache(maxsize=4096)
+def _named_classes(name: str) -> frozenset[str]:
+    """The classes a medication named only by its class has ("NSAIDs", "immunosuppressive drugs")."""
+    lex = drug_lexicon()
+    found = {p.drug_class for p in drug_matcher().lookup(name) if p.drug_class}
+    return frozenset(lex.with_ancestors(found)) if found else frozenset()
+
+
 def _med_matches(med: MedicationFact, constraint: Constraint) -> bool:
     generic = canonical_drug(med.name) or med.name.strip().lower()
-    classes = drug_classes(med.name)
+    classes = drug_classes(med.name) or _named_classes(med.name)
     carved_out = [x.strip() for x in (constraint.excluding or "").split(";") if x.strip()]
     if any(generic == (canonical_drug(x) or x) or x in classes for x in carved_out):
         return False
@@ -217,14 +286,20 @@ def check_therapy(patient: Patient, constraint: Constraint) -> Check:
 
 
 def _words(text: str) -> list[str]:
-    return sorted(re.findall(r"[a-z0-9]+", text.lower()))
+    """Sorted words, singular ("Mental Disorders" and "mental disorder" have the same words)."""
+    return sorted(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "is", "us")) else w
+                  for w in re.findall(r"[a-z0-9]+", text.lower()))
 
 
 @lru_cache(maxsize=16384)
 def _is_heading_concept(info: ConditionInfo) -> bool:
-    """A concept that IS its MeSH heading ("thrombocytopenia"), not a narrower concept filed
-    under a broader heading ("secondary thrombocytopenia" under Thrombocytopenia)."""
-    return bool(info.mesh_term) and _words(info.name) == _words(info.mesh_term)
+    """A concept that IS its MeSH heading ("thrombocytopenia"; "psychiatric disorder", also
+    called "mental disorders"), not a narrower concept filed under a broader heading
+    ("secondary thrombocytopenia" under Thrombocytopenia)."""
+    if not info.mesh_term:
+        return False
+    heading = _words(info.mesh_term)
+    return any(_words(name) == heading for name in (info.name, *info.synonyms))
 
 
 @lru_cache(maxsize=65536)
@@ -235,6 +310,14 @@ def concept_covers(wanted: ConditionInfo, have: ConditionInfo) -> bool:
     if wanted.name == have.name:
         return True
     return _is_heading_concept(wanted) and (wanted.mesh_term == have.mesh_term or wanted.mesh_term in have.ancestors)
+
+
+_FINDING = re.compile(r"\b(?:mass|masses|nodules?|lesions?|lump)$")
+
+
+def is_finding(info: ConditionInfo) -> bool:
+    """An indeterminate finding ("lung mass", "thyroid nodule"), not a diagnosis."""
+    return bool(_FINDING.search(info.name))
 
 
 def _resolve(constraint: Constraint, lookup) -> ConditionInfo | None:
@@ -251,11 +334,18 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
     label = constraint.name or constraint.mesh_term or noun
     if wanted is None:
         return Check(None, f"{label}: not a known {noun}", bears=False)
-    matched, denied = [], []
+    matched, denied, findings = [], [], []
     for fact in facts:
         have = lookup(fact.name)
-        if have and concept_covers(wanted, have):
+        if have and is_finding(have) and not is_finding(wanted) and \
+                (wanted.mesh_term in have.ancestors or (have.mesh_term and wanted.mesh_term == have.mesh_term)):
+            if not fact.negated:
+                findings.append(fact)  # a lung mass bears on lung cancer, but is not (yet) lung cancer
+        elif have and concept_covers(wanted, have):
             (denied if fact.negated else matched).append(fact)
+    if not matched and findings:
+        return Check(None, f"{findings[0].name} in the record: a finding that may be {label}, to confirm",
+                     _evidence(findings[0]))
     if not matched:
         if denied:
             return Check(False, f"record says no {denied[0].name}", _evidence(denied[0]))
@@ -263,6 +353,17 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
     fact = matched[0]
     start = _window_start(patient, constraint)
     shown = fact.name if fact.name.lower() == label.lower() else f"{fact.name} (a {label})"
+    qualifier = constraint.value_text if constraint.type == "condition" else None
+    if qualifier == "active":
+        current = [f for f in matched if not getattr(f, "past", False)]
+        if not current:
+            return Check(None, f"{shown} in the record as history: confirm whether active", _evidence(fact))
+        fact = current[0]
+    elif qualifier:
+        stated = [f for f in matched if f.evidence and f.evidence.text and _states(qualifier, f.evidence.text)]
+        if not stated:
+            return Check(None, f"{shown} in the record: confirm whether {qualifier}", _evidence(fact))
+        fact = stated[0]
     if start is None:
         return Check(True, f"{shown} in the record", _evidence(fact))
     when = when_of(fact)
@@ -271,6 +372,16 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
     holds = when >= start
     return Check(holds, f"{shown} on {when}, {(patient.as_of - when).days} days ago: "
                         f"{'within' if holds else 'more than'} {constraint.within_days} days", _evidence(fact))
+
+
+_QUALIFIER_WORDS = {"uncontrolled": r"uncontrolled|poorly[\s-]controlled|not\s+(?:well\s+)?controlled",
+                    "poorly controlled": r"uncontrolled|poorly[\s-]controlled|not\s+(?:well\s+)?controlled"}
+
+
+def _states(qualifier: str, text: str) -> bool:
+    """Does the record's sentence state the qualifier a criterion asks of a condition?"""
+    words = _QUALIFIER_WORDS.get(qualifier, re.escape(qualifier))
+    return bool(re.search(rf"\b(?:{words})\b", text, re.I))
 
 
 def check_condition(patient: Patient, constraint: Constraint) -> Check:
@@ -303,7 +414,9 @@ _GENERIC_WORDS = frozenset(
     months weeks years days have having been that this those these which would could should must will from
     into there their such each more less than also only active chronic acute evidence diagnosis diagnosed
     medical illness illnesses serious uncontrolled unstable screening baseline visit judgment judged
-    participation requiring require required need needs able unable any all""".split()
+    participation requiring require required need needs able unable any all
+    past being provide provided during found area areas based physical examination exam time times
+    possible certain following period periods level levels""".split()
 )
 
 

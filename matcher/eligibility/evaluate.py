@@ -77,12 +77,22 @@ def _explain(truth: bool | None, checks: list[Check]) -> Check:
     deciding = [c for c in checks if c.truth is truth] or checks
     reason = "; ".join(dict.fromkeys(c.reason for c in deciding))
     evidence = list(dict.fromkeys(e for c in deciding for e in c.evidence))
-    return Check(truth, reason, evidence, any(c.bears for c in checks))
+    return Check(truth, reason, evidence, any(c.bears for c in deciding))
+
+
+# What "the patient will give consent and comply" answers; not insurance, residence, language.
+_CONSENT_OR_COMPLIANCE = re.compile(r"\b(?:consent\w*|compl(?:y|iance|iant)|adhere\w*|willing\w*|unwilling\w*|"
+                                    r"agree\w*|follow[\s-]?up|study\s+(?:visits|procedures|requirements|protocol)|"
+                                    r"protocol)\b", re.I)
 
 
 def _administrative(patient: Patient, criterion: Criterion) -> Verdict:
-    if patient.will_consent:
-        holds = criterion.kind == "inclusion"  # "able to consent" holds; "unable or unwilling to comply" does not
+    # "able to consent" holds; "unable or unwilling to comply" does not. An inclusion about
+    # something else (health insurance, residence) is not answered by consent; an exclusion about
+    # something else (a prisoner) is not met when the record that says the patient will consent
+    # says nothing of it.
+    if patient.will_consent and (criterion.kind == "exclusion" or _CONSENT_OR_COMPLIANCE.search(criterion.text)):
+        holds = criterion.kind == "inclusion"
         return Verdict(criterion, "met" if holds else "not_met", "the record says the patient will consent and comply",
                        rule="administrative", to_confirm=True)
     return Verdict(criterion, "unknown", "to confirm at screening", rule="administrative", to_confirm=True)

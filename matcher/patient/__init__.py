@@ -36,7 +36,10 @@ def add_note_facts(patient: Patient, from_note: Patient) -> None:
     patient.age = patient.age if patient.age is not None else from_note.age
     patient.sex = patient.sex or from_note.sex
     patient.pregnant = patient.pregnant if patient.pregnant is not None else from_note.pregnant
+    patient.menopausal = patient.menopausal if patient.menopausal is not None else from_note.menopausal
     patient.will_consent = patient.will_consent if patient.will_consent is not None else from_note.will_consent
+    for measure, evidence in from_note.normal_results.items():
+        patient.normal_results.setdefault(measure, evidence)
     for field in ("conditions", "medications", "procedures", "labs"):
         present = {fact.name.lower() for fact in getattr(patient, field)}
         getattr(patient, field).extend(f for f in getattr(from_note, field) if f.name.lower() not in present)

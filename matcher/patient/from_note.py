@@ -11,11 +11,13 @@ end of its clause or a scope breaker ("but", "however"); facts about relatives a
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from models.patient import ConditionFact, Evidence, LabResult, MedicationFact, Patient, ProcedureFact
 
 from ..criteria.doc import Doc
+from ..criteria.measures import find_measure
+from ..criteria.reference import panel_measures, panel_pattern
 from ..criteria.mentions import find_mentions
 from ..criteria.quantities import find_quantities
 
@@ -28,7 +30,12 @@ _MALE = re.compile(r"\b(man|male|boy|gentleman|father|husband|he|his)\b", re.I)
 _NEGATION_CUE = re.compile(
     r"\b(?:no|not|denies|denied|deny|without|negative\s+for|free\s+of|absence\s+of|never|ruled\s+out|"
     r"rules\s+out|nor|unremarkable\s+for|no\s+evidence\s+of|no\s+history\s+of|no\s+signs?\s+of)\b", re.I)
-_SCOPE_BREAK = re.compile(r"\b(?:but|however|although|though|except|aside\s+from|apart\s+from|which|who|whereas)\b|[;:]", re.I)
+# NegEx pseudo-triggers and termination terms: a new finite verb of presentation ends the scope
+# ("with no past medical history presents with chest pain": the pain is not denied).
+_SCOPE_BREAK = re.compile(
+    r"\b(?:but|however|although|though|except|aside\s+from|apart\s+from|which|who|whereas|"
+    r"presents?|presented|presenting|complains?|complained|complaining|admitted|brought|reports?|reported|"
+    r"describes|described|develop(?:s|ed)|now\s+has)\b|[;:]", re.I)
 _RELATIVE = re.compile(
     r"\b(?:family\s+history|mother|father|sister|brother|sibling|aunt|uncle|grand(?:mother|father|parent)s?|"
     r"cousin|parents?|son|daughter|relatives?)\b[^.;]*$", re.I)
@@ -37,7 +44,27 @@ _PAST = re.compile(r"\b(?:previously|history\s+of|had|was\s+treated|treated\s+wi
 _PREGNANT = re.compile(
     r"\b(?:is|currently|now|\d+[- ]weeks?)\s+pregnant\b|\bpregnant\s+(?:woman|women|patient|female|girl|mother)\b|"
     r"\b\d+\s+weeks?\s+(?:of\s+)?(?:gestation|pregnancy)\b|\bgestational\s+age\b", re.I)
-_NOT_PREGNANT = re.compile(r"\b(?:not\s+pregnant|negative\s+pregnancy|pregnancy\s+test\s+(?:is\s+|was\s+)?negative)\b", re.I)
+_NOT_PREGNANT = re.compile(r"\b(?:not\s+pregnant|negative\s+(?:urine\s+|serum\s+)?(?:pregnancy|b?-?hcg)|"
+                           r"pregnancy\s+test\b[^.;]{0,80}?\b(?:is|was|were|are)\s+negative)\b", re.I)
+# "gave birth 3 weeks ago", "delivered a healthy child 10 days before": no longer pregnant.
+_DELIVERED = re.compile(r"\b(?:gave|given|giving)\s+birth\b|\bdelivered\b|\bdelivery\b|\bpostpartum\b|"
+                        r"\bpost-partum\b", re.I)
+_MENOPAUSE = re.compile(r"\b(?:post-?menopausal|in\s+menopause|(?:reached|entered|through|after)\s+(?:the\s+)?"
+                        r"menopause|menopause\s+(?:at|since)|surgical\s+menopause)\b", re.I)
+_MENSTRUATING = re.compile(r"\b(?:pre-?menopausal|menstrual|menses|menstruation|periods)\b", re.I)
+# "two weeks ago", "3 days earlier": when the facts of a clause happened, counted back from as_of.
+_AGO = re.compile(r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
+                  r"(?P<unit>hour|day|week|month|year)s?\s+(?:ago|before|earlier|prior)\b", re.I)
+_CLAUSE = re.compile(r"[^,;]+")
+_WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+# "a history of tuberculosis", "previously treated for hepatitis C": the past, not said to be current
+_HISTORY_BEFORE = re.compile(r"\b(?:history\s+of|h/o|previous(?:ly)?|prior|past|former|resolved|remote|"
+                             r"treated\s+for|recovered\s+from|s/p|status\s+post)\b[^.;,]{0,25}$", re.I)
+# A class named as something other than what the patient takes ("steroid-induced", "NSAID allergy").
+_CLASS_NOT_TAKEN = re.compile(r"^\s*-?\s*(?:induced|related|associated|allerg\w*|intoleran\w*|hypersensitiv\w*)\b", re.I)
+# A drug class the note says the patient takes that makes the patient immunocompromised.
+_IMMUNOSUPPRESSIVE_CLASSES = ("immunosuppressant",)
 _WILL_CONSENT = re.compile(r"\bwill\s+(?:provide|give|sign)\s+(?:written\s+)?informed\s+consent\b", re.I)
 
 
@@ -56,7 +83,12 @@ def _negated(sentence: str, start: int) -> bool:
 
 def _about_relative(sentence: str, start: int) -> bool:
     clause = re.split(r"[.;]", sentence[:start])[-1]
-    return bool(_RELATIVE.search(clause))
+    found = _RELATIVE.search(clause)
+    # "brought in by his parents for fever": the relatives are company, the fever is the patient's
+    return bool(found) and not _ACCOMPANYING.search(clause[:found.start()])
+
+
+_ACCOMPANYING = re.compile(r"\b(?:by|with|from|to|and)\s+(?:his|her|their|the)\s+$", re.I)
 
 
 def _age_and_sex(text: str) -> tuple[float | None, str | None]:
@@ -82,10 +114,114 @@ def _lab_after(sentence: str, mention, info) -> LabResult | None:
     """The value written right after a lab name: "platelet count of 22,000/µL", "Hb 9.5 g/dL"."""
     window_end = min(len(sentence), mention.end + 40)
     for quantity in find_quantities(sentence, mention.end, window_end):
-        if quantity.op == "=" and sentence[mention.end:quantity.start].strip(" :=,ofisaws").strip() == "":
+        gap = _ABBREVIATION.sub("", sentence[mention.end:quantity.start])  # "hemoglobin (Hb) of 9.0 g/dL"
+        if quantity.op == "=" and gap.strip(" :=,ofisaws").strip() == "":
             unit = quantity.unit.rstrip(".,;:") if quantity.unit else None
             return LabResult(name=info.synonyms[0] if info.synonyms else info.id, value=quantity.value,
                              unit=unit, measure=info.id, loinc=info.loinc)
+    return None
+
+
+_ABBREVIATION = re.compile(r"^\s*\([A-Za-z][\w-]{0,9}\)")
+_BP_PAIR = re.compile(r"\s*(?:is|was|of|:|=|\s)*\s*(?P<sys>\d{2,3})\s*/\s*(?P<dia>\d{2,3})\b(?!\s*(?:min|hour|h\b|hpf))")
+
+
+def _blood_pressure(sentence: str, mention) -> list[LabResult]:
+    """"blood pressure is 80/60", "BP 155/98 mm Hg" → a systolic and a diastolic reading."""
+    pair = _BP_PAIR.match(sentence, mention.end)
+    if not pair or pair.start() - mention.end > 12:
+        return []
+    out = []
+    for measure, value in (("blood_pressure", pair.group("sys")), ("systolic_blood_pressure", pair.group("sys")),
+                           ("diastolic_blood_pressure", pair.group("dia"))):
+        info = find_measure(measure)
+        out.append(LabResult(name=info.synonyms[0] if info.synonyms else info.id, value=float(value), unit="mmHg",
+                             measure=info.id, loinc=info.loinc))
+    return out
+
+
+def _days_ago(clause: str) -> int | None:
+    match = _AGO.search(clause)
+    if not match:
+        return None
+    n = match.group("n").lower()
+    count = int(n) if n.isdigit() else _WORD_NUMBERS.get(n, 1)
+    return round(count * {"hour": 1 / 24, "day": 1, "week": 7, "month": 30, "year": 365}[match.group("unit").lower()])
+
+
+def _clause_at(sentence: str, position: int) -> str:
+    for clause in _CLAUSE.finditer(sentence):
+        if clause.start() <= position < clause.end():
+            return clause.group()
+    return ""
+
+
+# "The CBC is normal", "labs, including hemoglobin and TSH, are within normal limits", "normal ALT"
+_NORMAL_AFTER = re.compile(r"\b(?:is|are|was|were|came\s+back)\s+(?:all\s+|entirely\s+|completely\s+)?(?:normal|"
+                           r"within\s+(?:the\s+)?normal\s+(?:limits|range)|unremarkable|wnl)\b", re.I)
+_NORMAL_BEFORE = re.compile(r"(?<!ab)\bnormal\s+", re.I)
+
+
+def _normal_spans(sentence: str) -> list[tuple[int, int]]:
+    """Stretches of a sentence that name results it calls normal."""
+    spans = []
+    for m in _NORMAL_AFTER.finditer(sentence):
+        if not re.search(r"\bnot\s+(?:all\s+)?$", sentence[:m.start()] + " ", re.I) and \
+                not re.search(r"\bnot\s*$", sentence[m.start():m.end() - len(m.group().split()[-1])], re.I):
+            clause_start = max(sentence.rfind(";", 0, m.start()), sentence.rfind(":", 0, m.start())) + 1
+            spans.append((clause_start, m.start()))
+    for m in _NORMAL_BEFORE.finditer(sentence):
+        end = len(sentence)
+        stop = re.search(r"[,;.]|\bwith\b|\bbut\b", sentence[m.end():])
+        spans.append((m.end(), m.end() + stop.start() if stop else end))
+    return spans
+
+
+def _normal_results(sentence: str, mentions, evidence: Evidence, labs: list[LabResult]) -> dict[str, Evidence]:
+    spans = _normal_spans(sentence) if "normal" in sentence.lower() or "unremarkable" in sentence.lower() else []
+    found: dict[str, Evidence] = {}
+    for start, end in spans:
+        for panel in panel_pattern().finditer(sentence, start, end):
+            for measure in panel_measures(panel.group()):
+                found.setdefault(measure, evidence)
+        for mention in mentions:
+            if mention.type == "measure" and start <= mention.start < end:
+                found.setdefault(mention.payload.id, evidence)
+    given = {lab.measure for lab in labs}
+    return {measure: ev for measure, ev in found.items() if measure not in given}
+
+
+# "a solitary mass in the right frontal lobe", "a nodule in the left upper lobe of the lung"
+_LOCATED_FINDING = re.compile(
+    r"\b(?P<what>mass|nodule|lesion|lump)\s+(?:(?:is\s+)?(?:seen|noted|found|present)\s+)?(?:in|of|on|within|involving)\s+"
+    r"(?:the\s+|his\s+|her\s+)?(?:(?:left|right|upper|middle|lower|anterior|posterior|superior|inferior)\s+)*"
+    r"(?P<where>lung|lobe\s+of\s+the\s+lung|upper\s+lobe|lower\s+lobe|middle\s+lobe|frontal\s+lobe|parietal\s+lobe|"
+    r"temporal\s+lobe|occipital\s+lobe|brain|cerebellum|liver|breast|kidney|pancreas|thyroid)\b", re.I)
+_FINDING_SITE = {"lung": "lung mass", "lobe of the lung": "lung mass", "upper lobe": "lung mass",
+                 "lower lobe": "lung mass", "middle lobe": "lung mass", "frontal lobe": "brain mass",
+                 "parietal lobe": "brain mass", "temporal lobe": "brain mass", "occipital lobe": "brain mass",
+                 "brain": "brain mass", "cerebellum": "brain mass", "liver": "liver mass", "breast": "breast mass",
+                 "kidney": "kidney mass", "pancreas": "pancreatic mass", "thyroid": "thyroid nodule"}
+
+
+def _located_findings(sentence: str) -> list[str]:
+    out = []
+    for m in _LOCATED_FINDING.finditer(sentence):
+        if not _negated(sentence, m.start()) and not _about_relative(sentence, m.start()):
+            out.append(_FINDING_SITE[re.sub(r"\s+", " ", m.group("where").lower())])
+    return out
+
+
+def _menopause_status(note: str) -> bool | None:
+    """True when the note says the patient is past menopause, False when it says she menstruates."""
+    for sentence in sentences(note):
+        found = _MENOPAUSE.search(sentence)
+        if found and not _negated(sentence, found.start()):
+            return True
+    for sentence in sentences(note):
+        found = _MENSTRUATING.search(sentence)
+        if found and not _negated(sentence, found.start()) and not re.search(r"\bamenorrh", sentence, re.I):
+            return False
     return None
 
 
@@ -94,6 +230,7 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
     age, sex = _age_and_sex(note)
     patient = Patient(id=patient_id, as_of=as_of or date.today(), age=round(age, 2) if age else None,
                       sex=sex, note=note)
+    patient.menopausal = _menopause_status(note) if sex != "male" else None
     seen: set[tuple[str, str]] = set()
     for number, sentence in enumerate(sentences(note)):
         evidence = Evidence(f"note sentence {number}", sentence)
@@ -103,6 +240,11 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
             patient.pregnant = False
         elif _PREGNANT.search(sentence) and not _negated(sentence, _PREGNANT.search(sentence).start()):
             patient.pregnant = True
+        elif patient.pregnant is None and _DELIVERED.search(sentence):
+            # gave birth within the last 12 weeks: not pregnant now
+            days = _days_ago(_clause_at(sentence, _DELIVERED.search(sentence).start()))
+            if days is not None and days <= 84:
+                patient.pregnant = False
         doc = Doc.from_text(sentence)
         find_mentions(doc)
         for mention in doc.mentions:
@@ -111,8 +253,9 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
             negated = _negated(sentence, mention.start)
             payload = mention.payload
             if mention.type == "measure":
-                lab = _lab_after(sentence, mention, payload)
-                if lab:
+                labs = _blood_pressure(sentence, mention) if payload.id == "blood_pressure" else []
+                lab = None if labs else _lab_after(sentence, mention, payload)
+                for lab in labs or ([lab] if lab else []):
                     lab.evidence = evidence
                     patient.labs.append(lab)
                 continue
@@ -121,11 +264,33 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
                 continue
             seen.add((mention.type, name))
             if mention.type == "condition":
-                patient.conditions.append(ConditionFact(name=name, negated=negated, evidence=evidence))
+                days = _days_ago(_clause_at(sentence, mention.start))
+                onset = patient.as_of - timedelta(days=days) if days is not None else None
+                past = bool(_HISTORY_BEFORE.search(sentence[max(0, mention.start - 60):mention.start]))
+                patient.conditions.append(ConditionFact(name=name, negated=negated, onset=onset, past=past,
+                                                        evidence=evidence))
             elif mention.type == "procedure":
-                patient.procedures.append(ProcedureFact(name=name, negated=negated, evidence=evidence))
-            elif mention.type == "drug" and payload.drug:
+                days = _days_ago(_clause_at(sentence, mention.start))
+                when = patient.as_of - timedelta(days=days) if days is not None else None
+                patient.procedures.append(ProcedureFact(name=name, date=when, negated=negated, evidence=evidence))
+            elif mention.type == "drug":
                 before = sentence[: mention.start]
                 current = True if _CURRENT.search(before) and not _PAST.search(before) else None
-                patient.medications.append(MedicationFact(name=name, current=current, negated=negated, evidence=evidence))
+                if payload.drug:
+                    patient.medications.append(MedicationFact(name=name, current=current, negated=negated, evidence=evidence))
+                elif not _CLASS_NOT_TAKEN.search(sentence[mention.end:mention.end + 30]):
+                    # "She was prescribed NSAIDs": a member of the class, which one unsaid
+                    patient.medications.append(MedicationFact(name=sentence[mention.start:mention.end], current=current,
+                                                              negated=negated, evidence=evidence))
+                if payload.drug_class in _IMMUNOSUPPRESSIVE_CLASSES and not negated and current:
+                    # "on immunosuppressive medications": an immunocompromised host
+                    patient.conditions.append(ConditionFact(name="immunosuppressed", evidence=evidence))
+        for finding in _located_findings(sentence):
+            if ("condition", finding) not in seen:
+                seen.add(("condition", finding))
+                patient.conditions.append(ConditionFact(name=finding, evidence=evidence))
+        for measure, where in _normal_results(sentence, doc.mentions, evidence, patient.labs).items():
+            patient.normal_results.setdefault(measure, where)
+    given = {lab.measure for lab in patient.labs}
+    patient.normal_results = {m: ev for m, ev in patient.normal_results.items() if m not in given}
     return patient
