@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from types import SimpleNamespace
 
 from models.criteria import Constraint
 from models.patient import LabResult, MedicationFact, Patient
@@ -63,7 +62,10 @@ def _bound(constraint: Constraint) -> str:
 
 
 def _evidence(fact) -> list[str]:
-    evidence = getattr(fact, "evidence", None)
+    return _cite(getattr(fact, "evidence", None))
+
+
+def _cite(evidence) -> list[str]:
     if evidence is None:
         return []
     return [f"{evidence.source}: {evidence.text}" if evidence.text else evidence.source]
@@ -190,7 +192,7 @@ def check_measurement(patient: Patient, constraint: Constraint) -> Check:
 def _check_normal(patient: Patient, constraint: Constraint, name: str) -> Check:
     """A result the record calls normal without a value: decided when every value in the
     reference interval decides the limit alike ("CBC normal" → hematocrit is not < 25)."""
-    evidence = _evidence(SimpleNamespace(evidence=patient.normal_results[constraint.measure]))
+    evidence = _cite(patient.normal_results[constraint.measure])
     interval = reference_range(constraint.measure, patient.sex)
     if constraint.unit == ULN and interval:
         interval = (interval[0] / interval[1], 1.0)
