@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from benchmarks.common import REPO, shared_data  # noqa: E402
-from benchmarks.match_latency import OUT, build_sample  # noqa: E402
+from benchmarks.match_latency import OUT, ready_sample  # noqa: E402
 from patient_generator import synthetic_patients  # noqa: E402
 
 CONDITIONS = (
@@ -69,9 +69,7 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--rebuild", action="store_true", help="rebuild benchmarks/out/xml-sample.db")
     args = parser.parse_args()
-    sample = OUT / "xml-sample.db"
-    if args.rebuild or not sample.exists():
-        build_sample(sample)
+    sample, _ = ready_sample(args.rebuild)
     people = benchmark_patients(args.patients)
     patients = OUT / "batch-throughput-patients.jsonl"
     patients.write_text("".join(json.dumps(p) + "\n" for p in people))

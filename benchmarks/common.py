@@ -21,6 +21,22 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+def reparse_if_stale(path: Path) -> int:
+    """Parse again the criteria of trials parsed by an older parser: a benchmark database kept
+    between runs must measure this checkout's parser. Returns how many trials were parsed."""
+    from matcher.derive import parse_trials
+    from matcher.store import Store
+
+    store = Store(path)
+    try:
+        count = parse_trials(store, workers=2)
+    finally:
+        store.close()
+    if count:
+        print(f"{path.name}: criteria of {count:,} trials parsed again with this checkout's parser", file=sys.stderr)
+    return count
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process and of its finished children, in MB."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

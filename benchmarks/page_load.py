@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import REPO, shared_data  # noqa: E402
 from benchmarks.load_test import add_arguments, serve_and_load  # noqa: E402
 
-SAMPLE = REPO / "benchmarks" / "out" / "xml-sample.db"
 SEED_LISTING = REPO / "data" / "examples" / "ianalumab-itp-listing.txt"
 PAGE_KINDS = ("form patient", "note patient")
 FORM_PATIENTS = (
@@ -56,13 +55,11 @@ FORM_PATIENTS = (
 
 def registry_copy(folder: Path) -> Path:
     """The XML sample (built once if missing) copied, with the seed listing scraped into the copy."""
-    if not SAMPLE.exists():
-        from benchmarks.match_latency import build_sample
+    from benchmarks.match_latency import ready_sample
 
-        print(f"building {SAMPLE} (a few minutes) …", flush=True)
-        build_sample(SAMPLE)
+    sample, _ = ready_sample()
     path = folder / "trials.db"
-    shutil.copy(SAMPLE, path)
+    shutil.copy(sample, path)
     subprocess.run([sys.executable, "-m", "matcher", "--db", str(path), "scrape", str(SEED_LISTING)], check=True,
                    cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL)
     return path

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import REPO, shared_data  # noqa: E402
+from benchmarks.common import REPO, reparse_if_stale, shared_data  # noqa: E402
 
 OUT = REPO / "benchmarks" / "out"
 
@@ -74,6 +74,8 @@ def main() -> None:
     db_path = OUT / "sigir2016.db"
     if args.rebuild or not db_path.exists():
         build_database(db_path)
+    else:
+        reparse_if_stale(db_path)
     store = Store(db_path, read_only=True)
     stored = {r[0] for r in store.conn.execute("SELECT nct_id FROM trials")}
     queries = {q["_id"]: q["text"] for q in map(json.loads, shared_data("benchmarks", "sigir2016", "queries.jsonl").open())}
