@@ -177,7 +177,8 @@ def _normal_spans(sentence: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _normal_results(sentence: str, mentions, evidence: Evidence, labs: list[LabResult]) -> dict[str, Evidence]:
+def _normal_results(sentence: str, mentions, evidence: Evidence) -> dict[str, Evidence]:
+    """Measures a sentence calls normal without giving their value (those given are dropped later)."""
     spans = _normal_spans(sentence) if "normal" in sentence.lower() or "unremarkable" in sentence.lower() else []
     found: dict[str, Evidence] = {}
     for start, end in spans:
@@ -187,8 +188,7 @@ def _normal_results(sentence: str, mentions, evidence: Evidence, labs: list[LabR
         for mention in mentions:
             if mention.type == "measure" and start <= mention.start < end:
                 found.setdefault(mention.payload.id, evidence)
-    given = {lab.measure for lab in labs}
-    return {measure: ev for measure, ev in found.items() if measure not in given}
+    return found
 
 
 # "a solitary mass in the right frontal lobe", "a nodule in the left upper lobe of the lung"
@@ -289,8 +289,8 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
             if ("condition", finding) not in seen:
                 seen.add(("condition", finding))
                 patient.conditions.append(ConditionFact(name=finding, evidence=evidence))
-        for measure, where in _normal_results(sentence, doc.mentions, evidence, patient.labs).items():
+        for measure, where in _normal_results(sentence, doc.mentions, evidence).items():
             patient.normal_results.setdefault(measure, where)
-    given = {lab.measure for lab in patient.labs}
+    given = {lab.measure for lab in patient.labs}  # a value the note gives decides, not "normal"
     patient.normal_results = {m: ev for m, ev in patient.normal_results.items() if m not in given}
     return patient
