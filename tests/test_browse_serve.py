@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -95,3 +96,53 @@ def test_serve_on_a_port_in_use_says_so(registry):
 def test_serve_needs_at_least_one_ranker(registry):
     result = trialmatch("--db", registry, "serve", "--port", free_port(), "--rankers", "0")
     assert result.returncode == 2 and "--rankers must be at least 1, not 0" in result.stderr
+
+
+def children_of(pid: int) -> set[int]:
+    """Processes whose parent is ``pid``, from /proc."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.add(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (not gone, not a zombie waiting for its parent)."""
+    running = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    running.add(pid)
+        except OSError:
+            pass
+    return running
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads processes from /proc (Linux)")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_ranker_processes_end_with_the_server(registry, stop):
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "matcher", "--db", str(registry), "serve", "--port", str(port), "--rankers", "2"],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/find?diagnosis=asthma", server)
+        deadline = time.monotonic() + 60
+        while len(rankers := children_of(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(rankers) >= 2
+    finally:
+        server.send_signal(stop)
+        server.communicate(timeout=60)
+    deadline = time.monotonic() + 20
+    while alive(rankers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(rankers), "ranker processes outlived the server"

@@ -71,9 +71,13 @@ def run(args) -> int:
     path = check_registry(args)
     check_port_free(args.host, args.port)
     datasette = make_datasette(path, mutable=args.mutable, plugins=[physician_page])
-    physician_page.search_for(datasette, args.rankers).start_warming_up()  # the model loads while the server starts
+    search = physician_page.search_for(datasette, args.rankers)
+    search.start_warming_up()  # the model loads while the server starts
     mode = "mutable" if args.mutable else "immutable"
     print(f"Browsing {path} ({mode}) at http://{args.host}:{args.port}/ — Ctrl-C to stop", flush=True)
     print(f"Find trials for a patient at http://{args.host}:{args.port}{physician_page.PATH}", flush=True)
-    uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning", lifespan="on")
+    try:
+        uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning", lifespan="on")
+    finally:
+        search.close()
     return 0

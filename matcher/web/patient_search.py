@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.connection
+import os
 import sys
+import threading
 import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -81,7 +84,8 @@ class PatientSearch:
             self._executor.submit(self._warm_up if self.rankers == 1 else _warm_ranker_process)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stop ranking: searches not started are cancelled, ranker processes end."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def _warm_up(self) -> None:
         try:
@@ -113,8 +117,16 @@ _process_search: PatientSearch | None = None  # in a ranker process: its own one
 
 def _start_ranker_process(db_path: str) -> None:
     global _process_search
+    threading.Thread(target=_exit_with_the_server, name="trialmatch-server-watch", daemon=True).start()
     _process_search = PatientSearch(db_path)
     _process_search._warm_up()
+
+
+def _exit_with_the_server() -> None:
+    """A ranker process ends when the server that started it does, however that ended (a
+    SIGKILL gives it no chance to say so): no ranker outlives its server, holding memory."""
+    multiprocessing.connection.wait([multiprocessing.parent_process().sentinel])
+    os._exit(0)
 
 
 def _warm_ranker_process() -> None:
