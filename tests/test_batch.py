@@ -20,6 +20,7 @@ from matcher.derive import geocode_sites, parse_trials
 from matcher.ingest import import_paths
 from matcher.store import Store
 from patient_generator import synthetic_patients
+from processes import alive, children_of
 from test_cli import trialmatch
 
 SHORTLIST = ("NCT09000001", "NCT09000003")  # one of them active, not recruiting
@@ -172,6 +173,26 @@ def test_kill_mid_run_then_rerun_completes_without_duplicates(registry, tmp_path
     assert main(["--db", str(registry), "batch", str(patients), "--out", str(clean_out), "--no-embeddings", "--new-run"]) == 0
     same = ("patient", "rank", "nct_id", "score", "eligibility", "reasons")
     assert [[r[k] for k in same] for r in read_rows(clean_out)] == [[r[k] for k in same] for r in resumed_rows]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads processes from /proc (Linux)")
+def test_workers_end_when_the_batch_job_is_killed(registry, tmp_path):
+    """A scheduler that kills the job (its main process only) must not leave workers behind."""
+    patients = write_jsonl(tmp_path / "patients.jsonl", synthetic_patients(2000, seed=3))
+    command = [sys.executable, "-m", "matcher", "--db", str(registry), "batch", str(patients), "--out",
+               str(tmp_path / "matches.csv"), "--no-embeddings", "--workers", "2"]
+    job = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(workers := children_of(job.pid)) < 2 and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.05)
+    job.kill()
+    job.wait()
+    assert len(workers) >= 2, "the job must be killed while its workers run"
+    deadline = time.monotonic() + 20
+    while alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(workers), "batch workers outlived the job"
 
 
 def test_matches_new_since_the_previous_run_after_the_registry_changes(registry, tmp_path):

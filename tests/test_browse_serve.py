@@ -13,6 +13,7 @@ import pytest
 import requests
 from browse_registry import build_fixture_registry
 from conftest import REPO
+from processes import alive, children_of
 from test_cli import trialmatch
 
 
@@ -96,33 +97,6 @@ def test_serve_on_a_port_in_use_says_so(registry):
 def test_serve_needs_at_least_one_ranker(registry):
     result = trialmatch("--db", registry, "serve", "--port", free_port(), "--rankers", "0")
     assert result.returncode == 2 and "--rankers must be at least 1, not 0" in result.stderr
-
-
-def children_of(pid: int) -> set[int]:
-    """Processes whose parent is ``pid``, from /proc."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.add(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return found
-
-
-def alive(pids: set[int]) -> set[int]:
-    """Those of ``pids`` still running (not gone, not a zombie waiting for its parent)."""
-    running = set()
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                if stat.read().rsplit(")", 1)[1].split()[0] != "Z":
-                    running.add(pid)
-        except OSError:
-            pass
-    return running
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads processes from /proc (Linux)")

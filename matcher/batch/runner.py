@@ -16,6 +16,7 @@ from models.match import Match
 
 from ..match_output import criterion_line
 from ..patient import PatientError, load_patient
+from ..process_guard import end_with_parent
 from ..rank import Filters, Ranker
 from ..store import Store
 from .inputs import InputRecord
@@ -104,6 +105,7 @@ _worker: PatientMatcher | None = None
 
 def _start_worker(settings: MatchSettings) -> None:
     global _worker
+    end_with_parent()  # a killed batch job leaves no workers behind
     _worker = PatientMatcher(settings)
 
 

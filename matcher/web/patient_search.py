@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import multiprocessing.connection
-import os
 import sys
-import threading
 import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +23,7 @@ from models.patient import Patient
 
 from ..criteria.measures import find_measure
 from ..patient import PatientError, load_patient
+from ..process_guard import end_with_parent
 from ..rank import Filters, Ranker, patient_point
 from ..store import Store
 from .patient_form import FieldError, PatientForm
@@ -117,16 +115,9 @@ _process_search: PatientSearch | None = None  # in a ranker process: its own one
 
 def _start_ranker_process(db_path: str) -> None:
     global _process_search
-    threading.Thread(target=_exit_with_the_server, name="trialmatch-server-watch", daemon=True).start()
+    end_with_parent()  # no ranker outlives its server, holding memory
     _process_search = PatientSearch(db_path)
     _process_search._warm_up()
-
-
-def _exit_with_the_server() -> None:
-    """A ranker process ends when the server that started it does, however that ended (a
-    SIGKILL gives it no chance to say so): no ranker outlives its server, holding memory."""
-    multiprocessing.connection.wait([multiprocessing.parent_process().sentinel])
-    os._exit(0)
 
 
 def _warm_ranker_process() -> None:
