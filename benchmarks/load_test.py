@@ -53,6 +53,24 @@ def start_server(db_path: Path, port: int, options: Sequence[str] = ()) -> subpr
     sys.exit("trialmatch serve did not answer within 60 s")
 
 
+def peak_memory_mb(pid: int) -> list[float]:
+    """Peak resident memory of a process, then of each of its children (ranker processes), from
+    /proc (Linux; empty elsewhere)."""
+    def peak(of: int) -> float | None:
+        try:
+            with open(f"/proc/{of}/status") as status:
+                return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+        except (OSError, StopIteration):
+            return None
+
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            children = [int(child) for child in listing.read().split()]
+    except OSError:
+        return []
+    return [mb for mb in map(peak, [pid, *children]) if mb is not None]
+
+
 def run_user(base: str, kinds: Sequence[str], url_for: Callable[[str], str], is_ok: Callable[[requests.Response], bool],
              lock: threading.Lock, count: int, think_s: float, offset: int, results: list[Result]) -> None:
     """One user: ``count`` pages, kinds in turn, a pause of 0.5–1.5 × ``think_s`` before each."""
@@ -124,6 +142,7 @@ def serve_and_load(db_path: Path, kinds: Sequence[str], url_for: Callable[[str],
         load_before = os.getloadavg()[0]
         results, elapsed = run_load(base, kinds, url_for, is_ok, users=args.users,
                                     requests_per_user=args.requests_per_user, think_ms=args.think_ms)
+        memory = peak_memory_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -132,3 +151,6 @@ def serve_and_load(db_path: Path, kinds: Sequence[str], url_for: Callable[[str],
           f"load average before the run {load_before:.1f}")
     print(f"{args.users} concurrent users x {args.requests_per_user} requests, think time {args.think_ms:.0f} ms")
     print_report(kinds, results, elapsed)
+    if memory:
+        server_mb, *children_mb = memory
+        print(f"peak memory: server {server_mb:.0f} MB" + "".join(f", child process {mb:.0f} MB" for mb in children_mb))

@@ -6,7 +6,7 @@ The large database replicates the real sample's trials (with their parsed criter
 vectors) under new NCT ids, for size only. Patients: the 58 SIGIR 2016 notes and the example
 ITP patient. Warm timings (model and database open, one query run first): BM25 alone as the
 floor, and the full `match` (BM25 + embeddings fused, filters, every criterion of the top 100
-candidates evaluated, ranked).
+candidates evaluated, ranked); then, on the sample, the CPU time of each stage of a match.
 """
 
 from __future__ import annotations
@@ -120,6 +120,37 @@ def measure(db_path: Path, people) -> dict:
     return {"trials": trials, "floor": floor, "full": full}
 
 
+def stage_costs(db_path: Path, people) -> dict[str, float]:
+    """Mean CPU ms per patient of the stages of a warm match, as ``Ranker.rank`` runs them
+    (default filters: open trials): the query embedding, BM25 among the open trials, evaluating
+    every criterion of the candidates, and the whole match."""
+    from matcher.eligibility import evaluate_trial
+    from matcher.embeddings import embed_query
+    from matcher.rank import Filters, Ranker, patient_text
+    from matcher.retrieve import bm25_search
+    from matcher.store import Store
+
+    ranker = Ranker(Store(db_path, read_only=True))
+    ranker.rank(people[0], top=10)
+    among = ranker.allowed(Filters(), None)[1]
+    totals = dict.fromkeys(("query embedding", "BM25", "criteria evaluation", "whole match"), 0.0)
+
+    def timed(stage, work):
+        started = time.process_time()
+        result = work()
+        totals[stage] += time.process_time() - started
+        return result
+
+    for person in people:
+        text = patient_text(person)
+        timed("query embedding", lambda: embed_query(text))
+        timed("BM25", lambda: bm25_search(ranker.store, text, ranker.pool, among=among))
+        found = [ranker.trial_and_criteria(c.nct_id) for c in ranker.candidates(person, among, None)]
+        timed("criteria evaluation", lambda: [evaluate_trial(person, trial, criteria) for trial, criteria in found])
+        timed("whole match", lambda: ranker.rank(person, top=10))
+    return {stage: 1000 * total / len(people) for stage, total in totals.items()}
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
@@ -141,6 +172,8 @@ def main() -> None:
         ms = {k: [1000 * v for v in result[k]] for k in ("floor", "full")}
         print(f"{label:<28}{result['trials']:>9,}{statistics.median(ms['floor']):>9.0f}ms{percentile(ms['floor'], 95):>6.0f}ms"
               f"{statistics.median(ms['full']):>9.0f}ms{percentile(ms['full'], 95):>6.0f}ms")
+    costs = stage_costs(sample, people)
+    print("XML sample, mean CPU per patient: " + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in costs.items()))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--rankers", type=int, default=1, metavar="N",
         help="rank patients for the search page in N processes, so N physicians are served at once "
-        "(default: 1, a thread of the server; each process holds its own model and trial cache, ~0.5 GB)",
+        "(default: 1, a thread of the server; each process holds its own model and trial cache, up to ~0.9 GB)",
     )
     parser.set_defaults(run=run)
 
