@@ -155,10 +155,15 @@ class ResultsStore:
 
     # ------------------------------------------------------------------ patients
 
-    def matched_records(self, run_id: int) -> dict[str, str]:
-        """Patient id → digest of the record that was matched, for the patients done in this run."""
-        return dict(self.conn.execute(
-            "SELECT patient, record_sha1 FROM batch_patients WHERE run_id = ? AND status = 'matched'", (run_id,)))
+    def matched_records(self, run_id: int, patients: list[str]) -> dict[str, str]:
+        """Patient id → digest of the record that was matched, for those of ``patients`` done in this run."""
+        found: dict[str, str] = {}
+        for start in range(0, len(patients), 500):  # SQLite caps the parameters of one statement
+            some = patients[start:start + 500]
+            found.update(self.conn.execute(
+                f"SELECT patient, record_sha1 FROM batch_patients WHERE run_id = ? AND status = 'matched' "
+                f"AND patient IN ({', '.join('?' * len(some))})", (run_id, *some)))
+        return found
 
     def save(self, run: Run, results: list[PatientResult]) -> None:
         """Record patients' outcomes in one transaction; each matched patient's rows replace what

@@ -1,6 +1,7 @@
-"""Match many patients: records are streamed in chunks to worker processes, each with its own
-read-only registry connection and Ranker (and embedding model); this process alone writes the
-results database, one transaction per finished chunk.
+"""Match many patients: records are streamed in partitions to an engine (worker processes on
+this machine, or a Dask cluster: ``dask_engine``), where each worker holds its own read-only
+registry connection and Ranker (and embedding model); this process alone writes the results
+database, one transaction per finished partition.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Protocol
 
 from models.match import Match
 
@@ -22,7 +24,7 @@ from ..store import Store
 from .inputs import InputRecord
 from .results import PatientResult, ResultsStore, Run
 
-CHUNK = 8  # patients per task: small enough to keep the progress bar moving
+CHUNK = 8  # patients per task of the local engine: small enough to keep the progress bar moving
 MOST_UNKNOWN_REASONS = 8
 
 
@@ -44,6 +46,8 @@ class BatchSummary:
     rejected: int = 0
     skipped: int = 0  # already matched in this run, record unchanged
     internal_errors: int = 0  # rejected because of a bug of ours
+    partitions: int = 0  # the input cut in partitions of the engine's size
+    partitions_skipped: int = 0  # nothing left to match in them: every record done already, or rejected
 
 
 def reasons(match: Match) -> str:
@@ -118,68 +122,97 @@ def _chunks(records: Iterator[InputRecord], size: int) -> Iterator[list[InputRec
         yield chunk
 
 
-def _match_chunks(chunks: Iterator[list[InputRecord]], settings: MatchSettings, workers: int) -> Iterator[list[PatientResult]]:
-    """Results chunk by chunk; with several workers, in the order they finish.
+class LocalEngine:
+    """Matches partitions in this process, or in ``workers`` processes on this machine."""
 
-    This process matches the first chunk itself: that loads the embedding model, lexicons and
-    place names once, and workers forked on Linux inherit them instead of each loading its own."""
-    matcher = PatientMatcher(settings)
-    for chunk in chunks:
-        yield [matcher.match(record) for record in chunk]
-        if workers > 1:
-            break
-    matcher.close()  # a database connection must not cross a fork
-    if workers == 1:
-        return
-    context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(settings,)) as pool:
-        pending: set[Future] = set()
-        try:
-            for chunk in chunks:
-                pending.add(pool.submit(_match_chunk, chunk))
-                if len(pending) >= 2 * workers:
+    partition_size = CHUNK
+
+    def __init__(self, settings: MatchSettings, workers: int = 1):
+        self.settings, self.workers = settings, workers
+
+    def match_partitions(self, partitions: Iterator[list[InputRecord]]) -> Iterator[list[PatientResult]]:
+        """Results partition by partition; with several workers, in the order they finish.
+
+        This process matches the first partition itself: that loads the embedding model, lexicons
+        and place names once, and workers forked on Linux inherit them instead of each loading its own."""
+        settings, workers = self.settings, self.workers
+        matcher = PatientMatcher(settings)
+        for partition in partitions:
+            yield [matcher.match(record) for record in partition]
+            if workers > 1:
+                break
+        matcher.close()  # a database connection must not cross a fork
+        if workers == 1:
+            return
+        context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(settings,)) as pool:
+            pending: set[Future] = set()
+            try:
+                for partition in partitions:
+                    pending.add(pool.submit(_match_chunk, partition))
+                    if len(pending) >= 2 * workers:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        yield from (future.result() for future in done)
+                while pending:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     yield from (future.result() for future in done)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in done)
-        finally:
-            for future in pending:
-                future.cancel()
+            finally:
+                for future in pending:
+                    future.cancel()
+
+
+class Engine(Protocol):
+    """Where partitions are matched: this machine (``LocalEngine``) or a Dask cluster."""
+
+    partition_size: int
+
+    def match_partitions(self, partitions: Iterator[list[InputRecord]]) -> Iterator[list[PatientResult]]:
+        """Each partition's results, in any order, each partition whole and exactly once."""
 
 
 def run_batch(
     records: Iterable[InputRecord],
     results: ResultsStore,
     run: Run,
-    settings: MatchSettings,
+    engine: Engine,
     *,
-    workers: int = 1,
     on_result: Callable[[PatientResult], None] = lambda result: None,
     on_skip: Callable[[], None] = lambda: None,
 ) -> BatchSummary:
     """Match every record not already matched in this run (same patient, same record), and save
-    each chunk's outcomes as it finishes. Rejected records are saved and passed to ``on_result``
-    as well, with their reason; ``on_skip`` hears of each record skipped."""
+    each partition's outcomes, in one transaction, as it finishes.
+
+    The input is cut into partitions of ``engine.partition_size`` records, in input order, so a
+    rerun of the same input cuts the same partitions; one whose records were all matched already
+    is skipped whole. Only the partitions in flight are held in memory. Rejected records are
+    saved and passed to ``on_result`` as well, with their reason; ``on_skip`` hears of each
+    record skipped."""
     summary = BatchSummary()
-    already = results.matched_records(run.id)
 
-    def to_match() -> Iterator[InputRecord]:
-        for record in records:
-            if record.error is not None:
-                rejected = PatientResult(record.line, record.where, record.patient, record.digest, error=record.error)
-                results.save(run, [rejected])
-                summary.rejected += 1
-                on_result(rejected)
-            elif already.get(record.patient) == record.digest:
-                summary.skipped += 1
-                on_skip()
+    def to_match() -> Iterator[list[InputRecord]]:
+        for partition in _chunks(iter(records), engine.partition_size):
+            summary.partitions += 1
+            already = results.matched_records(run.id, [r.patient for r in partition if r.error is None])
+            todo = []
+            for record in partition:
+                if record.error is not None:
+                    rejected = PatientResult(record.line, record.where, record.patient, record.digest, error=record.error)
+                    results.save(run, [rejected])
+                    summary.rejected += 1
+                    on_result(rejected)
+                elif already.get(record.patient) == record.digest:
+                    summary.skipped += 1
+                    on_skip()
+                else:
+                    todo.append(record)
+            if todo:
+                yield todo
             else:
-                yield record
+                summary.partitions_skipped += 1
 
-    for chunk in _match_chunks(_chunks(to_match(), CHUNK), settings, workers):
-        results.save(run, chunk)
-        for result in chunk:
+    for partition in engine.match_partitions(to_match()):
+        results.save(run, partition)
+        for result in partition:
             if result.error is None:
                 summary.matched += 1
             else:

@@ -9,13 +9,15 @@ patient hit an internal error, a bug of ours).
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from ..batch.inputs import BatchInputError, count_records, read_input
 from ..batch.output import output_format, write_matches
 from ..batch.registry_state import registry_state
 from ..batch.results import PatientResult, ResultsStore
-from ..batch.runner import MatchSettings, run_batch
+from ..batch.dask_engine import DEFAULT_PARTITION_SIZE, DaskEngine, DaskEngineError
+from ..batch.runner import Engine, LocalEngine, MatchSettings, run_batch
 from .common import UsageError, database_path, open_store, progress
 from .match_cmd import add_ranking_arguments, build_filters, read_candidates
 
@@ -31,7 +33,18 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("input", metavar="INPUT", help="patients: FILE.jsonl, FILE.csv, or a folder of FHIR bundles")
     parser.add_argument("--out", required=True, metavar="FILE", help="where to write the matches: FILE.csv or FILE.jsonl")
-    parser.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="worker processes on this machine (default 1); with --engine dask, those of the local cluster")
+    parser.add_argument("--engine", choices=("local", "dask"), default="local",
+                        help="local: worker processes on this machine (default); dask: a Dask cluster (docs/batch.md)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="with --engine dask: the cluster's scheduler, e.g. tcp://10.0.0.5:8786 "
+                        "(default: start a local cluster on 127.0.0.1)")
+    parser.add_argument("--partition-size", type=int, metavar="N",
+                        help=f"with --engine dask: patients per task (default {DEFAULT_PARTITION_SIZE})")
+    parser.add_argument("--shared-registry", metavar="PATH",
+                        help="with --scheduler: the registry database as every worker sees it on a shared filesystem "
+                        "(default: ship each worker a copy, cached by content hash)")
     add_ranking_arguments(parser, what="keep per patient")
     parser.add_argument("--results-db", metavar="PATH",
                         help="results database (default: beside the registry, <registry>.results.db); never the registry")
@@ -70,11 +83,39 @@ def options_of(settings: MatchSettings) -> dict:
     }
 
 
+def check_engine_options(args) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.engine == "local":
+        for option, value in (("--scheduler", args.scheduler), ("--partition-size", args.partition_size),
+                              ("--shared-registry", args.shared_registry)):
+            if value is not None:
+                raise UsageError(f"{option} goes with --engine dask")
+        return
+    if args.scheduler is not None and args.workers is not None:
+        raise UsageError("--workers: a cluster's workers are started with `dask worker`; leave --workers out with --scheduler")
+    if args.shared_registry is not None and args.scheduler is None:
+        raise UsageError("--shared-registry goes with --scheduler (a local cluster reads the registry where it is)")
+    if args.partition_size is not None and args.partition_size < 1:
+        raise UsageError("--partition-size must be at least 1")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError("--engine dask needs Dask: pip install 'trialmatch[dask]'") from None
+
+
+def make_engine(args, settings: MatchSettings):
+    """The engine the options ask for, as a context manager."""
+    if args.engine == "local":
+        return nullcontext(LocalEngine(settings, workers=args.workers or 1))
+    return DaskEngine(settings, scheduler=args.scheduler, workers=args.workers or 1,
+                      partition_size=args.partition_size or DEFAULT_PARTITION_SIZE, shared_registry=args.shared_registry)
+
+
 def run(args) -> int:
     if args.top < 1:
         raise UsageError("--top must be at least 1")
-    if args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    check_engine_options(args)
     out = Path(args.out)
     if output_format(out) is None:
         raise UsageError(f"--out {out.name}: expected a .csv or .jsonl file name")
@@ -91,10 +132,35 @@ def run(args) -> int:
     state = registry_state(store)
     store.close()
 
-    results = ResultsStore(results_path(args, registry))
-    run = results.open_run(input_path=str(source.resolve()), registry=str(registry.resolve()), registry_state=state,
-                           options=options_of(settings), new_run=args.new_run)
-    with progress(count_records(source), "patient", f"run {run.id}") as bar:
+    try:
+        with make_engine(args, settings) as engine:
+            results = ResultsStore(results_path(args, registry))
+            run = results.open_run(input_path=str(source.resolve()), registry=str(registry.resolve()), registry_state=state,
+                                   options=options_of(settings), new_run=args.new_run)
+            summary = match_all(records, results, run, engine, count_records(source))
+    except DaskEngineError as error:
+        print(f"trialmatch batch: {error}; the run stopped and resumes when rerun", file=sys.stderr)
+        return 1
+    totals = results.finish_run(run)
+    written = write_matches(results.match_rows(run.id), out)
+    print(f"run {run.id}{' (resumed)' if run.resumed else ''}: {summary.matched:,} patients matched, "
+          f"{summary.rejected:,} rejected, skipped {summary.skipped:,} already done")
+    if isinstance(engine, DaskEngine):
+        print(f"dask: {summary.partitions:,} partitions of up to {engine.partition_size:,} patients, "
+              f"{summary.partitions_skipped:,} skipped (nothing left to match); {engine.report.describe()}")
+    print(f"{out}: {written:,} matches for {totals['patients_matched']:,} patients "
+          f"({totals['new_matches']:,} new since the previous run); results in {results.path}")
+    results.close()
+    if summary.internal_errors:
+        print(f"trialmatch batch: {summary.internal_errors:,} patients hit an internal error; "
+              "`trialmatch match` on one of them shows it", file=sys.stderr)
+        return 1
+    return 0
+
+
+def match_all(records, results: ResultsStore, run, engine: Engine, expected: int):
+    """Run the batch with a progress bar; rejected records are reported as they come."""
+    with progress(expected, "patient", f"run {run.id}") as bar:
         rejected = 0
 
         def report(result: PatientResult) -> None:
@@ -106,20 +172,7 @@ def run(args) -> int:
             bar.update(1)
 
         try:
-            summary = run_batch(records, results, run, settings, workers=args.workers,
-                                on_result=report, on_skip=lambda: bar.update(1))
+            return run_batch(records, results, run, engine, on_result=report, on_skip=lambda: bar.update(1))
         except BaseException:
             results.finish_run(run, status="interrupted")
             raise
-    totals = results.finish_run(run)
-    written = write_matches(results.match_rows(run.id), out)
-    print(f"run {run.id}{' (resumed)' if run.resumed else ''}: {summary.matched:,} patients matched, "
-          f"{summary.rejected:,} rejected, skipped {summary.skipped:,} already done")
-    print(f"{out}: {written:,} matches for {totals['patients_matched']:,} patients "
-          f"({totals['new_matches']:,} new since the previous run); results in {results.path}")
-    results.close()
-    if summary.internal_errors:
-        print(f"trialmatch batch: {summary.internal_errors:,} patients hit an internal error; "
-              "`trialmatch match` on one of them shows it", file=sys.stderr)
-        return 1
-    return 0

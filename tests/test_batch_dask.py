@@ -1,0 +1,267 @@
+"""The batch job on Dask, run as an operator runs it: `trialmatch batch --engine dask` against a
+local cluster, or against a scheduler and workers started with Dask's own commands on
+127.0.0.1, each worker with its own cache folder as if on its own machine."""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("distributed", reason="the Dask engine needs Dask: pip install 'trialmatch[dask]'")
+
+from conftest import REPO, shared_data_dir
+from dask_cluster import CommandLineCluster, free_port
+from patient_generator import synthetic_patients
+from physician_registry import build_page_registry, thrombocytopenia_records
+from test_batch import read_rows, write_jsonl
+from test_cli import trialmatch
+
+from matcher.batch import dask_engine, registry_copy
+from matcher.batch.inputs import read_input
+from matcher.batch.registry_state import registry_state
+from matcher.batch.runner import MatchSettings
+from matcher.cli import main
+from matcher.store import Store
+
+MALFORMED = {
+    11: '{"id": "X1", "age": 40, "conditions": ["asthma"]',
+    51: json.dumps({"id": "X2", "age": 40, "labs": [{"name": "platelet count", "value": "low"}]}),
+    91: json.dumps({"id": "P00004", "age": 30}),
+    131: json.dumps({"id": "X5", "age": 40, "diagnosis": "asthma"}),
+}
+
+
+@pytest.fixture(scope="module")
+def registry_template(tmp_path_factory):
+    """The fixture trials and the seed listing, with the real thrombocytopenia trials of the XML
+    sample when ../shared/data is there; criteria parsed, sites placed, trials embedded."""
+    folder = tmp_path_factory.mktemp("dask-registry")
+    sample = shared_data_dir() / "ctgov" / "AllPublicXML-sample.zip"
+    real = thrombocytopenia_records(sample, folder / "records") if sample.exists() else None
+    path = build_page_registry(folder / "trials.db", real_records=real)
+    assert main(["--db", str(path), "index"]) == 0
+    return path
+
+
+@pytest.fixture
+def registry(registry_template, tmp_path):
+    path = tmp_path / "trials.db"
+    shutil.copy(registry_template, path)
+    return path
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A scheduler and two workers, A and B."""
+    cluster = CommandLineCluster(tmp_path)
+    cluster.add_worker("A")
+    cluster.add_worker("B")
+    try:
+        cluster.wait_for_workers(2)
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def patients_file(tmp_path, count=200, **options):
+    return write_jsonl(tmp_path / "patients.jsonl", synthetic_patients(count, **options), MALFORMED)
+
+
+def batch(registry, patients, out, *options, env=None):
+    """`trialmatch batch` with its own results database (named after ``out``)."""
+    result = trialmatch("--db", registry, "batch", patients, "--out", out,
+                        "--results-db", out.with_suffix(".results.db"), *options, env=env)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def local_reference(registry, patients, tmp_path, *options):
+    out = tmp_path / "local.csv"
+    return batch(registry, patients, out, *options), out.read_bytes()
+
+
+def test_local_cluster_matches_exactly_as_the_local_engine(registry, tmp_path):
+    patients = patients_file(tmp_path)
+    local, expected = local_reference(registry, patients, tmp_path)
+
+    out = tmp_path / "dask.csv"
+    on_dask = batch(registry, patients, out, "--engine", "dask", "--workers", "2", "--partition-size", "16")
+    assert out.read_bytes() == expected
+    assert sorted(on_dask.stderr.splitlines()) == sorted(local.stderr.splitlines())
+    assert len(on_dask.stderr.splitlines()) == len(MALFORMED)
+    assert "run 1: 200 patients matched, 4 rejected, skipped 0 already done" in on_dask.stdout
+    assert "dask: 13 partitions of up to 16 patients, 0 skipped (nothing left to match); " \
+           f"registry: workers read {registry} (shared)" in on_dask.stdout
+
+
+def test_cluster_started_with_dask_commands_gets_the_registry_once_per_worker(registry, cluster, tmp_path):
+    patients = patients_file(tmp_path)
+    local, expected = local_reference(registry, patients, tmp_path)
+    client_cache = {"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")}
+    out = tmp_path / "dask.csv"
+    on_cluster = ("--engine", "dask", "--scheduler", cluster.address, "--partition-size", "25")
+
+    first = batch(registry, patients, out, *on_cluster, env=client_cache)
+    assert out.read_bytes() == expected
+    assert sorted(first.stderr.splitlines()) == sorted(local.stderr.splitlines())
+    assert "dask: 9 partitions of up to 25 patients, 0 skipped" in first.stdout
+    assert "shipped to 2 worker(s)" in first.stdout and "already held by 0" in first.stdout
+    copies = {name: list((cluster.cache_of(name) / "registries").glob("*.db")) for name in ("A", "B")}
+    assert [len(found) for found in copies.values()] == [1, 1]
+    sha256 = copies["A"][0].stem
+    assert copies["B"][0].stem == sha256 == registry_copy.file_sha256(copies["A"][0])
+    assert f"copy {sha256[:12]}" in first.stdout
+    assert "200 patients" not in (cluster.log("A") + cluster.log("B"))  # nothing about patients in the workers' logs
+    assert not any("P000" in cluster.log(name) for name in ("scheduler", "A", "B"))
+
+    rerun = batch(registry, patients, out, *on_cluster, env=client_cache)
+    assert "run 1 (resumed): 0 patients matched, 4 rejected, skipped 200 already done" in rerun.stdout
+    # Lines 51 and 131 were rejected when matched; as with the local engine, a rerun reports them
+    # again, so their 2 partitions are sent again with those records only; the 7 others are skipped.
+    assert "dask: 9 partitions of up to 25 patients, 7 skipped (nothing left to match)" in rerun.stdout
+    assert sorted(rerun.stderr.splitlines()) == sorted(local.stderr.splitlines())
+    assert out.read_bytes() == expected
+
+    new_run = batch(registry, patients, tmp_path / "again.csv", *on_cluster, "--new-run", env=client_cache)
+    assert "shipped to 0 worker(s)" in new_run.stdout and "already held by 2" in new_run.stdout
+    assert [len(list((cluster.cache_of(name) / "registries").glob("*.db"))) for name in ("A", "B")] == [1, 1]
+
+
+def test_a_worker_killed_mid_run_loses_and_repeats_no_patient(registry, cluster, tmp_path):
+    patients = write_jsonl(tmp_path / "patients.jsonl", synthetic_patients(600, seed=4))
+    _, expected = local_reference(registry, patients, tmp_path, "--no-embeddings")
+    out = tmp_path / "dask.csv"
+    results = out.with_suffix(".results.db")
+    command = [sys.executable, "-m", "matcher", "--db", str(registry), "batch", str(patients), "--out", str(out),
+               "--results-db", str(results), "--no-embeddings", "--engine", "dask", "--scheduler", cluster.address,
+               "--partition-size", "10"]
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")}
+    job = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    matched_at_kill = 0
+    deadline = time.monotonic() + 120
+    while matched_at_kill < 30 and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(results) as db:
+                matched_at_kill = db.execute("SELECT count(*) FROM batch_patients WHERE status = 'matched'").fetchone()[0]
+        except sqlite3.OperationalError:  # not created yet
+            pass
+    cluster.kill_worker("A")
+    stdout, stderr = job.communicate(timeout=300)
+    assert 30 <= matched_at_kill < 600, "the worker must be killed mid-run"
+    assert job.returncode == 0, stderr
+    assert "run 1: 600 patients matched, 0 rejected" in stdout
+    with sqlite3.connect(results) as db:
+        assert db.execute("SELECT count(*), count(DISTINCT patient) FROM batch_patients").fetchone() == (600, 600)
+        assert db.execute("SELECT count(*) FROM matches").fetchone()[0] == len(read_rows(out))
+    assert out.read_bytes() == expected
+
+
+def test_a_worker_without_the_copy_is_sent_it_before_its_partition_runs(registry, cluster, tmp_path, monkeypatch):
+    """A worker that joins later (or lost its cache) has no copy: its partition is not lost but
+    run again once the copy has reached it."""
+    monkeypatch.setenv("TRIALMATCH_CACHE_DIR", str(tmp_path / "cache-client"))
+    patients = patients_file(tmp_path, count=40)
+    settings = MatchSettings(registry=str(registry), use_embeddings=False)
+    with dask_engine.DaskEngine(settings, scheduler=cluster.address, partition_size=10) as engine:
+        assert len(engine.report.shipped_to) == 2
+        for name in ("A", "B"):
+            for copy in (cluster.cache_of(name) / "registries").glob("*.db"):
+                copy.unlink()
+        partitions = [[r for r in read_input(patients) if r.error is None][start:start + 10] for start in range(0, 36, 10)]
+        results = [result for partition in engine.match_partitions(iter(partitions)) for result in partition]
+    assert sorted(r.patient for r in results) == sorted(r.patient for p in partitions for r in p)
+    assert all(r.error is None and r.matches for r in results)
+    assert any((cluster.cache_of(name) / "registries").glob("*.db") for name in ("A", "B"))
+
+
+def test_shared_registry_must_be_the_one_the_command_read(registry, cluster, tmp_path, capsys):
+    patients = patients_file(tmp_path, count=30)
+    stale = tmp_path / "stale.db"
+    shutil.copy(registry, stale)
+    with sqlite3.connect(stale) as db:
+        db.execute("DELETE FROM criteria WHERE id = (SELECT max(id) FROM criteria)")
+    on_cluster = ["--engine", "dask", "--scheduler", cluster.address, "--no-embeddings"]
+    out = tmp_path / "dask.csv"
+
+    status = main(["--db", str(registry), "batch", str(patients), "--out", str(out), *on_cluster, "--shared-registry", str(stale)])
+    error = capsys.readouterr().err
+    assert status == 1 and not out.exists()
+    assert f"the registry at {stale} on this worker is not the one the batch command read (criteria " in error
+    assert "the run stopped and resumes when rerun" in error
+
+    assert main(["--db", str(registry), "batch", str(patients), "--out", str(out), *on_cluster, "--shared-registry", str(registry)]) == 0
+    assert f"registry: workers read {registry} (shared)" in capsys.readouterr().out
+    assert len({row["patient"] for row in read_rows(out)}) == 30
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--scheduler", "tcp://127.0.0.1:8786"], "--scheduler goes with --engine dask"),
+    (["--partition-size", "10"], "--partition-size goes with --engine dask"),
+    (["--engine", "dask", "--partition-size", "0"], "--partition-size must be at least 1"),
+    (["--engine", "dask", "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], "leave --workers out with --scheduler"),
+    (["--engine", "dask", "--shared-registry", "trials.db"], "--shared-registry goes with --scheduler"),
+])
+def test_engine_options_are_checked_before_anything_runs(registry, tmp_path, capsys, arguments, message):
+    patients = patients_file(tmp_path, count=3)
+    status = main(["--db", str(registry), "batch", str(patients), "--out", str(tmp_path / "m.csv"), *arguments])
+    assert status == 2 and message in capsys.readouterr().err
+    assert not registry.with_name("trials.results.db").exists()
+
+
+def test_an_unreachable_scheduler_is_named(registry, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT_S", 2)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    patients = patients_file(tmp_path, count=3)
+    status = main(["--db", str(registry), "batch", str(patients), "--out", str(tmp_path / "m.csv"),
+                   "--engine", "dask", "--scheduler", address])
+    assert status == 1
+    assert f"could not reach the Dask scheduler at {address}" in capsys.readouterr().err
+
+
+def test_snapshot_holds_writes_still_in_the_write_ahead_log(registry, tmp_path, monkeypatch):
+    """The registry is live: a crawl's last writes may sit in its WAL file, not the main one."""
+    monkeypatch.setenv("TRIALMATCH_CACHE_DIR", str(tmp_path / "cache"))
+    writer = sqlite3.connect(registry)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("UPDATE trials SET brief_title = 'Written just now' WHERE nct_id = 'NCT09000001'")
+    writer.commit()
+    assert os.path.getsize(f"{registry}-wal") > 0
+    store = Store(registry, read_only=True)
+    state = registry_state(store)
+    store.close()
+
+    copy = registry_copy.snapshot(registry, state)
+    with sqlite3.connect(f"file:{copy.path}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT brief_title FROM trials WHERE nct_id = 'NCT09000001'").fetchone() == ("Written just now",)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    assert copy.sha256 == registry_copy.file_sha256(copy.path)
+    assert registry_copy.snapshot(registry, state) == copy  # reused while the registry is unchanged
+
+    writer.execute("DELETE FROM trials WHERE nct_id = 'NCT09000001'")
+    writer.commit()
+    writer.close()
+    store = Store(registry, read_only=True)
+    newer = registry_copy.snapshot(registry, registry_state(store))
+    store.close()
+    assert newer.sha256 != copy.sha256 and not copy.path.exists()  # the old state's snapshot is gone
+
+
+def test_a_copy_damaged_on_the_way_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIALMATCH_CACHE_DIR", str(tmp_path))
+    content = b"SQLite format 3\x00" + bytes(1000)
+    sha256 = __import__("hashlib").sha256(content).hexdigest()
+    registry_copy.receive_part(sha256, 0, content[:500])
+    registry_copy.receive_part(sha256, 500, b"\xff" + content[501:])
+    with pytest.raises(ValueError, match="do not match"):
+        registry_copy.finish_receiving(sha256, len(content))
+    assert not registry_copy.has_copy(sha256)
+    registry_copy.receive_part(sha256, 0, content[:500])
+    registry_copy.receive_part(sha256, 500, content[500:])
+    assert registry_copy.finish_receiving(sha256, len(content)) == "received"
+    assert registry_copy.cached_copy(sha256).read_bytes() == content
