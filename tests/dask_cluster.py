@@ -42,10 +42,11 @@ class CommandLineCluster:
         """The worker's cache folder (its `registries/` holds the copies shipped to it)."""
         return self.folder / f"cache-{name}"
 
-    def add_worker(self, name: str) -> None:
+    def add_worker(self, name: str, *, same_machine_as: str | None = None) -> None:
+        """A worker with its own cache folder, or sharing that of ``same_machine_as``."""
         self.workers[name] = self._start(
             ["worker", self.address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard", "--no-nanny", "--name", name],
-            name, {"TRIALMATCH_CACHE_DIR": str(self.cache_of(name))})
+            name, {"TRIALMATCH_CACHE_DIR": str(self.cache_of(same_machine_as or name))})
 
     def wait_for_workers(self, count: int, timeout: float = 90) -> None:
         from distributed import Client

@@ -17,6 +17,7 @@ pytest.importorskip("distributed", reason="the Dask engine needs Dask: pip insta
 from conftest import REPO, shared_data_dir
 from dask_cluster import CommandLineCluster, free_port
 from patient_generator import synthetic_patients
+from processes import alive, children_of
 from physician_registry import build_page_registry, thrombocytopenia_records
 from test_batch import read_rows, write_jsonl
 from test_cli import trialmatch
@@ -130,6 +131,49 @@ def test_cluster_started_with_dask_commands_gets_the_registry_once_per_worker(re
     new_run = batch(registry, patients, tmp_path / "again.csv", *on_cluster, "--new-run", env=client_cache)
     assert "shipped to 0 worker(s)" in new_run.stdout and "already held by 2" in new_run.stdout
     assert [len(list((cluster.cache_of(name) / "registries").glob("*.db"))) for name in ("A", "B")] == [1, 1]
+
+
+def test_workers_of_one_machine_share_one_copy(registry, tmp_path):
+    cluster = CommandLineCluster(tmp_path)
+    try:
+        cluster.add_worker("A")
+        cluster.add_worker("A2", same_machine_as="A")
+        cluster.wait_for_workers(2)
+        patients = patients_file(tmp_path, count=20)
+        result = batch(registry, patients, tmp_path / "dask.csv", "--engine", "dask", "--scheduler", cluster.address,
+                       "--no-embeddings", env={"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")})
+    finally:
+        cluster.close()
+    assert "shipped to 1 worker(s)" in result.stdout and "already held by 1" in result.stdout
+    assert len(list((cluster.cache_of("A") / "registries").glob("*"))) == 1  # no partial copy left either
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads processes from /proc (Linux)")
+def test_local_cluster_ends_with_the_batch_job(registry, tmp_path):
+    """A job killed outright (a scheduler's timeout) must not leave its local cluster's workers running."""
+    patients = write_jsonl(tmp_path / "patients.jsonl", synthetic_patients(3000, seed=3))
+    command = [sys.executable, "-m", "matcher", "--db", str(registry), "batch", str(patients), "--out",
+               str(tmp_path / "matches.csv"), "--no-embeddings", "--engine", "dask", "--workers", "2"]
+    job = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results = registry.with_name("trials.results.db")
+    deadline = time.monotonic() + 120
+    matched = 0
+    while matched < 20 and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.1)
+        try:
+            with sqlite3.connect(results) as db:
+                matched = db.execute("SELECT count(*) FROM batch_patients WHERE status = 'matched'").fetchone()[0]
+        except sqlite3.OperationalError:  # not created yet
+            pass
+    workers = children_of(job.pid)
+    job.kill()
+    job.wait()
+    assert matched >= 20 and len(workers) >= 2, "the job must be killed while its workers run"
+    deadline = time.monotonic() + 30
+    while alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(workers), "the local cluster's workers outlived the job"
 
 
 def test_a_worker_killed_mid_run_loses_and_repeats_no_patient(registry, cluster, tmp_path):

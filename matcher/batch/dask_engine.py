@@ -7,8 +7,9 @@ on its first partition and kept for the next ones.
 
 How a worker reaches the registry (``RegistryOnWorkers``):
 - shipped (the default with ``--scheduler``): a snapshot of the registry, named by its SHA-256,
-  is sent once to each worker that does not hold that version yet (``registry_copy``); a worker
-  that joins later, or whose copy is gone, says so and is sent it before its partition runs again;
+  is sent once to each machine whose workers do not hold that version yet (``registry_copy``);
+  a worker that joins later, or whose copy is gone, says so and is sent it before its partition
+  runs again;
 - shared (``--shared-registry PATH``, and the local cluster, which runs on this machine): every
   worker opens the same file; it must be in the state the batch command read, or the run stops.
 
@@ -26,6 +27,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..store import Store
 from . import registry_copy
@@ -182,25 +184,31 @@ class DaskEngine:
             self.cluster.close()
 
     def ship(self, addresses: list[str]) -> None:
-        """Send the registry copy to those of ``addresses`` that do not hold it; a worker that
-        dies meanwhile is left out (its partitions go to the others)."""
-        if not addresses:
-            return
+        """Send the registry copy to those of ``addresses`` that do not hold it: first to one
+        worker per machine, then to the others of that machine that still lack it (workers
+        that share a cache folder find the copy there). A worker that dies meanwhile is left out
+        (its partitions go to the others)."""
         started = time.perf_counter()
+        while addresses:
+            held = self.client.run(registry_copy.has_copy, self.copy.sha256, workers=addresses, on_error="return")
+            self.report.already_held_by |= {address for address, has in held.items() if has is True}
+            lacking = [address for address, has in held.items() if has is False]
+            one_per_machine = list({urlsplit(address).hostname: address for address in lacking}.values())
+            self._send(one_per_machine)
+            addresses = [address for address in lacking if address not in one_per_machine]
+        self.report.seconds += time.perf_counter() - started
+
+    def _send(self, addresses: list[str]) -> None:
         sha256 = self.copy.sha256
-        held = self.client.run(registry_copy.has_copy, sha256, workers=addresses, on_error="return")
-        self.report.already_held_by |= {address for address, has in held.items() if has is True}
-        lacking = [address for address, has in held.items() if has is False]
         with self.copy.path.open("rb") as stream:
             offset = 0
-            while lacking and (data := stream.read(registry_copy.PART_BYTES)):
-                done = self.client.run(registry_copy.receive_part, sha256, offset, data, workers=lacking, on_error="return")
-                lacking = [address for address in lacking if address in done and not isinstance(done[address], Exception)]
+            while addresses and (data := stream.read(registry_copy.PART_BYTES)):
+                done = self.client.run(registry_copy.receive_part, sha256, offset, data, workers=addresses, on_error="return")
+                addresses = [address for address in addresses if not isinstance(done.get(address, ValueError()), Exception)]
                 offset += len(data)
-        if lacking:
-            done = self.client.run(registry_copy.finish_receiving, sha256, self.copy.size, workers=lacking, on_error="return")
+        if addresses:
+            done = self.client.run(registry_copy.finish_receiving, sha256, self.copy.size, workers=addresses, on_error="return")
             self.report.shipped_to |= {address for address, what in done.items() if not isinstance(what, Exception)}
-        self.report.seconds += time.perf_counter() - started
 
     def match_partitions(self, partitions: Iterator[list[InputRecord]]) -> Iterator[list[PatientResult]]:
         from distributed import KilledWorker, as_completed
