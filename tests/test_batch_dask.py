@@ -237,7 +237,7 @@ def test_shared_registry_must_be_the_one_the_command_read(registry, cluster, tmp
     error = capsys.readouterr().err
     assert status == 1 and not out.exists()
     assert f"the registry at {stale} on this worker is not the one the batch command read (criteria " in error
-    assert "the run stopped and resumes when rerun" in error
+    assert "run 1 stopped and resumes when rerun" in error
 
     assert main(["--db", str(registry), "batch", str(patients), "--out", str(out), *on_cluster, "--shared-registry", str(registry)]) == 0
     assert f"registry: workers read {registry} (shared)" in capsys.readouterr().out
@@ -286,6 +286,15 @@ def test_snapshot_holds_writes_still_in_the_write_ahead_log(registry, tmp_path, 
         assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     assert copy.sha256 == registry_copy.file_sha256(copy.path)
     assert registry_copy.snapshot(registry, state) == copy  # reused while the registry is unchanged
+    copy.path.unlink()
+    assert registry_copy.snapshot(registry, state).sha256 == copy.sha256  # made again: the same bytes, the workers' copies still fit
+
+    writer.execute("UPDATE sites SET latitude = 1.5")  # a write the registry state does not count
+    writer.commit()
+    placed = registry_copy.snapshot(registry, state)
+    assert placed.sha256 != copy.sha256
+    with sqlite3.connect(f"file:{placed.path}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT DISTINCT latitude FROM sites").fetchall() == [(1.5,)]
 
     writer.execute("DELETE FROM trials WHERE nct_id = 'NCT09000001'")
     writer.commit()
@@ -293,7 +302,7 @@ def test_snapshot_holds_writes_still_in_the_write_ahead_log(registry, tmp_path, 
     store = Store(registry, read_only=True)
     newer = registry_copy.snapshot(registry, registry_state(store))
     store.close()
-    assert newer.sha256 != copy.sha256 and not copy.path.exists()  # the old state's snapshot is gone
+    assert newer.sha256 != placed.sha256 and not placed.path.exists()  # the old state's snapshot is gone
 
 
 def test_a_copy_damaged_on_the_way_is_refused(tmp_path, monkeypatch):

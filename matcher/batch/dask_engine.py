@@ -166,16 +166,24 @@ class DaskEngine:
         except OSError as error:
             self.__exit__(None, None, None)
             raise DaskEngineError(f"could not reach the Dask scheduler at {self.scheduler}: {error}") from None
-        shared = self.shared_registry or (self.settings.registry if self.scheduler is None else None)
+        try:
+            self._place_registry(state)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _place_registry(self, state: dict) -> None:
+        local = str(Path(self.settings.registry).resolve()) if self.scheduler is None else None
+        shared = self.shared_registry or local
         if shared:
             self.registry = RegistryOnWorkers(state, shared_path=shared)
             self.report.shared_path = shared
-        else:
-            self.copy = registry_copy.snapshot(Path(self.settings.registry), state)
-            self.registry = RegistryOnWorkers(state, sha256=self.copy.sha256)
-            self.report.size, self.report.sha256 = self.copy.size, self.copy.sha256
-            self.ship(list(self.client.scheduler_info(n_workers=-1)["workers"]))
-        return self
+            return
+        self.copy = registry_copy.snapshot(Path(self.settings.registry), state)
+        self.registry = RegistryOnWorkers(state, sha256=self.copy.sha256)
+        self.report.size, self.report.sha256 = self.copy.size, self.copy.sha256
+        self.ship(list(self.client.scheduler_info(n_workers=-1)["workers"]))
 
     def __exit__(self, *exc) -> None:
         if self.client is not None:

@@ -57,12 +57,24 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _files_touched(registry: Path) -> list:
+    """Size and modification time of the database and its WAL file: a write to any table
+    changes them, even one ``registry_state`` does not count (site coordinates, say)."""
+    found = []
+    for path in (registry, registry.with_name(registry.name + "-wal")):
+        if path.exists():
+            found.append([path.stat().st_size, path.stat().st_mtime_ns])
+    return found
+
+
 def snapshot(registry: Path, state: dict) -> RegistryCopy:
-    """The registry in this state as one file (made on first use, then reused). Snapshots of
-    earlier states of the same registry are removed."""
+    """The registry in this state as one file (made on first use, then reused until the
+    registry's files are written to). Snapshots of earlier states of the same registry are
+    removed. The same content gives the same bytes, so a new snapshot of an unchanged registry
+    has the hash of the old one, and workers keep using their copy."""
     folder = _folder("snapshots")
     prefix = fingerprint(str(registry.resolve()))
-    path = folder / f"{prefix}-{fingerprint(state)}.db"
+    path = folder / f"{prefix}-{fingerprint(state, _files_touched(registry))}.db"
     hash_file = path.with_suffix(".sha256")
     if path.exists() and hash_file.exists():
         return RegistryCopy(path, hash_file.read_text().strip(), path.stat().st_size)

@@ -132,6 +132,7 @@ def run(args) -> int:
     state = registry_state(store)
     store.close()
 
+    run = None
     try:
         with make_engine(args, settings) as engine:
             results = ResultsStore(results_path(args, registry))
@@ -139,7 +140,8 @@ def run(args) -> int:
                                    options=options_of(settings), new_run=args.new_run)
             summary = match_all(records, results, run, engine, count_records(source))
     except DaskEngineError as error:
-        print(f"trialmatch batch: {error}; the run stopped and resumes when rerun", file=sys.stderr)
+        stopped = f"; run {run.id} stopped and resumes when rerun" if run else ""
+        print(f"trialmatch batch: {error}{stopped}", file=sys.stderr)
         return 1
     totals = results.finish_run(run)
     written = write_matches(results.match_rows(run.id), out)
