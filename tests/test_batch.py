@@ -70,6 +70,20 @@ def results_db(registry):
     return sqlite3.connect(registry.with_name("trials.results.db"))
 
 
+def wait_until_matched(results, count: int, job: subprocess.Popen, timeout: float = 120) -> int:
+    """Poll the results database until ``count`` patients are matched (or the job ends); how many were."""
+    matched = 0
+    deadline = time.monotonic() + timeout
+    while matched < count and time.monotonic() < deadline and job.poll() is None:
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(results) as db:
+                matched = db.execute("SELECT count(*) FROM batch_patients WHERE status = 'matched'").fetchone()[0]
+        except sqlite3.OperationalError:  # not created yet
+            pass
+    return matched
+
+
 def documented_output_columns():
     """The column names of the output table in docs/batch.md, in order."""
     text = (REPO / "docs" / "batch.md").read_text()
@@ -145,15 +159,7 @@ def test_kill_mid_run_then_rerun_completes_without_duplicates(registry, tmp_path
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     job = subprocess.Popen(command, cwd=REPO, env=environment, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    matched_at_kill = 0
-    deadline = time.monotonic() + 120
-    while matched_at_kill < 20 and time.monotonic() < deadline and job.poll() is None:
-        time.sleep(0.05)
-        try:
-            with results_db(registry) as db:
-                matched_at_kill = db.execute("SELECT count(*) FROM batch_patients WHERE status = 'matched'").fetchone()[0]
-        except sqlite3.OperationalError:  # not created yet
-            pass
+    matched_at_kill = wait_until_matched(registry.with_name("trials.results.db"), 20, job)
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
     assert 20 <= matched_at_kill < 300, "the kill must land mid-run"

@@ -19,7 +19,7 @@ from dask_cluster import CommandLineCluster, free_port
 from patient_generator import synthetic_patients
 from processes import alive, children_of
 from physician_registry import build_page_registry, thrombocytopenia_records
-from test_batch import read_rows, write_jsonl
+from test_batch import read_rows, wait_until_matched, write_jsonl
 from test_cli import trialmatch
 
 from matcher.batch import dask_engine, registry_copy
@@ -156,16 +156,7 @@ def test_local_cluster_ends_with_the_batch_job(registry, tmp_path):
                str(tmp_path / "matches.csv"), "--no-embeddings", "--engine", "dask", "--workers", "2"]
     job = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results = registry.with_name("trials.results.db")
-    deadline = time.monotonic() + 120
-    matched = 0
-    while matched < 20 and time.monotonic() < deadline and job.poll() is None:
-        time.sleep(0.1)
-        try:
-            with sqlite3.connect(results) as db:
-                matched = db.execute("SELECT count(*) FROM batch_patients WHERE status = 'matched'").fetchone()[0]
-        except sqlite3.OperationalError:  # not created yet
-            pass
+    matched = wait_until_matched(registry.with_name("trials.results.db"), 20, job)
     workers = children_of(job.pid)
     job.kill()
     job.wait()
@@ -186,15 +177,7 @@ def test_a_worker_killed_mid_run_loses_and_repeats_no_patient(registry, cluster,
                "--partition-size", "10"]
     environment = {**os.environ, "PYTHONPATH": str(REPO), "TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")}
     job = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    matched_at_kill = 0
-    deadline = time.monotonic() + 120
-    while matched_at_kill < 30 and time.monotonic() < deadline and job.poll() is None:
-        time.sleep(0.05)
-        try:
-            with sqlite3.connect(results) as db:
-                matched_at_kill = db.execute("SELECT count(*) FROM batch_patients WHERE status = 'matched'").fetchone()[0]
-        except sqlite3.OperationalError:  # not created yet
-            pass
+    matched_at_kill = wait_until_matched(results, 30, job)
     cluster.kill_worker("A")
     stdout, stderr = job.communicate(timeout=300)
     assert 30 <= matched_at_kill < 600, "the worker must be killed mid-run"
@@ -318,3 +301,13 @@ def test_a_copy_damaged_on_the_way_is_refused(tmp_path, monkeypatch):
     registry_copy.receive_part(sha256, 500, content[500:])
     assert registry_copy.finish_receiving(sha256, len(content)) == "received"
     assert registry_copy.cached_copy(sha256).read_bytes() == content
+
+
+def test_without_dask_installed_the_command_says_how_to_get_it(registry, tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else find_spec(name, *a))
+    patients = patients_file(tmp_path, count=3)
+    status = main(["--db", str(registry), "batch", str(patients), "--out", str(tmp_path / "m.csv"), "--engine", "dask"])
+    assert status == 2 and "--engine dask needs Dask: pip install 'trialmatch[dask]'" in capsys.readouterr().err

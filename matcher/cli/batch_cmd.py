@@ -8,6 +8,7 @@ patient hit an internal error, a bug of ours).
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -98,10 +99,8 @@ def check_engine_options(args) -> None:
         raise UsageError("--shared-registry goes with --scheduler (a local cluster reads the registry where it is)")
     if args.partition_size is not None and args.partition_size < 1:
         raise UsageError("--partition-size must be at least 1")
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise UsageError("--engine dask needs Dask: pip install 'trialmatch[dask]'") from None
+    if importlib.util.find_spec("distributed") is None:
+        raise UsageError("--engine dask needs Dask: pip install 'trialmatch[dask]'")
 
 
 def make_engine(args, settings: MatchSettings):
