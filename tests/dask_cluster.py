@@ -25,12 +25,14 @@ def free_port() -> int:
 class CommandLineCluster:
     """`dask scheduler` and `dask worker --no-nanny` processes (a killed worker stays dead)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, *, allowed_failures: int | None = None):
+        """``allowed_failures``: the scheduler's `distributed.scheduler.allowed-failures` (Dask's default 3)."""
         self.folder = folder
         self.address = f"tcp://127.0.0.1:{free_port()}"
         self.workers: dict[str, subprocess.Popen] = {}
+        settings = {} if allowed_failures is None else {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(allowed_failures)}
         self.scheduler = self._start(["scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
-                                      "--no-dashboard"], "scheduler", {})
+                                      "--no-dashboard"], "scheduler", settings)
 
     def _start(self, arguments: list[str], name: str, extra_env: dict) -> subprocess.Popen:
         environment = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **extra_env}

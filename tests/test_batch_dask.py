@@ -189,6 +189,39 @@ def test_a_worker_killed_mid_run_loses_and_repeats_no_patient(registry, cluster,
     assert out.read_bytes() == expected
 
 
+def test_patients_dask_gives_up_on_are_reported_and_a_rerun_matches_them(registry, tmp_path):
+    """When Dask stops retrying a partition (its workers died more often than the scheduler
+    allows: here, once), its patients are reported as internal errors, the others are saved,
+    and the same command run again matches the rest."""
+    cluster = CommandLineCluster(tmp_path, allowed_failures=0)
+    try:
+        cluster.add_worker("A")
+        cluster.add_worker("B")
+        cluster.wait_for_workers(2)
+        patients = write_jsonl(tmp_path / "patients.jsonl", synthetic_patients(600, seed=4))
+        out = tmp_path / "dask.csv"
+        options = ["--no-embeddings", "--engine", "dask", "--scheduler", cluster.address, "--partition-size", "10"]
+        command = [sys.executable, "-m", "matcher", "--db", str(registry), "batch", str(patients), "--out", str(out), *options]
+        environment = {**os.environ, "PYTHONPATH": str(REPO), "TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")}
+        job = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert wait_until_matched(registry.with_name("trials.results.db"), 30, job) >= 30
+        cluster.kill_worker("A")
+        stdout, stderr = job.communicate(timeout=300)
+        lost = [line for line in stderr.splitlines() if line.startswith("rejected ")]
+        assert job.returncode == 1, stderr
+        assert lost and all(line.endswith(": could not be matched: the Dask workers running it died") for line in lost)
+        assert f"{len(lost)} patients hit an internal error" in stderr
+        assert f"run 1: {600 - len(lost)} patients matched, {len(lost)} rejected" in stdout
+
+        rerun = trialmatch("--db", registry, "batch", patients, "--out", out, *options,
+                           env={"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")})
+    finally:
+        cluster.close()
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"run 1 (resumed): {len(lost)} patients matched, 0 rejected, skipped {600 - len(lost)} already done" in rerun.stdout
+    assert len({row["patient"] for row in read_rows(out)}) == 600
+
+
 def test_a_worker_without_the_copy_is_sent_it_before_its_partition_runs(registry, cluster, tmp_path, monkeypatch):
     """A worker that joins later (or lost its cache) has no copy: its partition is not lost but
     run again once the copy has reached it."""

@@ -146,7 +146,6 @@ class DaskEngine:
         self.partition_size, self.shared_registry = partition_size, shared_registry
         self.cluster = self.client = self.copy = None
         self.report = ShippingReport()
-        self.partitions_lost = 0  # tasks Dask gave up on after their workers died again and again
 
     def __enter__(self) -> DaskEngine:
         from distributed import Client, LocalCluster
@@ -245,7 +244,6 @@ class DaskEngine:
             try:
                 outcome = future.result()
             except KilledWorker:  # this partition's workers died every time it ran (out of memory?)
-                self.partitions_lost += 1
                 outcome = PartitionOutcome(results=[_lost(record) for record in records])
             future.release()
             if outcome.failure:
