@@ -44,11 +44,15 @@ class CommandLineCluster:
         """The worker's cache folder (its `registries/` holds the copies shipped to it)."""
         return self.folder / f"cache-{name}"
 
-    def add_worker(self, name: str, *, same_machine_as: str | None = None) -> None:
-        """A worker with its own cache folder, or sharing that of ``same_machine_as``."""
+    def add_worker(self, name: str, *, same_machine_as: str | None = None, cache: Path | None = None) -> None:
+        """A worker with its own cache folder, that of ``same_machine_as``, or ``cache``."""
         self.workers[name] = self._start(
             ["worker", self.address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard", "--no-nanny", "--name", name],
-            name, {"TRIALMATCH_CACHE_DIR": str(self.cache_of(same_machine_as or name))})
+            name, {"TRIALMATCH_CACHE_DIR": str(cache or self.cache_of(same_machine_as or name))})
+
+    def kill_scheduler(self) -> None:
+        self.scheduler.kill()
+        self.scheduler.wait()
 
     def wait_for_workers(self, count: int, timeout: float = 90) -> None:
         from distributed import Client

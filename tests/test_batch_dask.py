@@ -241,23 +241,89 @@ def test_a_worker_without_the_copy_is_sent_it_before_its_partition_runs(registry
 
 
 def test_shared_registry_must_be_the_one_the_command_read(registry, cluster, tmp_path, capsys):
+    """A run against a stale file stops; the same workers then run the right one again."""
     patients = patients_file(tmp_path, count=30)
     stale = tmp_path / "stale.db"
     shutil.copy(registry, stale)
     with sqlite3.connect(stale) as db:
         db.execute("DELETE FROM criteria WHERE id = (SELECT max(id) FROM criteria)")
-    on_cluster = ["--engine", "dask", "--scheduler", cluster.address, "--no-embeddings"]
+    on_cluster = ["--engine", "dask", "--scheduler", cluster.address, "--no-embeddings", "--partition-size", "3"]
     out = tmp_path / "dask.csv"
 
-    status = main(["--db", str(registry), "batch", str(patients), "--out", str(out), *on_cluster, "--shared-registry", str(stale)])
-    error = capsys.readouterr().err
-    assert status == 1 and not out.exists()
-    assert f"the registry at {stale} on this worker is not the one the batch command read (criteria " in error
-    assert "run 1 stopped and resumes when rerun" in error
+    def run(shared, new_run=()):  # 10 partitions: both workers get some
+        status = main(["--db", str(registry), "batch", str(patients), "--out", str(out), *on_cluster,
+                       "--shared-registry", str(shared), *new_run])
+        return status, capsys.readouterr()
 
-    assert main(["--db", str(registry), "batch", str(patients), "--out", str(out), *on_cluster, "--shared-registry", str(registry)]) == 0
-    assert f"registry: workers read {registry} (shared)" in capsys.readouterr().out
+    status, printed = run(registry)
+    assert status == 0 and f"registry: workers read {registry} (shared)" in printed.out
     assert len({row["patient"] for row in read_rows(out)}) == 30
+
+    status, printed = run(stale, ["--new-run"])
+    assert status == 1
+    assert f"the registry at {stale} on this worker is not the one the batch command read (criteria " in printed.err
+    assert "run 2 stopped and resumes when rerun" in printed.err
+
+    status, printed = run(registry)  # the workers that refused the stale file match again
+    assert status == 0, printed.err
+    assert "run 2 (resumed): 30 patients matched" in printed.out
+
+
+def test_a_worker_that_cannot_take_the_copy_is_left_out(registry, tmp_path):
+    cluster = CommandLineCluster(tmp_path)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the worker's cache folder should be")
+    try:
+        cluster.add_worker("A")
+        cluster.add_worker("B", cache=blocked / "cache")
+        cluster.wait_for_workers(2)
+        patients = patients_file(tmp_path, count=60)
+        _, expected = local_reference(registry, patients, tmp_path, "--no-embeddings")
+        out = tmp_path / "dask.csv"
+        result = batch(registry, patients, out, "--no-embeddings", "--engine", "dask", "--scheduler", cluster.address,
+                       "--partition-size", "5", env={"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")})
+    finally:
+        cluster.close()
+    assert "shipped to 1 worker(s)" in result.stdout
+    assert "left out, could not take it: tcp://127.0.0.1:" in result.stdout and "NotADirectoryError" in result.stdout
+    assert out.read_bytes() == expected
+
+
+def test_a_lost_scheduler_stops_the_run_and_a_new_cluster_resumes_it(registry, tmp_path):
+    patients = write_jsonl(tmp_path / "patients.jsonl", synthetic_patients(600, seed=4))
+    _, expected = local_reference(registry, patients, tmp_path, "--no-embeddings")
+    out = tmp_path / "dask.csv"
+    client_cache = {"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")}
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = CommandLineCluster(tmp_path / "first")
+    try:
+        first.add_worker("A")
+        first.wait_for_workers(1)
+        command = [sys.executable, "-m", "matcher", "--db", str(registry), "batch", str(patients), "--out", str(out),
+                   "--results-db", str(out.with_suffix(".results.db")), "--no-embeddings", "--engine", "dask",
+                   "--scheduler", first.address, "--partition-size", "10"]
+        job = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **client_cache},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert wait_until_matched(out.with_suffix(".results.db"), 30, job) >= 30
+        first.kill_scheduler()
+        stdout, stderr = job.communicate(timeout=300)
+    finally:
+        first.close()
+    assert job.returncode == 1
+    assert f"trialmatch batch: lost the Dask scheduler at {first.address}" in stderr
+    assert "run 1 stopped and resumes when rerun" in stderr and "Traceback" not in stderr
+
+    second = CommandLineCluster(tmp_path / "second")
+    try:
+        second.add_worker("C")
+        second.wait_for_workers(1)
+        rerun = batch(registry, patients, out, "--no-embeddings", "--engine", "dask", "--scheduler", second.address,
+                      env=client_cache)
+    finally:
+        second.close()
+    assert "run 1 (resumed)" in rerun.stdout
+    assert out.read_bytes() == expected
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -325,15 +391,21 @@ def test_a_copy_damaged_on_the_way_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("TRIALMATCH_CACHE_DIR", str(tmp_path))
     content = b"SQLite format 3\x00" + bytes(1000)
     sha256 = __import__("hashlib").sha256(content).hexdigest()
-    registry_copy.receive_part(sha256, 0, content[:500])
-    registry_copy.receive_part(sha256, 500, b"\xff" + content[501:])
+    registry_copy.receive_part(sha256, "first", 0, content[:500])
+    registry_copy.receive_part(sha256, "first", 500, b"\xff" + content[501:])
     with pytest.raises(ValueError, match="do not match"):
-        registry_copy.finish_receiving(sha256, len(content))
+        registry_copy.finish_receiving(sha256, "first", len(content))
     assert not registry_copy.has_copy(sha256)
-    registry_copy.receive_part(sha256, 0, content[:500])
-    registry_copy.receive_part(sha256, 500, content[500:])
-    assert registry_copy.finish_receiving(sha256, len(content)) == "received"
+    assert list(registry_copy.worker_cache().iterdir()) == []  # nothing left behind
+
+    abandoned = registry_copy.worker_cache() / f"{sha256}.partial-cut-off"
+    abandoned.write_bytes(content[:100])
+    os.utime(abandoned, (time.time() - 2 * 3600,) * 2)
+    registry_copy.receive_part(sha256, "second", 0, content[:500])
+    registry_copy.receive_part(sha256, "second", 500, content[500:])
+    assert registry_copy.finish_receiving(sha256, "second", len(content)) == "received"
     assert registry_copy.cached_copy(sha256).read_bytes() == content
+    assert [p.name for p in registry_copy.worker_cache().iterdir()] == [f"{sha256}.db"]
 
 
 def test_without_dask_installed_the_command_says_how_to_get_it(registry, tmp_path, capsys, monkeypatch):

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from .registry_state import fingerprint
 CACHE_ENV = "TRIALMATCH_CACHE_DIR"  # where snapshots (here) and shipped copies (on workers) are kept
 KEEP_VERSIONS = 2  # copies a worker keeps: this night's and the previous one's
 PART_BYTES = 16 * 1024 * 1024  # what one message carries when a copy is shipped
+ABANDONED_AFTER_S = 3600  # a partial copy untouched this long belongs to a shipment that was cut off
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,9 @@ def snapshot(registry: Path, state: dict) -> RegistryCopy:
         return RegistryCopy(path, hash_file.read_text().strip(), path.stat().st_size)
     partial = path.with_suffix(f".partial-{os.getpid()}")
     try:
-        source = sqlite3.connect(f"file:{registry}?mode=ro", uri=True)
-        target = sqlite3.connect(partial)
-        with source, target:
+        with closing(sqlite3.connect(f"file:{registry}?mode=ro", uri=True)) as source, closing(sqlite3.connect(partial)) as target:
             source.backup(target)
             target.execute("PRAGMA journal_mode = DELETE")  # one file: no WAL beside it
-        source.close()
-        target.close()
         sha256 = file_sha256(partial)
         os.replace(partial, path)
     finally:
@@ -108,9 +107,10 @@ def worker_cache() -> Path:
 def cached_copy(sha256: str) -> Path | None:
     """This worker's copy of that version, if it holds one (marked as just used)."""
     path = worker_cache() / f"{sha256}.db"
-    if not path.exists():
+    try:
+        os.utime(path)
+    except FileNotFoundError:
         return None
-    os.utime(path)
     return path
 
 
@@ -118,32 +118,42 @@ def has_copy(sha256: str) -> bool:
     return cached_copy(sha256) is not None
 
 
-def _partial(sha256: str) -> Path:
-    return worker_cache() / f"{sha256}.partial-{os.getpid()}"
+def _partial(sha256: str, shipment: str) -> Path:
+    return worker_cache() / f"{sha256}.partial-{shipment}"
 
 
-def receive_part(sha256: str, offset: int, data: bytes) -> None:
-    """Write one part of a copy being shipped (parts arrive in order)."""
-    partial = _partial(sha256)
+def receive_part(sha256: str, shipment: str, offset: int, data: bytes) -> None:
+    """Write one part of a copy being shipped (parts arrive in order). Each shipment writes its
+    own partial file; the first part also removes partial files left by shipments cut off
+    more than an hour ago."""
+    partial = _partial(sha256, shipment)
+    if offset == 0:
+        for left in worker_cache().glob("*.partial-*"):
+            try:
+                if time.time() - left.stat().st_mtime > ABANDONED_AFTER_S:
+                    left.unlink()
+            except FileNotFoundError:
+                pass
     with partial.open("r+b" if offset else "wb") as stream:
         stream.seek(offset)
         stream.write(data)
 
 
-def finish_receiving(sha256: str, size: int) -> str:
+def finish_receiving(sha256: str, shipment: str, size: int) -> str:
     """Check the received copy against its size and hash and put it in the cache; keep the
     ``KEEP_VERSIONS`` most recently used copies. Returns what happened."""
-    partial = _partial(sha256)
-    if cached_copy(sha256) is not None:  # another worker on this machine finished it first
+    partial = _partial(sha256, shipment)
+    try:
+        if cached_copy(sha256) is not None:  # another worker on this machine finished it first
+            return "already there"
+        received = partial.stat().st_size if partial.exists() else 0
+        if received != size or file_sha256(partial) != sha256:
+            raise ValueError(f"registry copy {sha256[:12]}: received {received:,} bytes that do not match "
+                             f"the {size:,} bytes sent")
+        os.chmod(partial, 0o400)
+        os.replace(partial, worker_cache() / f"{sha256}.db")
+    finally:
         partial.unlink(missing_ok=True)
-        return "already there"
-    received = partial.stat().st_size if partial.exists() else 0
-    if received != size or file_sha256(partial) != sha256:
-        partial.unlink(missing_ok=True)
-        raise ValueError(f"registry copy {sha256[:12]}: received {received:,} bytes that do not match "
-                         f"the {size:,} bytes sent; it will be shipped again")
-    os.chmod(partial, 0o400)
-    os.replace(partial, worker_cache() / f"{sha256}.db")
     copies = sorted(worker_cache().glob("*.db"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in copies[KEEP_VERSIONS:]:
         old.unlink(missing_ok=True)
