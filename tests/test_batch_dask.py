@@ -280,13 +280,20 @@ def test_a_worker_that_cannot_take_the_copy_is_left_out(registry, tmp_path):
         patients = patients_file(tmp_path, count=60)
         _, expected = local_reference(registry, patients, tmp_path, "--no-embeddings")
         out = tmp_path / "dask.csv"
-        result = batch(registry, patients, out, "--no-embeddings", "--engine", "dask", "--scheduler", cluster.address,
-                       "--partition-size", "5", env={"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")})
+        options = ["--no-embeddings", "--engine", "dask", "--scheduler", cluster.address, "--partition-size", "5"]
+        client_cache = {"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")}
+        result = batch(registry, patients, out, *options, env=client_cache)
+
+        cluster.kill_worker("A")  # B alone cannot hold the copy: the run stops, saying why
+        alone = trialmatch("--db", registry, "batch", patients, "--out", tmp_path / "alone.csv", *options, env=client_cache)
     finally:
         cluster.close()
     assert "shipped to 1 worker(s)" in result.stdout
     assert "left out, could not take it: tcp://127.0.0.1:" in result.stdout and "NotADirectoryError" in result.stdout
     assert out.read_bytes() == expected
+    assert alone.returncode == 1
+    assert "trialmatch batch: no worker could take the registry copy: tcp://127.0.0.1:" in alone.stderr
+    assert "NotADirectoryError" in alone.stderr and "stopped and resumes when rerun" in alone.stderr
 
 
 def test_a_lost_scheduler_stops_the_run_and_a_new_cluster_resumes_it(registry, tmp_path):

@@ -294,9 +294,12 @@ class DaskEngine:
             nonlocal submitted
             submitted += 1
             # once a worker could not take the registry copy, partitions go to those that hold it
+            # (to others only when none is left: a worker that joined since is then sent the copy)
             holders = sorted(self.report.holders) if self.report.cannot_hold else None
-            future = self.client.submit(match_partition, self.registry, self.settings, records,
-                                        key=f"trialmatch-partition-{run}-{submitted}", pure=False, workers=holders)
+            holders = holders or None
+            future = self.client.submit(match_partition, self.registry, self.settings, records, pure=False,
+                                        key=f"trialmatch-partition-{run}-{submitted}", workers=holders,
+                                        allow_other_workers=holders is not None)
             in_flight[future.key] = records
             finished.add(future)
 
@@ -328,7 +331,7 @@ class DaskEngine:
             self.report.cannot_hold.setdefault(address, f"still without the copy after receiving it {MOST_SENDS} times")
         if address not in self.report.cannot_hold:
             self.ship([address])
-        if self.report.cannot_hold and not self.report.holders:
+        if self.report.cannot_hold and not self.report.holders & set(self.client.scheduler_info(n_workers=-1)["workers"]):
             raise DaskEngineError("no worker could take the registry copy: " + "; ".join(
                 f"{worker} ({why})" for worker, why in self.report.cannot_hold.items()))
 
