@@ -222,6 +222,18 @@ def test_patients_dask_gives_up_on_are_reported_and_a_rerun_matches_them(registr
     assert len({row["patient"] for row in read_rows(out)}) == 600
 
 
+def test_local_cluster_goes_on_when_the_registry_is_written_to(registry, tmp_path):
+    """As the local engine does: a crawl writing to the registry during the run does not stop it."""
+    patients = patients_file(tmp_path, count=10)
+    records = [r for r in read_input(patients) if r.error is None]
+    with dask_engine.DaskEngine(MatchSettings(registry=str(registry), use_embeddings=False), workers=1) as engine:
+        with sqlite3.connect(registry) as db:
+            db.execute("UPDATE trials SET updated_at = '2099-01-01T00:00:00' WHERE nct_id = 'NCT09000001'")
+        results = [result for partition in engine.match_partitions(iter([records])) for result in partition]
+    assert sorted(r.patient for r in results if r.error is None) == [f"P{n:05d}" for n in range(1, 11)]
+    assert sorted(r.patient for r in results if r.error) == ["X2", "X5"]  # the patients' own errors, as always
+
+
 def test_a_worker_without_the_copy_is_sent_it_before_its_partition_runs(registry, cluster, tmp_path, monkeypatch):
     """A worker that joins later (or lost its cache) has no copy: its partition is not lost but
     run again once the copy has reached it."""
