@@ -88,11 +88,11 @@ def shipping(stdout: str) -> str:
     return f"{found[1]} MB to {found[2]} in {found[3]} s" if found else "-"
 
 
-def throughput_table(sample: Path, patients: Path, count: int) -> dict:
+def throughput_table(sample: Path, patients: Path, count: int) -> None:
     print(f"\n1. {count:,} patients against {sample.name}, embeddings on; wall clock from start to exit; "
           "CPU of every process", flush=True)
     print(f"{'engine':<8}{'workers':>8}{'seconds':>9}{'patients/s':>12}{'CPU s':>8}{'CPU ms/patient':>16}  shipping")
-    reference, rows = None, {}
+    reference = None
     for engine, workers in (("local", 1), ("local", 2), ("dask", 1), ("dask", 2)):
         if engine == "local":
             cpu = children_cpu()
@@ -104,11 +104,9 @@ def throughput_table(sample: Path, patients: Path, count: int) -> dict:
                 sample, patients, f"dask-{workers}", "--engine", "dask", "--scheduler", cluster.address))
         reference = reference or result["out"].read_bytes()
         same = result["out"].read_bytes() == reference
-        rows[(engine, workers)] = {"seconds": wall, "cpu": cpu}
         print(f"{engine:<8}{workers:>8}{wall:>9.1f}{count / wall:>12.1f}{cpu:>8.0f}{1000 * cpu / count:>16.0f}  "
               f"{shipping(result['stdout']) if engine == 'dask' else '-'}"
               f"{'' if same else '   OUTPUT DIFFERS FROM local 1'}", flush=True)
-    return rows
 
 
 def overhead(sample: Path, patients: Path) -> dict:

@@ -24,10 +24,9 @@ from test_cli import trialmatch
 
 from matcher.batch import dask_engine, registry_copy
 from matcher.batch.inputs import read_input
-from matcher.batch.registry_state import registry_state
+from matcher.batch.registry_state import read_registry_state
 from matcher.batch.runner import MatchSettings
 from matcher.cli import main
-from matcher.store import Store
 
 MALFORMED = {
     11: '{"id": "X1", "age": 40, "conditions": ["asthma"]',
@@ -79,6 +78,14 @@ def batch(registry, patients, out, *options, env=None):
                         "--results-db", out.with_suffix(".results.db"), *options, env=env)
     assert result.returncode == 0, result.stderr
     return result
+
+
+def start_batch(registry, patients, out, *options, env=None) -> subprocess.Popen:
+    """`trialmatch batch` in the background, with its own results database (named after ``out``)."""
+    command = [sys.executable, "-m", "matcher", "--db", str(registry), "batch", str(patients), "--out", str(out),
+               "--results-db", str(out.with_suffix(".results.db")), *map(str, options)]
+    return subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def local_reference(registry, patients, tmp_path, *options):
@@ -152,11 +159,9 @@ def test_workers_of_one_machine_share_one_copy(registry, tmp_path):
 def test_local_cluster_ends_with_the_batch_job(registry, tmp_path):
     """A job killed outright (a scheduler's timeout) must not leave its local cluster's workers running."""
     patients = write_jsonl(tmp_path / "patients.jsonl", synthetic_patients(3000, seed=3))
-    command = [sys.executable, "-m", "matcher", "--db", str(registry), "batch", str(patients), "--out",
-               str(tmp_path / "matches.csv"), "--no-embeddings", "--engine", "dask", "--workers", "2"]
-    job = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    matched = wait_until_matched(registry.with_name("trials.results.db"), 20, job)
+    out = tmp_path / "matches.csv"
+    job = start_batch(registry, patients, out, "--no-embeddings", "--engine", "dask", "--workers", "2")
+    matched = wait_until_matched(out.with_suffix(".results.db"), 20, job)
     workers = children_of(job.pid)
     job.kill()
     job.wait()
@@ -172,11 +177,8 @@ def test_a_worker_killed_mid_run_loses_and_repeats_no_patient(registry, cluster,
     _, expected = local_reference(registry, patients, tmp_path, "--no-embeddings")
     out = tmp_path / "dask.csv"
     results = out.with_suffix(".results.db")
-    command = [sys.executable, "-m", "matcher", "--db", str(registry), "batch", str(patients), "--out", str(out),
-               "--results-db", str(results), "--no-embeddings", "--engine", "dask", "--scheduler", cluster.address,
-               "--partition-size", "10"]
-    environment = {**os.environ, "PYTHONPATH": str(REPO), "TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")}
-    job = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job = start_batch(registry, patients, out, "--no-embeddings", "--engine", "dask", "--scheduler", cluster.address,
+                      "--partition-size", "10", env={"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")})
     matched_at_kill = wait_until_matched(results, 30, job)
     cluster.kill_worker("A")
     stdout, stderr = job.communicate(timeout=300)
@@ -201,10 +203,9 @@ def test_patients_dask_gives_up_on_are_reported_and_a_rerun_matches_them(registr
         patients = write_jsonl(tmp_path / "patients.jsonl", synthetic_patients(600, seed=4))
         out = tmp_path / "dask.csv"
         options = ["--no-embeddings", "--engine", "dask", "--scheduler", cluster.address, "--partition-size", "10"]
-        command = [sys.executable, "-m", "matcher", "--db", str(registry), "batch", str(patients), "--out", str(out), *options]
-        environment = {**os.environ, "PYTHONPATH": str(REPO), "TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")}
-        job = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert wait_until_matched(registry.with_name("trials.results.db"), 30, job) >= 30
+        client_cache = {"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")}
+        job = start_batch(registry, patients, out, *options, env=client_cache)
+        assert wait_until_matched(out.with_suffix(".results.db"), 30, job) >= 30
         cluster.kill_worker("A")
         stdout, stderr = job.communicate(timeout=300)
         lost = [line for line in stderr.splitlines() if line.startswith("rejected ")]
@@ -213,11 +214,9 @@ def test_patients_dask_gives_up_on_are_reported_and_a_rerun_matches_them(registr
         assert f"{len(lost)} patients hit an internal error" in stderr
         assert f"run 1: {600 - len(lost)} patients matched, {len(lost)} rejected" in stdout
 
-        rerun = trialmatch("--db", registry, "batch", patients, "--out", out, *options,
-                           env={"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")})
+        rerun = batch(registry, patients, out, *options, env=client_cache)  # asserts exit status 0
     finally:
         cluster.close()
-    assert rerun.returncode == 0, rerun.stderr
     assert f"run 1 (resumed): {len(lost)} patients matched, 0 rejected, skipped {600 - len(lost)} already done" in rerun.stdout
     assert len({row["patient"] for row in read_rows(out)}) == 600
 
@@ -319,11 +318,8 @@ def test_a_lost_scheduler_stops_the_run_and_a_new_cluster_resumes_it(registry, t
     try:
         first.add_worker("A")
         first.wait_for_workers(1)
-        command = [sys.executable, "-m", "matcher", "--db", str(registry), "batch", str(patients), "--out", str(out),
-                   "--results-db", str(out.with_suffix(".results.db")), "--no-embeddings", "--engine", "dask",
-                   "--scheduler", first.address, "--partition-size", "10"]
-        job = subprocess.Popen(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **client_cache},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        job = start_batch(registry, patients, out, "--no-embeddings", "--engine", "dask", "--scheduler", first.address,
+                          "--partition-size", "10", env=client_cache)
         assert wait_until_matched(out.with_suffix(".results.db"), 30, job) >= 30
         first.kill_scheduler()
         stdout, stderr = job.communicate(timeout=300)
@@ -377,9 +373,7 @@ def test_snapshot_holds_writes_still_in_the_write_ahead_log(registry, tmp_path, 
     writer.execute("UPDATE trials SET brief_title = 'Written just now' WHERE nct_id = 'NCT09000001'")
     writer.commit()
     assert os.path.getsize(f"{registry}-wal") > 0
-    store = Store(registry, read_only=True)
-    state = registry_state(store)
-    store.close()
+    state = read_registry_state(registry)
 
     copy = registry_copy.snapshot(registry, state)
     with sqlite3.connect(f"file:{copy.path}?mode=ro", uri=True) as db:
@@ -400,9 +394,7 @@ def test_snapshot_holds_writes_still_in_the_write_ahead_log(registry, tmp_path, 
     writer.execute("DELETE FROM trials WHERE nct_id = 'NCT09000001'")
     writer.commit()
     writer.close()
-    store = Store(registry, read_only=True)
-    newer = registry_copy.snapshot(registry, registry_state(store))
-    store.close()
+    newer = registry_copy.snapshot(registry, read_registry_state(registry))
     assert newer.sha256 != placed.sha256 and not placed.path.exists()  # the old state's snapshot is gone
 
 
@@ -435,3 +427,58 @@ def test_without_dask_installed_the_command_says_how_to_get_it(registry, tmp_pat
     patients = patients_file(tmp_path, count=3)
     status = main(["--db", str(registry), "batch", str(patients), "--out", str(tmp_path / "m.csv"), "--engine", "dask"])
     assert status == 2 and "--engine dask needs Dask: pip install 'trialmatch[dask]'" in capsys.readouterr().err
+
+
+def test_local_cluster_listens_on_loopback_only(registry):
+    """The local cluster's scheduler, nanny and worker ports, HTTP included, are on 127.0.0.1."""
+    import psutil
+
+    def listening() -> set[tuple[str, int]]:
+        found = set()
+        for process in [psutil.Process(), *psutil.Process().children(recursive=True)]:
+            try:
+                found |= {(c.laddr.ip, c.laddr.port) for c in process.net_connections("inet") if c.status == psutil.CONN_LISTEN}
+            except psutil.NoSuchProcess:
+                pass
+        return found
+
+    before = listening()
+    with dask_engine.DaskEngine(MatchSettings(registry=str(registry), use_embeddings=False), workers=2):
+        opened = listening() - before
+    assert len(opened) >= 4  # the scheduler (and its HTTP server), two workers, their nannies
+    assert {ip for ip, _ in opened} == {"127.0.0.1"}
+
+
+def test_with_every_worker_gone_the_run_waits_and_a_new_worker_finishes_it(registry, tmp_path):
+    """A worker that joins mid-run, with an empty cache, is sent the registry copy and matches the rest."""
+    cluster = CommandLineCluster(tmp_path)
+    try:
+        cluster.add_worker("A")
+        cluster.wait_for_workers(1)
+        patients = write_jsonl(tmp_path / "patients.jsonl", synthetic_patients(600, seed=4))
+        _, expected = local_reference(registry, patients, tmp_path, "--no-embeddings")
+        out = tmp_path / "dask.csv"
+        job = start_batch(registry, patients, out, "--no-embeddings", "--engine", "dask", "--scheduler", cluster.address,
+                          "--partition-size", "10", env={"TRIALMATCH_CACHE_DIR": str(tmp_path / "cache-client")})
+        assert wait_until_matched(out.with_suffix(".results.db"), 30, job) >= 30
+        cluster.kill_worker("A")
+        time.sleep(2)
+        assert job.poll() is None  # no worker left: the command waits
+        cluster.add_worker("C")
+        stdout, stderr = job.communicate(timeout=300)
+    finally:
+        cluster.close()
+    assert job.returncode == 0, stderr
+    assert "shipped to 2 worker(s)" in stdout
+    assert out.read_bytes() == expected
+
+
+def test_a_worker_keeps_the_two_versions_it_used_last(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIALMATCH_CACHE_DIR", str(tmp_path))
+    versions = [b"SQLite format 3\x00" + bytes([n]) * 100 for n in range(3)]
+    hashes = [__import__("hashlib").sha256(content).hexdigest() for content in versions]
+    for sha256, content in zip(hashes, versions):
+        registry_copy.receive_part(sha256, "s", 0, content)
+        registry_copy.finish_receiving(sha256, "s", len(content))
+        time.sleep(0.02)
+    assert [registry_copy.has_copy(h) for h in hashes] == [False, True, True]

@@ -32,10 +32,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..store import Store
 from . import registry_copy
 from .inputs import InputRecord
-from .registry_state import registry_state
+from .registry_state import read_registry_state
 from .results import PatientResult
 from .runner import MatchSettings, PatientMatcher
 
@@ -88,11 +87,7 @@ def _registry_file(registry: RegistryOnWorkers) -> Path:
         return path
     path = Path(registry.shared_path)
     if registry.state is not None:
-        store = Store(path, read_only=True)
-        try:
-            state = registry_state(store)
-        finally:
-            store.close()
+        state = read_registry_state(path)
         if state != registry.state:
             differs = ", ".join(f"{key} {state[key]} here, {registry.state.get(key)} there"
                                 for key in state if state[key] != registry.state.get(key))
@@ -180,8 +175,10 @@ class DaskEngine:
     ``workers`` processes on 127.0.0.1. Use it as a context manager."""
 
     def __init__(self, settings: MatchSettings, *, scheduler: str | None = None, workers: int = 1,
-                 partition_size: int = DEFAULT_PARTITION_SIZE, shared_registry: str | None = None):
-        self.settings, self.scheduler, self.workers = settings, scheduler, workers
+                 partition_size: int = DEFAULT_PARTITION_SIZE, shared_registry: str | None = None,
+                 state: dict | None = None):
+        """``state``: the registry's ``registry_state``, when the caller has read it already."""
+        self.settings, self.scheduler, self.workers, self.state = settings, scheduler, workers, state
         self.partition_size, self.shared_registry = partition_size, shared_registry
         self.cluster = self.client = self.copy = None
         self.report = ShippingReport()
@@ -190,11 +187,7 @@ class DaskEngine:
     def __enter__(self) -> DaskEngine:
         from distributed import Client, LocalCluster
 
-        store = Store(self.settings.registry, read_only=True)
-        try:
-            state = registry_state(store)
-        finally:
-            store.close()
+        state = self.state or read_registry_state(self.settings.registry)
         # The client logs its attempts to reach a lost scheduler with tracebacks; the command says it in one line.
         self._client_log_level = CLIENT_LOG.level
         CLIENT_LOG.setLevel(logging.CRITICAL)

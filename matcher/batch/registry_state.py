@@ -33,6 +33,15 @@ def registry_state(store: Store) -> dict:
     return state
 
 
+def read_registry_state(path) -> dict:
+    """``registry_state`` of the database file at ``path``, opened read-only."""
+    store = Store(path, read_only=True)
+    try:
+        return registry_state(store)
+    finally:
+        store.close()
+
+
 def fingerprint(*parts: dict | str) -> str:
     """A short hash of JSON-able parts (the registry state, the options, the input)."""
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

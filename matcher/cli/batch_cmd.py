@@ -103,11 +103,11 @@ def check_engine_options(args) -> None:
         raise UsageError("--engine dask needs Dask: pip install 'trialmatch[dask]'")
 
 
-def make_engine(args, settings: MatchSettings):
+def make_engine(args, settings: MatchSettings, state: dict):
     """The engine the options ask for, as a context manager."""
     if args.engine == "local":
         return nullcontext(LocalEngine(settings, workers=args.workers or 1))
-    return DaskEngine(settings, scheduler=args.scheduler, workers=args.workers or 1,
+    return DaskEngine(settings, scheduler=args.scheduler, workers=args.workers or 1, state=state,
                       partition_size=args.partition_size or DEFAULT_PARTITION_SIZE, shared_registry=args.shared_registry)
 
 
@@ -133,7 +133,7 @@ def run(args) -> int:
 
     run = None
     try:
-        with make_engine(args, settings) as engine:
+        with make_engine(args, settings, state) as engine:
             results = ResultsStore(results_path(args, registry))
             run = results.open_run(input_path=str(source.resolve()), registry=str(registry.resolve()), registry_state=state,
                                    options=options_of(settings), new_run=args.new_run)

@@ -376,8 +376,8 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
                         f"{'within' if holds else 'more than'} {constraint.within_days} days", _evidence(fact))
 
 
-_QUALIFIER_WORDS = {"uncontrolled": r"uncontrolled|poorly[\s-]controlled|not\s+(?:well\s+)?controlled",
-                    "poorly controlled": r"uncontrolled|poorly[\s-]controlled|not\s+(?:well\s+)?controlled"}
+_UNCONTROLLED = r"uncontrolled|poorly[\s-]controlled|not\s+(?:well\s+)?controlled"
+_QUALIFIER_WORDS = {"uncontrolled": _UNCONTROLLED, "poorly controlled": _UNCONTROLLED}
 
 
 def _states(qualifier: str, text: str) -> bool:
