@@ -9,10 +9,10 @@ that line's wrapped text), unless it ends with ":" — then it is a lead-in ("Pa
 have:"), kept as text but not a criterion; either way it ends the list before it.
 
 Pages that flatten a list into one line, as the seed listing does ("• a. - b. - c."), have
-lost its nesting: such a line (" - " before a capital letter, twice, or once after ".", ";" or
-":") is split into its items, and an item ending with ":" takes the items after it as its sub-items while they are
-shorter than 150 characters (on the registry's own records flattened this way, this counts the
-criteria right slightly more often than no nesting at all: see docs/crawler.md).
+lost its nesting: such a line (at least two " - " before a letter, "(", "<", ">", "≥" or "≤") is
+split into its items, all at the line's own level. (Guessing the lost nesting — an item ending
+with ":" taking the shorter items after it — counts the registry's own records flattened this
+way right less often than not guessing: see docs/crawler.md.)
 
 ``criteria_markdown`` writes criteria the way the registry's API does: "* " before each, two
 more spaces for each level of nesting, lead-ins as plain lines.
@@ -26,12 +26,10 @@ from dataclasses import dataclass, field
 from .page_lines import Line
 
 _MARKER = re.compile(
-    r"^(?:(?P<disc>[•●▪■·‣∙])|(?P<circle>[◦○o])|(?P<dash>[-–—])|(?P<star>\*)|(?P<number>\d{1,3}[.)])|"
+    r"^(?:(?P<disc>[•●▪■·‣∙])|(?P<circle>[◦○o])|(?P<hyphen>-)|(?P<dash>[–—])|(?P<star>\*)|(?P<number>\d{1,3}[.)])|"
     r"(?P<pnumber>\(\d{1,3}\))|(?P<lower>[a-z]{1,4}[.)]|\([a-z]{1,4}\))|(?P<upper>[A-Z][.)]|\([A-Z]\)))\s+(?=\S)"
 )
-_FLAT_SEPARATOR = re.compile(r"(?<=\S)\s+-\s+(?=[A-Z])")
-_FLAT_AFTER_SENTENCE = re.compile(r"(?<=[.;:])\s+-\s+(?=[A-Z])")
-FLAT_CHILD_MAX = 150
+_FLAT_SEPARATOR = re.compile(r"(?<=\S)\s+-\s+(?=[^\W\d_]|[(≥≤<>])")
 
 
 @dataclass
@@ -115,18 +113,7 @@ def _flattened(units: list[tuple[int, Criterion]]) -> list[tuple[int, Criterion]
     out = []
     for rank, criterion in units:
         parts = _FLAT_SEPARATOR.split(criterion.text) if rank else [criterion.text]
-        if len(parts) == 2 and not _FLAT_AFTER_SENTENCE.search(criterion.text):
-            parts = parts[:1]
-        if len(parts) < 2:
-            out.append((rank, criterion))
-            continue
-        under_lead = False
-        for part in parts:
-            if under_lead and len(part) >= FLAT_CHILD_MAX:
-                under_lead = False
-            out.append((rank + 1 if under_lead else rank, Criterion(part)))
-            if not under_lead and part.endswith(":"):
-                under_lead = True
+        out += [(rank, Criterion(part)) for part in parts] if len(parts) >= 3 else [(rank, criterion)]
     return out
 
 
