@@ -62,10 +62,11 @@ def one_age(text: str | None) -> str | None:
 # ---------------------------------------------------------------------------- sex, phases, status, yes/no
 
 _BOTH_SEXES = re.compile(r"\b(male or female|female or male|male and female|female and male|men or women|women or men|"
-                         r"men and women|women and men|males and females|females and males|both sexes|all genders|any gender)\b", re.I)
+                         r"men and women|women and men|males and females|females and males|boys and girls|girls and boys|both sexes|"
+                         r"all genders|any gender)\b", re.I)
 _SEX_WORDS = {"all": "ALL", "both": "ALL", "everyone": "ALL", "any": "ALL",
-              "female": "FEMALE", "females": "FEMALE", "women": "FEMALE", "woman": "FEMALE",
-              "male": "MALE", "males": "MALE", "men": "MALE", "man": "MALE"}
+              "female": "FEMALE", "females": "FEMALE", "women": "FEMALE", "woman": "FEMALE", "girls": "FEMALE",
+              "male": "MALE", "males": "MALE", "men": "MALE", "man": "MALE", "boys": "MALE"}
 
 
 def listing_sex(value: str | None, inclusion_text: str) -> str | None:
@@ -122,6 +123,7 @@ def listing_yes_no(text: str | None) -> bool | None:
 _INTERVENTION = re.compile(
     r"^(?:•\s*)?(Drug|Biological|Device|Procedure(?:/Surgery)?|Behavioral|Radiation|Dietary Supplement|Genetic|"
     r"Combination Product|Diagnostic Test|Other)\s*:\s*(.+)$", re.I)
+_ARM = re.compile(r"^(experimental|active comparator|placebo comparator|sham comparator|no intervention)\s*:", re.I)
 _ARM_TABLE_HEADER = re.compile(r"^(arm|description|assigned interventions?|arm\s*description\s*assigned interventions?)$", re.I)
 
 
@@ -136,6 +138,8 @@ def listing_interventions(lines: list[str]) -> list[Intervention]:
             kind = re.sub(r"[^A-Z]+", "_", match.group(1).upper().replace("/SURGERY", ""))
             current, in_other_names = Intervention(type=kind, name=match.group(2).strip()), False
             found.append(current)
+        elif _ARM.match(line):
+            current = None  # an arm ("Experimental: …") and its description
         elif current is None or _ARM_TABLE_HEADER.match(line):
             continue
         elif re.match(r"^other names?:?$", line, re.I):
@@ -147,9 +151,11 @@ def listing_interventions(lines: list[str]) -> list[Intervention]:
                 current, in_other_names = None, False  # the next arm's description
         elif not line.startswith("•"):
             current.description = f"{current.description} {line}" if current.description else line
-    unique = {}
-    for intervention in found:
-        unique.setdefault((intervention.type, intervention.name.lower()), intervention)
+    unique: dict[tuple, Intervention] = {}
+    for intervention in found:  # the same intervention shown twice: one, with what either shows
+        first = unique.setdefault((intervention.type, intervention.name.lower()), intervention)
+        first.description = first.description or intervention.description
+        first.other_names = first.other_names or intervention.other_names
     return list(unique.values())
 
 
@@ -166,10 +172,12 @@ US_STATES = {  # lower-case name → postal code
         "Washington:WA,West Virginia:WV,Wisconsin:WI,Wyoming:WY"
     ).split(","))
 }
-_ADDRESS = re.compile(
-    r"^(?P<city>[^,\d][^,]*),\s*(?P<region>[A-Za-z][A-Za-z .'-]*?)"
-    r"(?:\s+(?P<zip>\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4,6}))?(?:,\s*(?P<country>[A-Za-z][A-Za-z .'-]+))?$"
+_ZIP = r"(?P<zip>\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d|\d{4,6})"
+_ADDRESS = re.compile(  # "Boston, Massachusetts 02114[, Country]", or the registry's "Boston, Massachusetts, United States, 02114"
+    rf"^(?P<city>[^,\d][^,]*),\s*(?P<region>[A-Za-z][A-Za-z .'-]*?)"
+    rf"(?:(?:\s+{_ZIP})?(?:,\s*(?P<country>[A-Za-z][A-Za-z .'-]+))?|,\s*(?P<country2>[A-Za-z][A-Za-z .'-]+),\s*(?P<zip2>[\w -]{{3,10}}))$"
 )
+_COUNTRY_HEADINGS = ("united states", "usa", "u.s.")  # "United States, Massachusetts": a heading over sites, not a city
 _PHONE = re.compile(r"(?:\+?\d[\d\s().-]{6,}\d)(?:\s*(?:x|ext\.?)\s*\d+)?")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
@@ -179,6 +187,9 @@ def _address(line: str) -> dict | None:
     if not match:
         return None
     parts = match.groupdict()
+    parts["zip"], parts["country"] = parts["zip"] or parts["zip2"], parts["country"] or parts["country2"]
+    if parts["city"].strip().lower() in _COUNTRY_HEADINGS:
+        return None
     region = parts["region"].strip()
     in_us = region.lower() in US_STATES or region.upper() in US_STATES.values()
     if not (parts["zip"] or parts["country"] or in_us):
@@ -202,16 +213,20 @@ def _person(lines: list[str]) -> tuple[str | None, str | None, str | None]:
 
 
 def listing_sites(lines: list[str], status: str | None) -> list[Site]:
-    """Sites from a locations section: a facility line, an address line ("Boston, Massachusetts
-    02114"), then the site contact's lines, for each site."""
+    """Sites from a locations section: a facility line (and the site's recruitment status, as the
+    registry shows it), an address line ("Boston, Massachusetts 02114"), then the site contact's
+    lines, for each site."""
     lines = [line for line in lines if line]
     addresses = [(i, found) for i, line in enumerate(lines) if (found := _address(line))]
     sites = []
     for number, (index, address) in enumerate(addresses):
         end = addresses[number + 1][0] - 1 if number + 1 < len(addresses) else len(lines)
-        facility = re.sub(r"[\s.,;]+$", "", lines[index - 1]) if index > 0 else None
+        before = index - 1
+        site_status = listing_status(lines[before]) if before >= 0 else None
+        before -= site_status is not None
+        facility = re.sub(r"[\s.,;]+$", "", lines[before]) if before >= 0 else None
         name, phone, email = _person(lines[index + 1:end])
-        sites.append(Site(facility=facility or None, status=status, contact_name=name, contact_phone=phone,
+        sites.append(Site(facility=facility or None, status=site_status or status, contact_name=name, contact_phone=phone,
                           contact_email=email, **address))
     return sites
 

@@ -10,8 +10,9 @@ A label is a line that is exactly a known label, starts with one and a colon ("S
 heading, ``dt``, ``th``, a table row's first cell, ``<strong>``, a label ``<span>``) whose text is
 a known label. Under an inclusion or exclusion heading, list items are never labels, nor are
 "Label: value" lines the markup does not mark, nor lines that are only a word criteria use as a
-sub-heading ("Age:", "Disease:", "Treatment:"), so such criteria stay criteria; a heading
-(``h1``–``h6``) that is not a known label ends any section. Values the page does not show are
+sub-heading ("Age:", "Disease:", "Treatment:"), so such criteria stay criteria. A heading
+(``h1``–``h6``) that is no known label ends any section, and so does, outside criteria, a term
+(``dt``, ``th``, a row's first cell) that is none ("Study start", "Estimated Enrollment :"). Values the page does not show are
 taken from its schema.org JSON-LD or microdata (name, identifier, phase, status, sponsor,
 healthCondition).
 
@@ -73,9 +74,10 @@ LABELS = {
     "intervention_model": ("intervention model", "allocation", "masking", "primary purpose"),
     "arms": ("arm groups", "arms", "interventions", "intervention", "treatment", "intervention/treatment"),
     "recruiting_locations": ("recruiting locations",),
-    "locations": ("locations", "study locations", "sites", "study sites", "participating sites"),
+    "locations": ("locations", "study locations", "sites", "study sites", "participating sites", "trial locations",
+                  "where is this trial taking place"),
     "details": ("more details",),
-    "sponsor": ("sponsor", "lead sponsor", "study sponsor", "sponsors", "sponsored by"),
+    "sponsor": ("sponsor", "lead sponsor", "study sponsor", "sponsors", "sponsored by", "sponsors and collaborators"),
     "contact": ("study contact", "contact", "contacts", "central contact", "contact information"),
     "description": ("detailed description",),
     "last_update": ("last updated", "last update posted", "last update"),
@@ -137,8 +139,8 @@ def sections(lines: list[Line]) -> tuple[list[Line], dict[str, list[Line]]]:
         if _BOILERPLATE.search(line.text):
             continue
         label = _label(line, key) if line.text else None
-        if label is None and line.heading and line.label == line.text:
-            label = (_OTHER, "")  # an unknown heading ends the section before it
+        if label is None and (line.block == "heading" or (line.block == "term" and key not in _CRITERIA_KEYS)):
+            label = (_OTHER, "")  # a heading, or (outside criteria) a term, that is no known label ends the section
         if label is None:
             current.append(line)
             continue
@@ -288,7 +290,7 @@ def parse_listing(content: bytes | str, url: str | None = None, *, media_type: s
     if not any(_texts(found.get(key)) for key in ("inclusion", "exclusion", "criteria", "ages", "min_age")):
         raise ListingError("no trial on this page: no eligibility criteria or ages under a known heading")
     title, preamble = _page_title(found, page, preamble)
-    summary = _paragraphs(found.get("summary")) or _paragraphs(preamble) or page.schema.get("description")
+    summary = _paragraphs(found.get("summary")) or page.schema.get("description") or _paragraphs(preamble)
     sponsor = _first(found.get("sponsor")) or page.schema.get("sponsor") or _first(found.get("details"))
     minimum_age, maximum_age = age_limits(_first(found.get("ages")))
     minimum_age = minimum_age or one_age(_first(found.get("min_age")))

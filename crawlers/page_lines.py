@@ -10,7 +10,9 @@ cells ("Condition or disease | Intervention/treatment | Phase") is read column b
 heading over its cell. Each line keeps what the markup said about it: how deep in nested lists
 it is, whether it starts a list item, how far it is indented with non-breaking spaces, and the
 label element it starts with (a heading, ``dt``, ``th``, a table row's first cell, ``strong``,
-``b``, a ``caption`` or ``summary``, or an element whose class names it a label). Captions that
+``b``, a ``caption`` or ``summary``, or an element whose class names it a label) — and whether
+that element is the whole line, as a heading or a term (``dt``, a row's ``th`` or first cell;
+not a heading over columns). Captions that
 are not labels ("Layout table for eligibility information") are dropped.
 
 The page's schema.org description (JSON-LD, or microdata) of a MedicalTrial or MedicalStudy is
@@ -47,7 +49,7 @@ class Line:
     item: bool = False  # the first line of a list item
     indent: int = 0  # leading spaces (text) or non-breaking spaces (HTML)
     label: str | None = None  # the text of the label element the line starts with (all of it for a heading)
-    heading: bool = False  # the line is a heading (h1–h6)
+    block: str | None = None  # the label element the whole line is: "heading" (h1–h6) or "term" (dt, th, a row's first cell, …)
 
 
 @dataclass
@@ -141,7 +143,8 @@ class _Walker:
         self.text = ""
         self.label: str | None = None
         self.depth = 0
-        self.item_pending = self.heading = False
+        self.item_pending = False
+        self.block: str | None = None
 
     def flush(self) -> None:
         text = _clean(self.text)
@@ -149,9 +152,9 @@ class _Walker:
             indent = len(self.text) - len(self.text.lstrip(" \n\t\r\u00a0"))
             nbsp = self.text[:indent].count("\u00a0")
             label = self.label if self.label and text.startswith(self.label) else None
-            self.lines.append(Line(text, self.depth, self.item_pending, nbsp, label, self.heading))
+            self.lines.append(Line(text, self.depth, self.item_pending, nbsp, label, self.block if label == text else None))
             self.item_pending = False
-        self.text, self.label, self.heading = "", None, False
+        self.text, self.label, self.block = "", None, None
 
     def walk(self, node: Tag) -> None:
         for child in node.children:
@@ -167,7 +170,7 @@ class _Walker:
         elif name == "table" and (columns := self._columns(tag)) is not None:
             self.flush()
             for heading, cell in columns:
-                self.lines.append(Line(heading, self.depth, label=heading))
+                self.lines.append(Line(heading, self.depth, label=heading, block="term"))
                 self.walk(cell)
                 self.flush()
         elif name in ("ul", "ol"):
@@ -187,7 +190,7 @@ class _Walker:
             self.walk(tag)
             if name in LABEL_BLOCKS or (name == "td" and self._first_of_row(tag)):
                 self.label = _clean(self.text) or None
-                self.heading = name in HEADINGS
+                self.block = "heading" if name in HEADINGS else None if name == "th" and self._column_heading(tag) else "term"
             self.flush()
         else:
             starts_line = not _clean(self.text)
@@ -203,6 +206,12 @@ class _Walker:
         row = cell.find_parent("tr")
         cells = row.find_all(("td", "th"), recursive=False) if row is not None else []
         return len(cells) >= 2 and cells[0] is cell
+
+    @staticmethod
+    def _column_heading(cell: Tag) -> bool:
+        """A heading in a row of headings (over columns), not a row's label."""
+        row = cell.find_parent("tr")
+        return row is not None and row.find("td", recursive=False) is None
 
     def _columns(self, table: Tag) -> list[tuple[str, Tag]] | None:
         """(heading, cell) pairs of a table with one row of headings over one row of cells, when
