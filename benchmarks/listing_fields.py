@@ -21,7 +21,8 @@ with ":" (a lead-in, "Patients must have:"), and a paragraph ends the list befor
 scraper's counts are its stored text's top-level "* " lines under each heading.
 
 Records with an even NCT number are the ones looked at while building the reader
-(``--show-errors`` shows only those); odd ones were not. Both are reported.
+(``--show-errors`` shows only those); odd ones were not. Both are reported. The pages written by
+hand for the tests (tests/fixtures/listings) are read too, against what a reader sees on them.
 """
 
 from __future__ import annotations
@@ -153,9 +154,30 @@ def sample_records(archive: Path, count: int, seed: int) -> tuple[list, int, int
     return usable[:count], len(usable), len(names)
 
 
+HAND_WRITTEN = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "listings"
+
+
+def hand_written_pages() -> list[tuple[str, list[str]]]:
+    """Each hand-written page (tests/fixtures/listings) and the fields it reads wrong, against
+    what a reader sees on it (expected.json there)."""
+    import json
+
+    from crawlers.listings import parse_listing
+
+    expected = json.loads((HAND_WRITTEN / "expected.json").read_text(encoding="utf-8"))
+    results = []
+    for name in sorted(n for n in expected if not n.startswith("_")):
+        want = expected[expected[name].get("same_as", name)]
+        trial, _ = parse_listing((HAND_WRITTEN / name).read_bytes())
+        got = {field: getattr(trial, field) for field in want}
+        got["eligibility_text"] = trial.eligibility_text.split("\n")
+        results.append((name, [field for field in want if got[field] != want[field]]))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=400, metavar="N", help="records to render (default 400)")
+    parser.add_argument("--records", type=int, default=1000, metavar="N", help="records to render (default 1000)")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--renderer", choices=sorted(RENDERERS), action="append", help="only these renderers")
     parser.add_argument("--show-errors", type=int, default=0, metavar="N", help="show N pages read wrong (even NCT numbers only)")
@@ -207,6 +229,12 @@ def main() -> None:
         pages_in_part = sum(every[(n, part)][1] for n in counted)
         print(f"every field right on {good}/{pages_in_part} = {100 * good / max(1, pages_in_part):.1f}% of the {part} pages of "
               f"{', '.join(counted)} (target 95%)")
+    hand = hand_written_pages()
+    print(f"hand-written pages (tests/fixtures/listings: the classic registry page, a results register, a trial finder, "
+          f"the seed as text and in 4 layouts): {sum(not wrong for _, wrong in hand)}/{len(hand)} with every field right")
+    for name, wrong in hand:
+        if wrong:
+            print(f"  {name}: wrong {', '.join(wrong)}")
     for name, nct_id, wrong, reference, got, content in errors[: args.show_errors]:
         print(f"\n[{name}] {nct_id}: wrong {', '.join(wrong)}")
         for f in wrong:
