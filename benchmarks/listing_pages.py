@@ -256,26 +256,22 @@ def html_section_body(section: Section, rng: random.Random, style: str) -> str:
     return "\n".join(parts)
 
 
+HEADING_STYLES = {  # a criteria heading ({heading}) over its criteria ({body})
+    "p": "<p>{heading}</p>\n{body}",
+    "h3": "<h3>{heading}</h3>\n{body}",
+    "h4": "<h4>{heading}</h4>\n{body}",
+    "strong": "<p><strong>{heading}</strong></p>\n{body}",
+    "b-inline": "<div><b>{heading}</b><br>\n{body}</div>",
+    "th": '<table class="criteria"><tr><th>{heading}</th><td>{body}</td></tr></table>',
+    "td": "<table><tr><td><strong>{heading}</strong></td></tr><tr><td>{body}</td></tr></table>",
+    "summary": "<details open><summary>{heading}</summary>\n{body}</details>",
+    "button": ('<h3 class="accordion-header"><button type="button" aria-expanded="true">{heading}</button></h3>\n'
+               '<div class="accordion-panel">{body}</div>'),
+}
+
+
 def heading_html(text: str, style: str, body: str) -> str:
-    """A criteria heading and its body, the heading as ``style``."""
-    if style == "p":
-        return f"<p>{_e(text)}</p>\n{body}"
-    if style in ("h3", "h4"):
-        return f"<{style}>{_e(text)}</{style}>\n{body}"
-    if style == "strong":
-        return f"<p><strong>{_e(text)}</strong></p>\n{body}"
-    if style == "b-inline":
-        return f"<div><b>{_e(text)}</b><br>\n{body}</div>"
-    if style == "th":
-        return f"<table class=\"criteria\"><tr><th>{_e(text)}</th><td>{body}</td></tr></table>"
-    if style == "td":
-        return f"<table><tr><td><strong>{_e(text)}</strong></td></tr><tr><td>{body}</td></tr></table>"
-    if style == "summary":
-        return f"<details open><summary>{_e(text)}</summary>\n{body}</details>"
-    if style == "button":
-        return (f'<h3 class="accordion-header"><button type="button" aria-expanded="true">{_e(text)}</button></h3>\n'
-                f'<div class="accordion-panel">{body}</div>')
-    raise ValueError(style)
+    return HEADING_STYLES[style].format(heading=_e(text), body=body)
 
 
 # ---------------------------------------------------------------------------- label/value structures
@@ -354,7 +350,9 @@ def classic_page(trial: Trial, tree: dict[str, Section], rng: random.Random) -> 
 <nav><a href="/ct2/search">Find Studies</a> <a href="/ct2/about-studies">About Studies</a> <a href="/ct2/manage-recs">Submit Studies</a></nav></div>
 <div id="main-content">
 <div class="w3-center"><h1 class="tr-h1 tr-solo_record">{_e(trial.brief_title)}</h1></div>
-<div class="w3-center tr-info-text">The safety and scientific validity of this study is the responsibility of the study sponsor and investigators. Listing a study does not mean it has been evaluated by the U.S. Federal Government. Read our <a href="/ct2/about-site/disclaimer">disclaimer</a> for details.</div>
+<div class="w3-center tr-info-text">The safety and scientific validity of this study is the responsibility of the study
+sponsor and investigators. Listing a study does not mean it has been evaluated by the U.S. Federal Government. Read our
+<a href="/ct2/about-site/disclaimer">disclaimer</a> for details.</div>
 <div class="tr-tab_cover"><div class="w3-row">
 <div class="w3-col w3-half">
 <div><span class="term" data-term="NCT Number">ClinicalTrials.gov Identifier:</span> <span class="tr-nct_id">{nct}</span></div>

@@ -12,19 +12,16 @@ a known label. Under an inclusion or exclusion heading, list items are never lab
 "Label: value" lines the markup does not mark, nor lines that are only a word criteria use as a
 sub-heading ("Age:", "Disease:", "Treatment:"), so such criteria stay criteria. A heading
 (``h1``–``h6``) that is no known label ends any section, and so does, outside criteria, a term
-(``dt``, ``th``, a row's first cell) that is none ("Study start", "Estimated Enrollment :"). Values the page does not show are
-taken from its schema.org JSON-LD or microdata (name, identifier, phase, status, sponsor,
-healthCondition).
+(``dt``, ``th``, a row's first cell) that is none ("Study start", "Estimated Enrollment :").
+Values the page does not show are taken from its schema.org JSON-LD or microdata (name,
+identifier, phase, status, sponsor, healthCondition, description).
 
 Identity: the NCT id when the page shows one (a labelled field, schema.org's identifier, a link to
 the registry, or the only NCT id in the text); otherwise ``LOCAL-`` and the first 12 hex digits
 of the SHA-256 of the normalized title and sponsor, so a page keeps its id across re-scrapes and
 across copies at other URLs, and the same content gives the same id whatever its markup.
 
-Title: a labelled title, else the page's ``h1`` (not the site's logo), schema.org's name, the
-``<title>`` without the site's name, or a text page's first line; a page with none (like the
-seed listing) is titled by its intervention and condition ("Ianalumab in primary ITP"), and only
-failing those by its summary's first sentence.
+Title: see ``listing_title`` — the page's own, else one built from its intervention and condition.
 
 A page that shows recruiting locations is a recruiting trial: overall status and sites
 RECRUITING. The eligibility text is written as the registry's API writes it: "Inclusion
@@ -41,6 +38,7 @@ from urllib.parse import urljoin
 from models.trial import Provenance, RawRecord, Trial
 
 from .listing_criteria import criteria_markdown, read_criteria
+from .listing_title import built_title, page_title
 from .listing_fields import (age_limits, listing_contact, listing_interventions, listing_phases, listing_sex, listing_sites,
                              listing_status, listing_yes_no, one_age)
 from .page_lines import Line, PageText, html_lines, looks_like_html, text_lines
@@ -91,11 +89,6 @@ _OTHER = "_other"  # lines under a heading that is no known label: kept out of e
 _BOILERPLATE = re.compile(r"derived from ClinicalTrials\.gov|listing of studies provided is not certain", re.I)
 _NCT = re.compile(r"\bNCT\d{8}\b")
 _REGISTRY_LINK = re.compile(r"clinicaltrials\.gov/(?:ct2/show|study)/(NCT\d{8})", re.I)
-_GENERIC_TITLE = re.compile(r"((research|clinical|medical|the|this|our|a|an|study|studies|trial|trials|details?|"
-                            r"information|about|page|listing|overview|summary)\b\s*)+", re.I)
-_TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|::|·|»)\s+")
-_SITE_WORDS = re.compile(r"\b(trials?|studies|study register|registry|register|results|finder|view|home|"
-                         r"clinicaltrials\.gov)\b", re.I)
 
 
 class ListingError(ValueError):
@@ -176,13 +169,6 @@ def _criteria_text(found: dict[str, list[Line]]) -> str:
     return "\n\n".join(parts)
 
 
-def _first_sentence(text: str | None, limit: int = 300) -> str:
-    if not text:
-        return ""
-    sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
-    return sentence if len(sentence) <= limit else sentence[:limit].rsplit(" ", 1)[0] + "…"
-
-
 def _split_list(lines: list[str]) -> list[str]:
     items = [item.strip(" •") for line in lines for item in line.split(";")]
     return list(dict.fromkeys(item for item in items if item))
@@ -205,71 +191,6 @@ def local_id(title: str, sponsor: str | None) -> str:
     return "LOCAL-" + hashlib.sha256(f"{normal(title)}\n{normal(sponsor)}".encode("utf-8")).hexdigest()[:12].upper()
 
 
-# ---------------------------------------------------------------------------- title
-
-def _names_site(part: str, page: PageText) -> bool:
-    """The part is not the trial's title: the site's name (as the page names it), a bare NCT id,
-    or only generic words ("Research study", "Trial details")."""
-    return (bool(_NCT.fullmatch(part)) or part.casefold() == (page.site_name or "").casefold()
-            or "clinicaltrials.gov" in part.casefold() or bool(_GENERIC_TITLE.fullmatch(part)))
-
-
-def _worded_like_site(part: str) -> bool:
-    return len(part.split()) <= 6 and bool(_SITE_WORDS.search(part))
-
-
-def _title_without_site(title: str | None, page: PageText) -> str | None:
-    """``Study of X | Acme Clinical Trials`` → ``Study of X``: parts at either end that name the
-    site (or are generic), else that are short and worded like a site's name ("Full Text View",
-    "Acme Trial Finder"), are cut one at a time while more than one part is left. What is left is
-    no title if it names the site, or is worded like one after a site's name was cut."""
-    if not title:
-        return None
-    parts = _TITLE_SEPARATOR.split(title)
-    separators = _TITLE_SEPARATOR.findall(title)
-    cut_name = False
-    while len(parts) > 1:
-        ends = [i for i in (-1, 0) if _names_site(parts[i], page)]
-        cut_name = cut_name or bool(ends)
-        ends = ends or [i for i in (-1, 0) if _worded_like_site(parts[i])]
-        if not ends:
-            break
-        parts, separators = (parts[:-1], separators[:-1]) if ends[0] == -1 else (parts[1:], separators[1:])
-    left = parts[0] + "".join(sep + part for sep, part in zip(separators, parts[1:]))
-    return None if _names_site(left, page) or (cut_name and _worded_like_site(left)) else left
-
-
-# A sentence of a summary, not a title: "To evaluate …", "The purpose of this study is …" (a verb
-# within its first eight words, not in a clause like "… Patients Who Are …"). On the registry's
-# records this takes 9 of 7,461 titles for sentences, and half of the summaries' first sentences.
-_SENTENCE = re.compile(r"(?:to\s+\w+|(?:(?!who\b|that\b|which\b)\S+\s+){1,7}(?:is|are|will|was|were)\s)", re.I)
-_CONDITION_IN_SUMMARY = re.compile(
-    r"\b(?:patients|participants|subjects|people|adults|children|women|men)\s+with\s+(.+?)"
-    r"(?=\s+(?:who|previously|after|that|treated|receiving|on|in)\b|[,.;:(]|$)", re.I)
-
-
-def _built_title(trial: Trial) -> str | None:
-    """"Ianalumab in primary ITP": the page's interventions (not placebo) in its first condition,
-    or the condition its summary names ("… in adult patients with primary ITP previously …")."""
-    names = [i.name for i in trial.interventions if i.name and "placebo" not in i.name.lower()][:2]
-    condition = trial.conditions[0] if trial.conditions else None
-    if condition is None and (match := _CONDITION_IN_SUMMARY.search(trial.brief_summary or "")):
-        condition = match.group(1)
-    if names and condition:
-        return f"{' and '.join(names)} in {condition}"
-    return None
-
-
-def _page_title(found: dict[str, list[Line]], page: PageText, preamble: list[Line]) -> tuple[str | None, list[Line]]:
-    """(the page's own title, the preamble without it)."""
-    title = (_first(found.get("title")) or next((h for h in page.headings if not _names_site(h, page)), None)
-             or page.schema.get("name") or _title_without_site(page.title, page))
-    if (title is None and len(preamble) > 1 and preamble[1].text == "" and len(preamble[0].text) <= 300
-            and not _SENTENCE.match(preamble[0].text)):
-        title, preamble = preamble[0].text, preamble[1:]  # a text page's first line, standing alone
-    return title, preamble
-
-
 # ---------------------------------------------------------------------------- the page
 
 def _page_text(content: bytes | str, media_type: str | None) -> tuple[PageText, str]:
@@ -289,29 +210,30 @@ def parse_listing(content: bytes | str, url: str | None = None, *, media_type: s
     preamble, found = sections(page.lines)
     if not any(_texts(found.get(key)) for key in ("inclusion", "exclusion", "criteria", "ages", "min_age")):
         raise ListingError("no trial on this page: no eligibility criteria or ages under a known heading")
-    title, preamble = _page_title(found, page, preamble)
+    title, preamble = page_title(_first(found.get("title")), page, preamble)
     summary = _paragraphs(found.get("summary")) or page.schema.get("description") or _paragraphs(preamble)
     sponsor = _first(found.get("sponsor")) or page.schema.get("sponsor") or _first(found.get("details"))
     minimum_age, maximum_age = age_limits(_first(found.get("ages")))
     minimum_age = minimum_age or one_age(_first(found.get("min_age")))
     maximum_age = maximum_age or one_age(_first(found.get("max_age")))
     recruiting = bool(found.get("recruiting_locations"))
-    site_status = "RECRUITING" if recruiting else None
-    sites = listing_sites(_texts(found.get("recruiting_locations")), site_status) + listing_sites(_texts(found.get("locations")), None)
+    sites = (listing_sites(_texts(found.get("recruiting_locations")), "RECRUITING" if recruiting else None)
+             + listing_sites(_texts(found.get("locations")), None))
     contact = listing_contact(_texts(found.get("contact")))
-    phases = listing_phases([f"Phase {text}" if text[:1].isdigit() else text for text in _texts(found.get("phase"))])
-    phases = (phases or listing_phases([page.schema.get("phase", "")])
+    phases = (listing_phases([f"Phase {text}" if text[:1].isdigit() else text for text in _texts(found.get("phase"))])
+              or listing_phases([page.schema.get("phase", "")])
               or next((stated for text in _texts(found.get("design")) if (stated := listing_phases([text]))), []))
     interventions = listing_interventions(_texts(found.get("arms"), bullets=True))
+    conditions = _split_list(_texts(found.get("conditions"))) or _split_list([page.schema.get("healthCondition", "")])
     study_type = normalize_study_type(_first(found.get("study_type")))
     if study_type is None and (found.get("intervention_model") is not None or interventions):
         study_type = "INTERVENTIONAL"  # only interventional studies have an intervention model or arms
     canonical = urljoin(url or "", page.canonical_url) if page.canonical_url else None
     source_url = next((u for u in (canonical, url) if u and u.startswith(("http://", "https://"))), None)
-    conditions = _split_list(_texts(found.get("conditions"))) or _split_list([page.schema.get("healthCondition", "")])
+    title = title or built_title(interventions, conditions, summary)
     trial = Trial(
-        nct_id="",
-        brief_title=title or "",
+        nct_id=_nct_id(found, page) or local_id(title, sponsor),
+        brief_title=title,
         official_title=_first(found.get("official_title")),
         overall_status=(listing_status(_first(found.get("status"))) or listing_status(page.schema.get("status"))
                         or ("RECRUITING" if recruiting else None)),
@@ -335,8 +257,6 @@ def parse_listing(content: bytes | str, url: str | None = None, *, media_type: s
         contacts=[contact] if contact else [],
         source_url=source_url,
     )
-    trial.brief_title = trial.brief_title or _built_title(trial) or _first_sentence(summary)
-    trial.nct_id = _nct_id(found, page) or local_id(trial.brief_title, sponsor)
     raw_bytes = content.encode("utf-8") if isinstance(content, str) else content
     raw = RawRecord(Provenance(FORMAT, location or url or "", retrieved), raw_bytes, media)
     return trial, raw
