@@ -196,7 +196,10 @@ def local_id(title: str, sponsor: str | None) -> str:
 def _page_text(content: bytes | str, media_type: str | None) -> tuple[PageText, str]:
     is_html = "html" in media_type if media_type else looks_like_html(content)
     if is_html:
-        return html_lines(content, lambda text: _label_key(text) is not None), "text/html"
+        try:
+            return html_lines(content, lambda text: _label_key(text) is not None), "text/html"
+        except RecursionError:
+            raise ListingError("the page's markup is nested too deeply to read (thousands of elements deep)") from None
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
     return text_lines(text), "text/plain"
 

@@ -3,17 +3,18 @@
 HTML is parsed by BeautifulSoup (lxml), never run: scripts, styles, navigation, forms, footers
 and buttons (except a button that is a heading's text, as accordions write them) are dropped.
 Every block element (headings, paragraphs, list items, table cells, terms and definitions, line
-breaks) starts a new line, so label/value pairs come out the same whether the page lays them out
-as ``<h3>``/``<p>``, ``<dt>``/``<dd>``, ``<th>``/``<td>``, ``<strong>Label:</strong> value`` or a
-label ``<span>`` before its value. A table whose first row holds only headings over one row of
-cells ("Condition or disease | Intervention/treatment | Phase") is read column by column, each
-heading over its cell. Each line keeps what the markup said about it: how deep in nested lists
-it is, whether it starts a list item, how far it is indented with non-breaking spaces, and the
-label element it starts with (a heading, ``dt``, ``th``, a table row's first cell, ``strong``,
-``b``, a ``caption`` or ``summary``, or an element whose class names it a label) — and whether
-that element is the whole line, as a heading or a term (``dt``, a row's ``th`` or first cell;
-not a heading over columns). Captions that
-are not labels ("Layout table for eligibility information") are dropped.
+breaks, elements styled ``display: block``) starts a new line, so label/value pairs come out the
+same whether the page lays them out as ``<h3>``/``<p>``, ``<dt>``/``<dd>``, ``<th>``/``<td>``,
+``<strong>Label:</strong> value`` or a label ``<span>`` before its value. A table whose first row
+holds only headings over one row of cells ("Condition or disease | Intervention/treatment |
+Phase") is read column by column, each heading over its cell. Captions that are not labels
+("Layout table for eligibility information") are dropped.
+
+Each line keeps what the markup said about it: how deep in nested lists it is, whether it starts
+a list item, how far it is indented with non-breaking spaces, the label element it starts with
+(a heading, ``dt``, ``th``, a table row's first cell, ``strong``, ``b``, a ``caption`` or
+``summary``, or an element whose class names it a label), and whether that element is the whole
+line, as a heading or a term (``dt``, a row's ``th`` or first cell; not a heading over columns).
 
 The page's schema.org description (JSON-LD, or microdata) of a MedicalTrial or MedicalStudy is
 kept as a flat property → text mapping (name, identifier, phase, status, sponsor, …).
@@ -55,7 +56,7 @@ class Line:
 @dataclass
 class PageText:
     lines: list[Line]  # text pages keep "" lines: they mark paragraph breaks
-    headings: list[str] = field(default_factory=list)  # the page's <h1>s, taken out of the lines
+    headings: list[str] = field(default_factory=list)  # the page's <h1>s but the site's logo, taken out of the lines
     title: str | None = None  # <title>
     site_name: str | None = None  # og:site_name, application-name, the site header's h1 or its home link
     canonical_url: str | None = None  # <link rel=canonical> or og:url
@@ -65,7 +66,7 @@ class PageText:
 
 def looks_like_html(content: bytes | str) -> bool:
     head = (content[:2048].decode("utf-8", "replace") if isinstance(content, bytes) else content[:2048]).lstrip().lower()
-    return head.startswith("<") and any(tag in head for tag in ("<html", "<body", "<!doctype", "<div", "<p", "<h1", "<table", "<dl"))
+    return head.startswith("<") and any(tag in head for tag in ("<html", "<body", "<!doctype", "<div", "<p", "<h1", "<h2", "<table", "<dl"))
 
 
 def text_lines(text: str) -> PageText:
@@ -234,7 +235,7 @@ def _schema_org(soup: BeautifulSoup) -> dict[str, str]:
     for script in soup.find_all("script", type="application/ld+json"):
         try:
             document = json.loads(script.string or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested beyond reason: no description
             continue
         for thing in _json_things(document):
             for key, value in thing.items():
@@ -242,7 +243,7 @@ def _schema_org(soup: BeautifulSoup) -> dict[str, str]:
                     found.setdefault(key, text)
     for scope in soup.find_all(itemscope=True, itemtype=re.compile("|".join(_TRIAL_TYPES))):
         for element in scope.find_all(itemprop=True):
-            if element.find_parent(itemscope=True) is scope or element.parent is scope:
+            if element.find_parent(itemscope=True) is scope:
                 value = element.get("content") or element.get("href") or element.get_text(" ")
                 if text := _clean(value):
                     found.setdefault(element["itemprop"], text)
@@ -250,25 +251,28 @@ def _schema_org(soup: BeautifulSoup) -> dict[str, str]:
 
 
 def _json_things(document) -> list[dict]:
-    """The MedicalTrial / MedicalStudy objects of a JSON-LD document (also inside @graph and lists)."""
-    if isinstance(document, list):
-        return [thing for part in document for thing in _json_things(part)]
-    if not isinstance(document, dict):
-        return []
-    kinds = document.get("@type")
-    kinds = kinds if isinstance(kinds, list) else [kinds]
-    own = [document] if any(kind in _TRIAL_TYPES for kind in kinds) else []
-    return own + _json_things(document.get("@graph", []))
+    """The MedicalTrial / MedicalStudy objects of a JSON-LD document: itself, the objects of a
+    list, or those of its @graph."""
+    things = document if isinstance(document, list) else [document]
+    things = [thing for thing in things if isinstance(thing, dict)]
+    things += [thing for top in things if isinstance(top.get("@graph"), list) for thing in top["@graph"] if isinstance(thing, dict)]
+    return [thing for thing in things if set(_as_list(thing.get("@type"))) & set(_TRIAL_TYPES)]
 
 
-def _json_text(value) -> str | None:
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _json_text(value, depth: int = 0) -> str | None:
     """A JSON-LD value as text: strings as they are, an object by its name (or value), a list joined by "; "."""
     if isinstance(value, str):
         return _clean(value) or None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
+    if depth > 2:
+        return None
     if isinstance(value, dict):
-        return _json_text(value.get("name") or value.get("value"))
+        return _json_text(value.get("name") or value.get("value"), depth + 1)
     if isinstance(value, list):
-        return "; ".join(text for text in map(_json_text, value) if text) or None
+        return "; ".join(text for item in value if (text := _json_text(item, depth + 1))) or None
     return None

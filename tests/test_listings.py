@@ -127,6 +127,10 @@ def test_other_labels_values_and_an_nct_id():
 def test_a_page_without_a_trial_is_refused():
     with pytest.raises(ListingError, match="no trial on this page"):
         parse_listing("<html><body><h1>Our studies</h1><a href='/t/1'>Study 1</a></body></html>")
+    with pytest.raises(ListingError, match="nested too deeply"):
+        parse_listing(html_page("<div>" * 5000 + CRITERIA + "</div>" * 5000))
+    json_ld = '<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script>"
+    assert parse_listing(html_page(CRITERIA, json_ld))[0].eligibility_text == "Inclusion Criteria:\n\n* Adults"
 
 
 def html_page(body: str, head: str = "") -> str:
