@@ -8,7 +8,8 @@ without a bullet is a criterion of its own (or, further in than the bulleted lin
 that line's wrapped text), unless it ends with ":" — then it is a lead-in ("Patients must
 have:"), kept as text but not a criterion; either way it ends the list before it. (A paragraph
 that only goes on with the sentence of the line before, "(within 6 months before screening).",
-is a criterion too: the registry's own records have such paragraphs, and count them.)
+is a criterion too: the registry's own records have such paragraphs, shown as paragraphs of
+their own; joining them to the line before read 3 % fewer rendered pages right.)
 
 Pages that flatten a list into one line, as the seed listing does ("• a. - b. - c."), have
 lost its nesting: such a line (at least two " - " before a letter, "(", "<", ">", "≥" or "≤") is
