@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from . import (
     batch_cmd,
@@ -40,15 +41,29 @@ COMMANDS = (
 )
 
 
+DB_HELP = "registry database (default: $TRIALMATCH_DB or ./trials.db)"
+
+
+def installed_version() -> str:
+    try:
+        return version("trialmatch")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trialmatch",
         description="Match patients to ClinicalTrials.gov trials, criterion by criterion, on this machine.",
     )
-    parser.add_argument("--db", metavar="PATH", help="registry database (default: $TRIALMATCH_DB or ./trials.db)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
+    parser.add_argument("--db", metavar="PATH", help=DB_HELP)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.add_parser(subparsers)
+    for command in subparsers.choices.values():
+        # --db after the command too; SUPPRESS keeps a --db given before it when none is given after.
+        command.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=DB_HELP)
     return parser
 
 
