@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import (
     batch_cmd,
     crawl_cmd,
+    export_fhir_cmd,
     import_cmd,
     index_cmd,
     match_cmd,
@@ -35,6 +36,7 @@ COMMANDS = (
     index_cmd,
     match_cmd,
     batch_cmd,
+    export_fhir_cmd,
     serve_cmd,
     stats_cmd,
     serve_registry_cmd,
