@@ -78,3 +78,11 @@ def test_the_wheel_builds_without_warnings_and_carries_licences_and_data(tmp_pat
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "License-Expression: Apache-2.0 AND CC-BY-4.0" in metadata and "Classifier: Typing :: Typed" in metadata
     assert "Chia" in (REPO / "NOTICE").read_text() and "CC BY 4.0" in (REPO / "NOTICE").read_text()
+
+
+def test_code_points_at_the_design_notes_in_the_repository():
+    assert (REPO / "docs" / "design.md").is_file()
+    for top in ("models", "crawlers", "matcher", "tests", "benchmarks", "scripts"):
+        for path in (REPO / top).rglob("*.py"):
+            if path.name != "test_packaging.py":
+                assert "DESIGN.md" not in path.read_text(encoding="utf-8"), path
