@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from models.trial import PHASES, SEXES, STATUSES, STUDY_TYPES
+from models.trial import PHASES, SEXES, SPONSOR_CLASSES, STATUSES, STUDY_TYPES
 
 _LEGACY_STATUS = {
     "unknown status": "UNKNOWN",
@@ -66,6 +66,18 @@ def normalize_sex(text: str | None) -> str | None:
     if key == "BOTH":
         return "ALL"
     return key if key in SEXES else None
+
+
+# Legacy agency_class spellings that are not the v2 enumeration with spaces for underscores.
+_LEGACY_SPONSOR_CLASS = {"u.s. fed": "FED"}
+
+
+def normalize_sponsor_class(text: str | None) -> str | None:
+    """``Industry`` → ``INDUSTRY``; legacy ``U.S. Fed`` → ``FED``, as the API v2 writes it."""
+    if not text or not text.strip():
+        return None
+    key = _LEGACY_SPONSOR_CLASS.get(text.strip().lower()) or _enum_key(text)
+    return key if key in SPONSOR_CLASSES else None
 
 
 def normalize_yes_no(value: str | bool | None) -> bool | None:

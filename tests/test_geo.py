@@ -47,3 +47,11 @@ def test_sites_without_coordinates_are_placed_once(db_path):
     assert rows["Fixture Medical Center"]["coordinates_source"] == "registry"
     assert rows["Fixture Medical Center"]["latitude"] == 42.3626  # registry coordinates are kept
     assert geocode_sites(store) == {"zip": 0, "city": 0, "none": 0}
+
+
+def test_towns_of_a_thousand_people_are_placed():
+    # Pierre-Bénite (9,971 people) holds Lyon Sud hospital, a frequent trial site
+    point = locate(city="Pierre-Bénite", country="France")
+    assert point is not None and point.precision == "city"
+    assert distance_km(point.lat, point.lon, 45.70, 4.82) < 3
+    assert locate(city="Pierre-Bénite", country="France", min_city_population=15000) is None  # the old list

@@ -12,6 +12,13 @@ from crawlers.records import RecordError, parse_flat_record, parse_v2_study, par
 # ------------------------------------------------------------------ hand-written fixtures
 
 
+def test_legacy_us_fed_sponsor_class_is_stored_as_api_v2_writes_it():
+    xml = (FIXTURES / "records" / "NCT09000001.xml").read_text(encoding="utf-8")
+    assert "<agency_class>Industry</agency_class>" in xml
+    trial = parse_xml(xml.replace("<agency_class>Industry</agency_class>", "<agency_class>U.S. Fed</agency_class>").encode())
+    assert trial.sponsor_class == "FED"
+
+
 def test_xml_fixture_every_field():
     trial = parse_xml((FIXTURES / "records" / "NCT09000001.xml").read_bytes())
     assert trial.nct_id == "NCT09000001"

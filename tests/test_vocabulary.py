@@ -5,6 +5,7 @@ from crawlers.vocabulary import (
     iso_date,
     normalize_phases,
     normalize_sex,
+    normalize_sponsor_class,
     normalize_status,
     normalize_study_type,
     normalize_yes_no,
@@ -74,3 +75,12 @@ def test_other_enumerations():
     assert normalize_yes_no("Accepts Healthy Volunteers") is True
     assert normalize_yes_no("No") is False
     assert normalize_yes_no(False) is False
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("U.S. Fed", "FED"), ("FED", "FED"), ("Industry", "INDUSTRY"), ("NIH", "NIH"), ("Other", "OTHER"),
+     ("OTHER_GOV", "OTHER_GOV"), ("", None), ("Gibberish", None)],
+)
+def test_sponsor_classes_are_the_api_v2_enumeration(text, expected):
+    assert normalize_sponsor_class(text) == expected

@@ -41,6 +41,7 @@ MATCH_COLUMNS = {
     "reasons": str,
     "nearest_site": str,
     "distance_km": float,
+    "criteria": str,  # JSON: the criteria not satisfied, each {kind, text, verdict, outcome, reason} (FHIR output)
 }
 
 
@@ -88,6 +89,8 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         {"run_id": int, "run_started_at": str, "patient": str, **MATCH_COLUMNS, "is_new": int},
         pk=("run_id", "patient", "nct_id"), foreign_keys=[("run_id", "batch_runs", "id")], if_not_exists=True,
     )
+    if "criteria" not in db["matches"].columns_dict:  # a results database from before the FHIR output
+        db["matches"].add_column("criteria", str)
     db["batch_runs"].create_index(["run_key"], if_not_exists=True)
     db["batch_patients"].create_index(["run_id", "status"], if_not_exists=True)
     db["batch_patients"].create_index(["patient", "run_id"], if_not_exists=True)

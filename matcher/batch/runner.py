@@ -6,6 +6,7 @@ database, one transaction per finished partition.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -60,6 +61,14 @@ def reasons(match: Match) -> str:
     return " | ".join(lines)
 
 
+def open_criteria(match: Match) -> str:
+    """The criteria the patient does not satisfy (failed, unknown, to confirm), whole, as JSON."""
+    return json.dumps([
+        {"kind": v.criterion.kind, "text": v.criterion.text, "verdict": v.verdict, "outcome": v.outcome, "reason": v.reason}
+        for v in match.verdicts if v.outcome != "satisfied"
+    ], ensure_ascii=False)
+
+
 def match_row(match: Match) -> dict:
     """One ``matches`` row (see results.MATCH_COLUMNS) of a ranked trial."""
     tally = match.tally()
@@ -70,6 +79,7 @@ def match_row(match: Match) -> dict:
         "score": match.score, "eligibility": match.eligibility,
         **{f"criteria_{name}": count for name, count in tally.items()},
         "reasons": reasons(match), "nearest_site": where or None, "distance_km": site.distance_km if site else None,
+        "criteria": open_criteria(match),
     }
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from . import (
     batch_cmd,
     crawl_cmd,
+    export_fhir_cmd,
     import_cmd,
     index_cmd,
     match_cmd,
@@ -34,10 +36,21 @@ COMMANDS = (
     index_cmd,
     match_cmd,
     batch_cmd,
+    export_fhir_cmd,
     serve_cmd,
     stats_cmd,
     serve_registry_cmd,
 )
+
+
+DB_HELP = "registry database (default: $TRIALMATCH_DB or ./trials.db)"
+
+
+def installed_version() -> str:
+    try:
+        return version("trialmatch")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,10 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="trialmatch",
         description="Match patients to ClinicalTrials.gov trials, criterion by criterion, on this machine.",
     )
-    parser.add_argument("--db", metavar="PATH", help="registry database (default: $TRIALMATCH_DB or ./trials.db)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
+    parser.add_argument("--db", metavar="PATH", help=DB_HELP)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.add_parser(subparsers)
+    for command in subparsers.choices.values():
+        # --db after the command too; SUPPRESS keeps a --db given before it when none is given after.
+        command.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=DB_HELP)
     return parser
 
 

@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from ..batch.inputs import BatchInputError, count_records, read_input
-from ..batch.output import output_format, write_matches
+from ..batch.output import FORMATS, STDOUT, output_format, write_matches
 from ..batch.registry_state import registry_state
 from ..batch.results import PatientResult, ResultsStore
 from ..batch.dask_engine import DEFAULT_PARTITION_SIZE, DaskEngine, DaskEngineError
@@ -29,11 +29,15 @@ def add_parser(subparsers) -> None:
         help="rank trials for many patients (JSONL, CSV, or a folder of FHIR bundles)",
         description="Rank trials for every patient of INPUT: a .jsonl file (one patient JSON per line), "
         "a .csv file (columns in docs/batch.md), or a folder of FHIR Bundle .json files. Writes one row per "
-        "patient-trial pair to --out (.csv or .jsonl) and keeps the run in the results database. A rerun for "
+        "patient-trial pair to --out (CSV, JSON lines, or FHIR ResearchSubject NDJSON) and keeps the run in the results database. A rerun for "
         "the same input and registry state resumes: patients already matched are skipped.",
     )
     parser.add_argument("input", metavar="INPUT", help="patients: FILE.jsonl, FILE.csv, or a folder of FHIR bundles")
-    parser.add_argument("--out", required=True, metavar="FILE", help="where to write the matches: FILE.csv or FILE.jsonl")
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help='where to write the matches: FILE.csv, FILE.jsonl (or .ndjson), or "-" for standard output')
+    parser.add_argument("--format", choices=FORMATS,
+                        help="csv, jsonl, or fhir: FHIR R4 ResearchSubject resources as NDJSON, one per match "
+                        "(docs/fhir.md); default: by --out's extension, jsonl for standard output")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="worker processes on this machine (default 1); with --engine dask, those of the local cluster")
     parser.add_argument("--engine", choices=("local", "dask"), default="local",
@@ -115,11 +119,13 @@ def run(args) -> int:
     if args.top < 1:
         raise UsageError("--top must be at least 1")
     check_engine_options(args)
-    out = Path(args.out)
-    if output_format(out) is None:
-        raise UsageError(f"--out {out.name}: expected a .csv or .jsonl file name")
-    if not out.parent.is_dir():
-        raise UsageError(f"--out: no such folder: {out.parent}")
+    kind = output_format(args.out, args.format)
+    if kind is None:
+        raise UsageError(f"--out {Path(args.out).name}: expected a .csv, .jsonl or .ndjson file name, "
+                         "or --format csv, jsonl or fhir")
+    if args.out != STDOUT and not Path(args.out).parent.is_dir():
+        raise UsageError(f"--out: no such folder: {Path(args.out).parent}")
+    report = sys.stderr if args.out == STDOUT else sys.stdout  # standard output carries the matches
     source = Path(args.input)
     try:
         records = read_input(source)
@@ -143,14 +149,15 @@ def run(args) -> int:
         print(f"trialmatch batch: {error}{stopped}", file=sys.stderr)
         return 1
     totals = results.finish_run(run)
-    written = write_matches(results.match_rows(run.id), out)
+    written = write_matches(results.match_rows(run.id), args.out, kind)
     print(f"run {run.id}{' (resumed)' if run.resumed else ''}: {summary.matched:,} patients matched, "
-          f"{summary.rejected:,} rejected, skipped {summary.skipped:,} already done")
+          f"{summary.rejected:,} rejected, skipped {summary.skipped:,} already done", file=report)
     if isinstance(engine, DaskEngine):
         print(f"dask: {summary.partitions:,} partitions of up to {engine.partition_size:,} patients, "
-              f"{summary.partitions_skipped:,} skipped (nothing left to match); {engine.report.describe()}")
-    print(f"{out}: {written:,} matches for {totals['patients_matched']:,} patients "
-          f"({totals['new_matches']:,} new since the previous run); results in {results.path}")
+              f"{summary.partitions_skipped:,} skipped (nothing left to match); {engine.report.describe()}", file=report)
+    where = "standard output" if args.out == STDOUT else args.out
+    print(f"{where}: {written:,} matches for {totals['patients_matched']:,} patients "
+          f"({totals['new_matches']:,} new since the previous run); results in {results.path}", file=report)
     results.close()
     if summary.internal_errors:
         print(f"trialmatch batch: {summary.internal_errors:,} patients hit an internal error; "

@@ -18,7 +18,7 @@ from crawlers.vocabulary import normalize_status
 from models.trial import NCT_ID, STATUSES
 
 from ..crawl import Crawl, CrawlReport, fetch_studies
-from .common import UsageError, database_path, open_store, progress
+from .common import UsageError, database_path, open_store, progress, registry_values
 from .import_cmd import derive_after_writing
 
 
@@ -77,13 +77,7 @@ def client_from_args(args, on_retry=None) -> RegistryClient:
 
 
 def statuses(values: list[str]) -> tuple[str, ...]:
-    found = []
-    for value in (v for text in values for v in text.split(",") if v.strip()):
-        status = normalize_status(value)
-        if status is None:
-            raise UsageError(f"--status: unknown status {value!r} (one of {', '.join(STATUSES)})")
-        found.append(status)
-    return tuple(dict.fromkeys(found))
+    return registry_values("--status", values, normalize_status, STATUSES, example="not yet recruiting")
 
 
 def query_from_args(args) -> StudyQuery:

@@ -6,12 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from models.trial import STATUSES
+from crawlers.vocabulary import normalize_phases, normalize_status, normalize_study_type
+from models.trial import PHASES, STATUSES, STUDY_TYPES
 
 from ..match_output import results_json, results_table
 from ..patient import PatientError, add_note_facts, patient_from_note, read_patient_file
 from ..rank import Filters, Ranker
-from .common import UsageError, open_store
+from .common import UsageError, open_store, registry_values
 
 DEFAULT_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING")
 
@@ -33,10 +34,13 @@ def add_parser(subparsers) -> None:
 def add_ranking_arguments(parser, *, what: str) -> None:
     """The options that choose and rank trials, shared by `match` and `batch`."""
     parser.add_argument("--top", type=int, default=10, metavar="N", help=f"how many trials to {what} (default 10)")
-    parser.add_argument("--status", action="append", metavar="S", type=str.upper,
-                        help="only trials with this overall status (repeatable; default RECRUITING and NOT_YET_RECRUITING; ANY for all)")
-    parser.add_argument("--phase", action="append", metavar="P", type=str.upper, help="only trials of this phase, e.g. PHASE2 (repeatable)")
-    parser.add_argument("--study-type", action="append", metavar="T", type=str.upper, help="only this study type, e.g. INTERVENTIONAL")
+    parser.add_argument("--status", action="append", metavar="S",
+                        help="only trials with this overall status, e.g. RECRUITING or \"not yet recruiting\" "
+                        "(repeatable; default RECRUITING and NOT_YET_RECRUITING; ANY for all)")
+    parser.add_argument("--phase", action="append", metavar="P",
+                        help=f"only trials of this phase: {', '.join(PHASES)}, or \"Phase 2\" (repeatable)")
+    parser.add_argument("--study-type", action="append", metavar="T",
+                        help=f"only this study type: {', '.join(STUDY_TYPES)} (repeatable)")
     parser.add_argument("--within-km", type=float, metavar="K", help="only trials with a site within K km of the patient's location")
     parser.add_argument("--candidates", metavar="FILE", help="rank only these trials (NCT ids, one per line or a JSON list)")
     parser.add_argument("--no-embeddings", action="store_true", help="rank by BM25 only (faster start, no model load)")
@@ -60,22 +64,17 @@ def read_candidates(path: str) -> list[str]:
 
 
 def build_filters(args, shortlist: bool) -> Filters:
-    statuses = args.status
-    if statuses and "ANY" in statuses:
-        statuses = None
-    elif statuses:
-        unknown = [s for s in statuses if s not in STATUSES]
-        if unknown:
-            raise UsageError(f"--status {unknown[0]}: not a status (one of {', '.join(STATUSES)}, or ANY)")
-        statuses = tuple(statuses)
-    elif not shortlist:
+    """The filters the options ask for; a value that is no status, phase or study type is a UsageError."""
+    statuses = None
+    if args.status and not any(s.strip().upper() == "ANY" for s in args.status):
+        statuses = registry_values("--status", args.status, normalize_status, STATUSES,
+                                   example="not yet recruiting", also=", or ANY")
+    elif not args.status and not shortlist:
         statuses = DEFAULT_STATUSES
-    return Filters(
-        statuses=statuses,
-        phases=tuple(args.phase) if args.phase else None,
-        study_types=tuple(args.study_type) if args.study_type else None,
-        within_km=args.within_km,
-    )
+    phases = registry_values("--phase", args.phase, normalize_phases, PHASES, example="Phase 2") if args.phase else None
+    study_types = (registry_values("--study-type", args.study_type, normalize_study_type,
+                                   STUDY_TYPES, example="Interventional") if args.study_type else None)
+    return Filters(statuses=statuses, phases=phases, study_types=study_types, within_km=args.within_km)
 
 
 def run(args) -> int:
@@ -87,7 +86,8 @@ def run(args) -> int:
             add_note_facts(patient, patient_from_note(args.note, patient_id=patient.id, as_of=patient.as_of))
             patient.note = "\n".join(filter(None, [patient.note, args.note]))
     except PatientError as error:
-        raise UsageError(f"patient {error}") from None
+        # "patient: no such file: p.json" as it is; a field's problem says it is the patient's
+        raise UsageError(str(error) if error.field == "patient" else f"patient {error}") from None
     shortlist = read_candidates(args.candidates) if args.candidates else None
     filters = build_filters(args, shortlist is not None)
     if filters.within_km is not None and patient.location is None:

@@ -3,7 +3,7 @@
 A criterion's constraints hold together, except those sharing an ``any_of`` number, which are
 alternatives. Each constraint is checked (``checks``) and its ``negated`` flag applied; the
 criterion's verdict says whether its statement holds for the patient (an exclusion that is
-``met`` excludes). The conventions of DESIGN.md apply: a condition, procedure or therapy the
+``met`` excludes). The conventions of docs/design.md apply: a condition, procedure or therapy the
 record does not mention is absent; a missing measurement is unknown; an inclusion the record
 says nothing about is unknown; administrative criteria are "to confirm at screening".
 """
@@ -195,7 +195,7 @@ def evaluate_trial(patient: Patient, trial: Trial, criteria: list[Criterion]) ->
 
 
 def trial_label(verdicts: list[Verdict]) -> str:
-    """eligible / possible / ineligible, as DESIGN.md defines them."""
+    """eligible / possible / ineligible, as docs/design.md defines them."""
     counted = [v for v in verdicts if not v.to_confirm]
     if any((v.criterion.kind == "inclusion" and v.verdict == "not_met")
            or (v.criterion.kind == "exclusion" and v.verdict == "met") for v in counted):

@@ -1,4 +1,4 @@
-"""The physician page's form ↔ the patient JSON of DESIGN.md, and the ranking filters.
+"""The physician page's form ↔ the patient JSON of docs/design.md, and the ranking filters.
 
 The form is a plain GET form: its query string is the whole state (nothing is kept on the
 server), so a results page can be bookmarked or shared as a URL. Repeating facts (diagnoses,
@@ -118,7 +118,7 @@ class PatientForm:
         return [(i, row) for i, row in enumerate(self.rows[group.key]) if any(row.get(c.param) for c in group.columns)]
 
     def patient_data(self) -> dict:
-        """The patient JSON of DESIGN.md for what the form says (``load_patient`` validates it)."""
+        """The patient JSON of docs/design.md for what the form says (``load_patient`` validates it)."""
         data: dict = {"id": "physician-page"}
         value = self.values.get
         if value("age"):
