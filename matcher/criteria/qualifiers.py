@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from models import Constraint
+
 Qualifiers = tuple[tuple[str, frozenset[str]], ...]
 
 # Biomarkers: the name written → the axis. Short names that are also ordinary words or other
@@ -71,6 +73,9 @@ _ANY = re.compile(r"stage|metasta|mets\b|advanced|early|locali[sz]ed|positive|ne
                   r"overexpress|MSI|MSS|MMR|relaps|refractory|recurr|newly|na[iï]ve|untreated|remission|progress|"
                   r"mild|moderate|severe|controlled|genotype|\bGT\s*\d|line\b|low\b|high\b|rearrang|fusion|alter", re.I)
 
+_ANY_DECIDING = re.compile(r"stage|metasta|mets\b|advanced|early|locali[sz]ed|positive|negative|\w\s*\+|[+\-−–]\s*/|"
+                           r"mutat|mutant|wild|amplif|overexpress|MSI|MSS|MMR|relaps|refractory|recurr|newly|na[iï]ve|"
+                           r"untreated|remission|progress|genotype|\bGT\s*\d|\blow\b|\bhigh\b|rearrang|fusion|ITD|TKD", re.I)
 _POSITIVE_WORDS = ("itd", "tkd", "pos", "mutat", "mutant", "amplif", "overexpress", "rearrang", "fusion", "alter", "express", "deficient")
 
 
@@ -134,9 +139,10 @@ def _markers(text: str, found: dict[str, set[str]]) -> list[tuple[int, int]]:
     return spans
 
 
-def find_qualifiers(text: str) -> tuple[Qualifiers, list[tuple[int, int]]]:
-    """The qualifiers written in ``text``, and the character spans they were read from."""
-    if not text or not _ANY.search(text):
+def find_qualifiers(text: str, everything: bool = True) -> tuple[Qualifiers, list[tuple[int, int]]]:
+    """The qualifiers written in ``text``, and the character spans they were read from
+    (without ``everything``, only those that decide a criterion's condition)."""
+    if not text or not (_ANY if everything else _ANY_DECIDING).search(text):
         return (), []
     found: dict[str, set[str]] = {}
     spans = _markers(text, found)
@@ -159,6 +165,10 @@ def find_qualifiers(text: str) -> tuple[Qualifiers, list[tuple[int, int]]]:
     for m in _COURSE.finditer(text):
         _add(found, "course", _COURSE_VALUES[re.sub(r"[\s-]+", " ", m.group("v").lower())])
         spans.append(m.span())
+    if not everything:
+        for m in _GENOTYPE.finditer(text):
+            _add(found, "genotype", m.group("g").lower())
+        return tuple(sorted((axis, frozenset(values)) for axis, values in found.items())), spans
     for m in _SEVERITY.finditer(text):
         _add(found, "severity", m.group("v").lower())
         if m.group("w"):
@@ -180,8 +190,8 @@ def find_qualifiers(text: str) -> tuple[Qualifiers, list[tuple[int, int]]]:
 
 
 @lru_cache(maxsize=65536)
-def qualifiers_of(text: str) -> Qualifiers:
-    return find_qualifiers(text)[0]
+def qualifiers_of(text: str, everything: bool = True) -> Qualifiers:
+    return find_qualifiers(text, everything)[0]
 
 
 def merge(*readings: Qualifiers) -> Qualifiers:
@@ -215,6 +225,10 @@ def _value_of(patient: Qualifiers, axis: str) -> frozenset[str] | None:
 def _holds(have: frozenset[str], wanted: frozenset[str], axis: str) -> bool | None:
     if have <= wanted:
         return True
+    if axis == "genotype":  # genotype 1a is a genotype 1; a genotype 1 may or may not be 1a
+        if all(any(h.startswith(w) for w in wanted) for h in have):
+            return True
+        return None if any(w.startswith(h) for w in wanted for h in have) else False
     if axis == "HER2" and "negative" in wanted and have <= {"low", "negative"}:
         return True  # HER2-low is HER2-negative by the old rule
     if axis == "course" and have & wanted:
@@ -284,3 +298,51 @@ def from_text(text: str | None) -> Qualifiers:
         if axis and values:
             out.append((axis, frozenset(values.split("|"))))
     return tuple(sorted(out))
+
+
+# ---------------------------------------------------------------------------- criteria
+
+# Qualifiers that belong to a criterion's condition: stage, biomarkers, course, genotype
+# (severity and control are the condition constraint's ``value_text``).
+_CRITERION_AXES = frozenset(DECIDING) - {"severity"}
+_CLAUSE_END = re.compile(r"[.;:]|\b(?:and|or)\s+(?:no|not|without|patients?|subjects?)\b", re.I)
+
+
+def _window(text: str, start: int, end: int, before_limit: int, after_limit: int) -> str:
+    before = text[max(before_limit, start - 60):start]
+    cut = list(_CLAUSE_END.finditer(before))
+    if cut:
+        before = before[cut[-1].end():]
+    after = text[end:min(after_limit, end + 60)]
+    stop = _CLAUSE_END.search(after)
+    return before + " " + (after[:stop.start()] if stop else after)
+
+
+def attach_qualifiers(doc) -> None:
+    """Pipeline component: the stage, receptor status, course and genotype written around each
+    condition of a criterion ("HER2-negative, hormone receptor-positive breast cancer",
+    "NSCLC with an EGFR mutation"); a criterion naming qualifiers but no disease ("HER2-negative
+    disease") gets a condition constraint without a name that asks them of the patient's."""
+    text = doc.text
+    if not _ANY_DECIDING.search(text):
+        return
+    conditions = sorted((f for f in doc.found if f.constraint.type == "condition"), key=lambda f: f.start)
+    for i, f in enumerate(conditions):
+        before_limit = conditions[i - 1].end if i else 0
+        after_limit = conditions[i + 1].start if i + 1 < len(conditions) else len(text)
+        found = tuple((a, v) for a, v in qualifiers_of(_window(text, f.start, f.end, before_limit, after_limit), False)
+                      if a in _CRITERION_AXES)
+        implied_here = qualifiers_of(text[f.start:f.end], False)  # "triple-negative breast cancer" is its concept already
+        found = tuple(q for q in found if q not in implied_here or f.constraint.name is None)
+        if found:
+            f.constraint.qualifiers = to_text(merge(from_text(f.constraint.qualifiers), found))
+    if conditions:
+        return
+    found, spans = find_qualifiers(text, False)
+    markers = tuple((a, v) for a, v in found if a in _CRITERION_AXES and a not in ("stage", "course", "line"))
+    if markers and spans:
+        from .cues import negated
+
+        start = min(s for s, _ in spans)
+        doc.add(Constraint(type="condition", qualifiers=to_text(markers), negated=negated(doc, start)),
+                start, max(e for _, e in spans))
