@@ -284,3 +284,31 @@ def find_condition_code(code: str, system: str | None = None) -> ConditionInfo |
 def find_procedure(name: str) -> ConditionInfo | None:
     """The procedure a name denotes ("splenectomy", "HSCT", "plasma exchange")."""
     return procedures().find(name)
+
+
+_CONTEXT_END = re.compile(r"[.;:]|\s(?:and|but|who|which|presents?|presented|is|was|has|had)\s", re.I)
+
+
+def read_in_context(text: str, start: int, end: int, before_limit: int = 0,
+                    after_limit: int | None = None) -> tuple[ConditionInfo | None, Qualifiers]:
+    """The diagnosis a condition found at ``text[start:end]`` is, read with the words around it
+    in its clause ("diabetes mellitus type 2" where "diabetes mellitus" was found; "HER2-positive
+    breast cancer with liver metastases"): a narrower concept the words give, if any, and the
+    qualifiers written around it. ``before_limit``/``after_limit`` stop at neighbouring findings."""
+    after_limit = len(text) if after_limit is None else after_limit
+    lead = text[max(before_limit, start - 60):start]
+    cuts = list(_CONTEXT_END.finditer(lead))
+    a = max(before_limit, start - 60) + (cuts[-1].end() if cuts else 0)
+    tail = text[end:min(after_limit, end + 60)]
+    stop = re.search(r"[.;:]|\s(?:but|who|which|presents?|presented)\s", tail)
+    b = end + (stop.start() if stop else len(tail))
+    window = text[a:b]
+    qualifiers = find_qualifiers(window)[0]
+    here = conditions().find(text[start:end])
+    narrower = None
+    for info, positions in conditions().concepts_in(window):
+        if here is None or info == here or not here.mesh_term:
+            continue
+        if here.mesh_term in info.ancestors and (narrower is None or narrower.mesh_term in info.ancestors):
+            narrower = info
+    return narrower, merge(narrower.implied if narrower else (), qualifiers)
