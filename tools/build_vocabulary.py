@@ -50,6 +50,10 @@ CLASS_WORDS = {"Agents", "Inhibitors", "Antagonists", "Agonists", "Hormones", "S
 WRONG_ENTRY_TERMS = {"mody", "inflammatory bowel disease 1", "stable diabetes mellitus", "lapsing",
                      "multiple sclerosis, acute re", "moods", "cues", "wits", "vape", "sid", "ids", "isl",
                      "tic", "tics", "pus", "bite", "sting", "scar", "burn", "aura", "rale"}
+# Places in the MeSH tree that are not "a kind of" in clinical use (MeSH files Sjogren's
+# syndrome under rheumatoid arthritis, for the arthritis it comes with).
+NOT_A_KIND_OF = {("Sjogren's Syndrome", "Arthritis, Rheumatoid"), ("Felty Syndrome", "Arthritis, Rheumatoid"),
+                 ("Still's Disease, Adult-Onset", "Arthritis, Rheumatoid")}
 # Trees kept: diseases (C) and mental disorders (F03).
 KEPT_TREES = ("C", "F03")
 # An entry term of one short word is an abbreviation: matched only in capitals ("COPD", "AIDS").
@@ -80,7 +84,7 @@ def _ancestors(trees: dict[str, list[str]]) -> dict[str, set[str]]:
         for number in numbers:
             parts = number.split(".")
             found |= {by_number[p] for p in (".".join(parts[:i]) for i in range(1, len(parts))) if p in by_number}
-        out[name] = found - {name}
+        out[name] = found - {name} - {parent for child, parent in NOT_A_KIND_OF if child == name}
     return out
 
 

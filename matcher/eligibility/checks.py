@@ -25,7 +25,7 @@ from ..criteria.conditions import (
     procedures,
     read_condition,
 )
-from ..criteria.qualifiers import compare, describe, from_text, merge
+from ..criteria.qualifiers import compare as compare_qualifiers, describe, from_text, merge
 from ..criteria.drugs import drug_matcher, lexicon as drug_lexicon
 from ..criteria.measures import ULN
 from ..criteria.reference import decide, reference_range
@@ -436,7 +436,7 @@ def _not_understood(fact) -> Check:
 def _check_qualifiers_only(patient: Patient, wanted_qualifiers: tuple) -> Check:
     """A criterion about the disease's qualifiers alone ("HER2-negative disease")."""
     facts = [f for f in patient.conditions if not f.negated and condition_reading(f).recognized]
-    verdicts = [(compare(fact_qualifiers(f), wanted_qualifiers), f) for f in facts]
+    verdicts = [(compare_qualifiers(fact_qualifiers(f), wanted_qualifiers), f) for f in facts]
     for (truth, reason), fact in verdicts:
         if truth is not None:
             return Check(truth, f"{fact.name}: {reason}", _evidence(fact))
@@ -477,7 +477,7 @@ def check_condition(patient: Patient, constraint: Constraint) -> Check:
         return _check_matched(patient, constraint, matched, wanted_qualifiers, label)
     if broader:
         fact, have = broader[0]
-        truth, why = compare(fact_qualifiers(fact), wanted_qualifiers) if wanted_qualifiers else (None, "")
+        truth, why = compare_qualifiers(fact_qualifiers(fact), wanted_qualifiers) if wanted_qualifiers else (None, "")
         if truth is False:
             return Check(False, f"{fact.name}: {why}, so not {label}", _evidence(fact))
         return Check(None, f"record names {have.name}, not whether {label}: confirm", _evidence(fact))
@@ -505,7 +505,7 @@ def _check_matched(patient: Patient, constraint: Constraint, matched: list, want
     fact = matched[0]
     shown = fact.name if fact.name.lower() == label.lower() else f"{fact.name} (a {label})"
     if wanted_qualifiers:
-        outcomes = [(compare(fact_qualifiers(f), wanted_qualifiers), f) for f in matched]
+        outcomes = [(compare_qualifiers(fact_qualifiers(f), wanted_qualifiers), f) for f in matched]
         best = next((o for o in outcomes if o[0][0] is True), None) or next((o for o in outcomes if o[0][0] is None), None)
         (truth, why), fact = best or outcomes[0]
         if truth is False:

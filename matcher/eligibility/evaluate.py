@@ -163,7 +163,9 @@ def studied_conditions(trial: Trial) -> list[tuple[ConditionInfo, tuple]]:
     """The diseases a trial studies, as (concept, qualifiers): its condition strings read as
     clinicians write them ("HER2-positive Breast Cancer" → breast cancer, HER2 positive), and its
     MeSH terms; a term broader than another listed ("Neoplasms", "Immune System Diseases",
-    "Diabetes Mellitus" beside "Diabetes Mellitus, Type 2") never stands in for it."""
+    "Diabetes Mellitus" beside "Diabetes Mellitus, Type 2") never stands in for it: "Lung Cancer"
+    indexed as non-small cell lung cancer is not open to small cell lung cancer (a record naming
+    only the parent disease is then unknown, to confirm)."""
     named: list[tuple[ConditionInfo, tuple]] = []
     for name in trial.conditions:
         reading = read_condition(name)

@@ -233,7 +233,8 @@ _NOT_A_DIAGNOSIS = re.compile(r"^(?:it|this|that|them|these|those|him|her|the|a|
 
 
 def _unread_diagnoses(sentence: str, mentions) -> list[str]:
-    """Diagnoses the note names that the vocabulary does not know: kept, to be confirmed."""
+    """Diagnoses the note names that its phrase lookup did not find ("Parkinson's", "mBC"): kept
+    as written, to be read as a whole diagnosis when matching, or confirmed when not understood."""
     out = []
     for m in _DIAGNOSIS_CUE.finditer(sentence):
         start, end = m.span("what")
