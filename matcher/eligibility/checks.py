@@ -321,12 +321,26 @@ def relation(wanted: ConditionInfo, have: ConditionInfo) -> str | None:
     if wanted.name == have.name:
         return "covers"
     if _is_heading_concept(wanted) and (wanted.mesh_term == have.mesh_term or wanted.mesh_term in have.ancestors):
-        return "covers"
-    if _is_heading_concept(have) and (have.mesh_term == wanted.mesh_term or have.mesh_term in wanted.ancestors):
+        if wanted.mesh_term != "Neoplasms" or _malignant(have):  # "malignancy" is not a fibroid
+            return "covers"
+    if _is_heading_concept(have) and (have.mesh_term == wanted.mesh_term or have.mesh_term in wanted.ancestors) \
+            and not _symptom(have):  # chest pain is not a broader name of angina
         return "broader"
     if ({wanted.mesh_term, *wanted.ancestors} - GENERIC_ANCESTORS) & ({have.mesh_term, *have.ancestors} - GENERIC_ANCESTORS):
         return "related"
     return None
+
+
+_MALIGNANT = re.compile(r"cancer|carcinoma|malignan|sarcoma|leuk|lymphoma|melanoma|myeloma|blastoma|glioma|"
+                        r"mesothelioma|metasta|neoplasms by site", re.I)
+
+
+def _malignant(info: ConditionInfo) -> bool:
+    return any(_MALIGNANT.search(t) for t in (info.name, info.mesh_term or "", *info.ancestors))
+
+
+def _symptom(info: ConditionInfo) -> bool:
+    return "Signs and Symptoms" in info.ancestors
 
 
 def concept_covers(wanted: ConditionInfo, have: ConditionInfo) -> bool:
@@ -422,11 +436,16 @@ def _unread(patient: Patient, wanted: ConditionInfo | None) -> ConditionFact | N
         if fact.negated:
             continue
         reading = condition_reading(fact)
-        if not reading.concepts:
+        if not reading.concepts and (not (fact.evidence and fact.evidence.from_note) or _LOOKS_LIKE_A_DIAGNOSIS.search(fact.name)):
             return fact
         if reading.blocked_by and wanted is not None and any(relation(wanted, c) in ("covers", "broader") for c in reading.concepts):
             return fact
     return None
+
+
+# A phrase of a note taken for a diagnosis: an abbreviation, or a disease word.
+_LOOKS_LIKE_A_DIAGNOSIS = re.compile(r"\b[A-Z][A-Za-z]*[A-Z]\b|(?i:disease|syndrome|disorder|cancer|carcinoma|tumou?r|"
+                                     r"\w+(?:itis|oma|emia|aemia|osis|pathy|plasia)\b)")
 
 
 def _not_understood(fact) -> Check:

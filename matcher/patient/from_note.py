@@ -224,8 +224,8 @@ def _in_context(sentence: str, mention, mentions):
 
 # "diagnosed with X", "a history of X", "PMH: X": X is a diagnosis, understood or not.
 _DIAGNOSIS_CUE = re.compile(
-    r"\b(?:diagnosed\s+with|diagnosis\s+of|dx\s*(?:of|:)|history\s+of|h/o|known|pmh\s*(?:of|:|significant\s+for)|"
-    r"past\s+medical\s+history\s*(?:of|:|significant\s+for|includes?)|suffers\s+from|treated\s+for)\s+"
+    r"\b(?:diagnosed\s+with|diagnosis\s+of|dx\s*(?:of|:)|known|pmh\s*(?:of|:|significant\s+for)|"
+    r"past\s+medical\s+history\s*(?:is\s+)?(?:of|:|significant\s+for|includes?))\s+"
     r"(?:an?\s+|the\s+)?(?P<what>[A-Za-z][\w'’/+-]*(?:\s+[\w'’/+-]+){0,4}?)(?=\s*(?:[,.;:(]|$|\s(?:and|or|who|which|since|for|"
     r"on|in|at|with|that|presents?|presented|was|is|has|had|but|treated|diagnosed)\b))", re.I)
 _NOT_A_DIAGNOSIS = re.compile(r"^(?:it|this|that|them|these|those|him|her|the|a|an|any|no|none|smoking|tobacco|"
