@@ -233,7 +233,7 @@ def _holds(have: frozenset[str], wanted: frozenset[str], axis: str) -> bool | No
         return True  # HER2-low is HER2-negative by the old rule
     if axis == "course" and have & wanted:
         return None
-    if have & wanted or "equivocal" in have:
+    if have & wanted or "equivocal" in have | wanted:
         return None
     if axis == "course" and not ({"newly diagnosed"} & (have | wanted)):
         return None  # relapsed and refractory can both hold; one said does not deny the other

@@ -326,6 +326,8 @@ def relation(wanted: ConditionInfo, have: ConditionInfo) -> str | None:
     if _is_heading_concept(have) and (have.mesh_term == wanted.mesh_term or have.mesh_term in wanted.ancestors) \
             and not _symptom(have):  # chest pain is not a broader name of angina
         return "broader"
+    if _histology(wanted) and _by_site(have):
+        return "broader"  # a breast cancer may or may not be an adenocarcinoma
     if ({wanted.mesh_term, *wanted.ancestors} - GENERIC_ANCESTORS) & ({have.mesh_term, *have.ancestors} - GENERIC_ANCESTORS):
         return "related"
     return None
@@ -337,6 +339,15 @@ _MALIGNANT = re.compile(r"cancer|carcinoma|malignan|sarcoma|leuk|lymphoma|melano
 
 def _malignant(info: ConditionInfo) -> bool:
     return any(_MALIGNANT.search(t) for t in (info.name, info.mesh_term or "", *info.ancestors))
+
+
+def _histology(info: ConditionInfo) -> bool:
+    """A tumour type named by its tissue ("adenocarcinoma", "carcinoma"), not by its organ."""
+    return "Neoplasms by Histologic Type" in info.ancestors and "Neoplasms by Site" not in info.ancestors
+
+
+def _by_site(info: ConditionInfo) -> bool:
+    return "Neoplasms by Site" in info.ancestors
 
 
 def _symptom(info: ConditionInfo) -> bool:
