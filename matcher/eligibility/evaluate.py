@@ -175,9 +175,8 @@ def studied_conditions(trial: Trial) -> list[tuple[ConditionInfo, tuple]]:
     indexed = [(info, ()) for info in filter(None, map(find_condition, trial.condition_mesh_terms))
                if not any(relation(info, other) == "covers" for other, _ in named)]
     found = list(dict.fromkeys(named + indexed))
-    # a condition with its own stage or receptor status is an alternative of its own, kept
     return [(info, q) for info, q in found
-            if q or not any(other != info and relation(info, other) == "covers" for other, _ in found)]
+            if not any(other != info and relation(info, other) == "covers" for other, _ in found)]
 
 
 def registry_field_criteria(trial: Trial) -> list[Criterion]:
