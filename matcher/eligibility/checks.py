@@ -341,13 +341,19 @@ def _malignant(info: ConditionInfo) -> bool:
     return any(_MALIGNANT.search(t) for t in (info.name, info.mesh_term or "", *info.ancestors))
 
 
+# Tumour types named by their tissue that many organs' cancers are ("adenocarcinoma of the breast").
+_ORGAN_HISTOLOGY = frozenset({"Carcinoma", "Adenocarcinoma", "Neoplasms, Glandular and Epithelial", "Carcinoma, Squamous Cell",
+                              "Neoplasms, Squamous Cell", "Carcinoma, Ductal", "Carcinoma, Adenosquamous",
+                              "Neuroendocrine Tumors", "Carcinoma, Neuroendocrine", "Adenocarcinoma, Mucinous"})
+
+
 def _histology(info: ConditionInfo) -> bool:
     """A tumour type named by its tissue ("adenocarcinoma", "carcinoma"), not by its organ."""
-    return "Neoplasms by Histologic Type" in info.ancestors and "Neoplasms by Site" not in info.ancestors
+    return info.mesh_term in _ORGAN_HISTOLOGY
 
 
 def _by_site(info: ConditionInfo) -> bool:
-    return "Neoplasms by Site" in info.ancestors
+    return "Neoplasms by Site" in info.ancestors and "Neoplasms by Histologic Type" not in info.ancestors
 
 
 def _symptom(info: ConditionInfo) -> bool:
