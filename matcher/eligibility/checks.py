@@ -522,13 +522,13 @@ def check_condition(patient: Patient, constraint: Constraint) -> Check:
                      _evidence(findings[0]))
     if denied:
         return Check(False, f"record says no {denied[0].name}", _evidence(denied[0]))
-    unread = _unread(patient, wanted)
-    if unread:
-        return _not_understood(unread)
-    if related:
+    if related:  # a different disease of the same family (type 2 for type 1 diabetes) says more than an unread one
         fact, have = related[0]
         return Check(False, f"no {label} in the record (record has {fact.name}, a different {_family(wanted, have)})",
                      _evidence(fact), bears=False)
+    unread = _unread(patient, wanted)
+    if unread:
+        return _not_understood(unread)
     return Check(False, f"no {label} in the record", bears=False)
 
 
