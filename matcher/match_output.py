@@ -47,8 +47,13 @@ def match_json(match: Match) -> dict:
     return out
 
 
-def results_json(patient_id: str, matches: list[Match]) -> dict:
-    return {"patient": patient_id, "results": [match_json(m) for m in matches]}
+def results_json(patient_id: str, matches: list[Match], reading: dict | None = None) -> dict:
+    """``reading``: what the record was read as (``eligibility.reading.reading_json``)."""
+    out: dict = {"patient": patient_id}
+    if reading is not None:
+        out.update(reading)
+    out["results"] = [match_json(m) for m in matches]
+    return out
 
 
 def _cut(text: str, width: int) -> str:
@@ -62,10 +67,19 @@ def criterion_line(verdict: Verdict) -> str:
     return f"{mark} {verdict.criterion.kind}: {_cut(verdict.criterion.text, 70)} — {_cut(verdict.reason, 80)}"
 
 
-def results_table(matches: list[Match], *, width: int | None = None) -> str:
-    """Rank, NCT id, title, eligibility, criteria satisfied/failed/unknown, nearest site; then,
+def results_table(matches: list[Match], *, width: int | None = None, read_as: list[str] = (),
+                  notice: str | None = None) -> str:
+    """What the record was read as and what was not understood (first, so it is not missed);
+    then rank, NCT id, title, eligibility, criteria satisfied/failed/unknown, nearest site; then,
     for the first trials, what failed and what to check."""
     width = width or shutil.get_terminal_size((120, 20)).columns
+    head = [f"⚠ {notice}", ""] if notice else []
+    if read_as:
+        head += ["Diagnoses read as:"] + [f"  {line}" for line in read_as] + [""]
+    return "\n".join(head + [_table(matches, width)])
+
+
+def _table(matches: list[Match], width: int) -> str:
     id_width = max([11] + [len(m.nct_id) for m in matches])
     title_width = max(20, width - 71 - id_width)
     lines = [f"{'#':>2}  {'trial':<{id_width}}  {'title':<{title_width}}  {'eligibility':<10}  {'ok/fail/?':>9}  nearest site"]

@@ -69,7 +69,10 @@ class Constraint:
     - ``condition`` / ``procedure``: ``name``, ``mesh_term``, ``timing``, ``within_days``; on a
       condition, ``value_text`` is a severity the criterion asks for (``uncontrolled``,
       ``unstable``, ``severe``, …), which the condition's mere presence does not show, or
-      ``active``, which a history of the condition does not show;
+      ``active``, which a history of the condition does not show; ``qualifiers`` the stage,
+      receptor or biomarker status, course or genotype it asks for (``HER2=negative;
+      stage=III|IV``: values after ``|`` are alternatives); a condition without ``name`` but with
+      ``qualifiers`` asks them of the patient's disease, whatever it is ("HER2-negative disease");
     - ``reproductive``: ``value_text`` = ``pregnant`` / ``lactating`` / ``contraception`` /
       ``postmenopausal`` (negated for "premenopausal");
     - ``healthy_volunteer``: the trial takes people without disease ("healthy volunteers").
@@ -103,6 +106,7 @@ class Constraint:
     text: str | None = None  # the words the constraint was read from
     any_of: int | None = None  # alternatives share a number
     excluding: str | None = None  # carved out: a class, drug or condition ("; " between several)
+    qualifiers: str | None = None  # of a condition: "HER2=positive; stage=IV" (matcher.criteria.qualifiers)
 
 
 @dataclass

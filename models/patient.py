@@ -28,6 +28,9 @@ class ConditionFact:
     onset: date | None = None
     past: bool = False  # given as history ("a history of tuberculosis"), not said to be current
     evidence: Evidence | None = None
+    # stage, receptor status, course… read around it in a note: ((axis, frozenset of values), …);
+    # what is written in ``name`` itself is read again when matching
+    qualifiers: tuple = ()
 
 
 @dataclass

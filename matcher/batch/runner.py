@@ -17,6 +17,7 @@ from typing import Protocol
 
 from models.match import Match
 
+from ..eligibility.reading import not_understood_notice
 from ..match_output import criterion_line
 from ..patient import PatientError, load_patient
 from ..process_guard import end_with_parent
@@ -69,8 +70,9 @@ def open_criteria(match: Match) -> str:
     ], ensure_ascii=False)
 
 
-def match_row(match: Match) -> dict:
-    """One ``matches`` row (see results.MATCH_COLUMNS) of a ranked trial."""
+def match_row(match: Match, notice: str | None = None) -> dict:
+    """One ``matches`` row (see results.MATCH_COLUMNS) of a ranked trial; ``notice`` (what the
+    record has that was not understood) opens its reasons."""
     tally = match.tally()
     site = match.nearest_site
     where = ", ".join(filter(None, [site.facility, site.city, site.country])) if site else None
@@ -78,7 +80,8 @@ def match_row(match: Match) -> dict:
         "rank": match.rank, "nct_id": match.nct_id, "title": match.title, "trial_status": match.status,
         "score": match.score, "eligibility": match.eligibility,
         **{f"criteria_{name}": count for name, count in tally.items()},
-        "reasons": reasons(match), "nearest_site": where or None, "distance_km": site.distance_km if site else None,
+        "reasons": " | ".join(filter(None, [notice and f"⚠ {notice}", reasons(match)])),
+        "nearest_site": where or None, "distance_km": site.distance_km if site else None,
         "criteria": open_criteria(match),
     }
 
@@ -96,7 +99,9 @@ class PatientMatcher:
     def match(self, record: InputRecord) -> PatientResult:
         result = PatientResult(record.line, record.where, record.patient, record.digest)
         try:
-            result.matches = [match_row(m) for m in self.rank(record)]
+            patient = load_patient(record.data)
+            notice = not_understood_notice(patient)
+            result.matches = [match_row(m, notice) for m in self.rank(record, patient)]
         except PatientError as error:
             result.error = str(error)
         except Exception as error:  # a bug must not stop the night's run: this patient is reported
@@ -104,9 +109,9 @@ class PatientMatcher:
             result.internal_error = True
         return result
 
-    def rank(self, record: InputRecord) -> list[Match]:
+    def rank(self, record: InputRecord, patient=None) -> list[Match]:
         settings = self.settings
-        patient = load_patient(record.data)
+        patient = patient if patient is not None else load_patient(record.data)
         shortlist = record.candidates if record.candidates is not None else settings.shortlist
         filters = settings.shortlist_filters if shortlist is not None else settings.filters
         if filters.within_km is not None and patient.location is None:

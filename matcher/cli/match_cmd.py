@@ -9,6 +9,7 @@ from pathlib import Path
 from crawlers.vocabulary import normalize_phases, normalize_status, normalize_study_type
 from models.trial import PHASES, STATUSES, STUDY_TYPES
 
+from ..eligibility.reading import diagnoses_read, not_understood_notice, reading_json
 from ..match_output import results_json, results_table
 from ..patient import PatientError, add_note_facts, patient_from_note, read_patient_file
 from ..rank import Filters, Ranker
@@ -96,9 +97,11 @@ def run(args) -> int:
     ranker = Ranker(store, use_embeddings=not args.no_embeddings)
     matches = ranker.rank(patient, top=args.top, filters=filters, shortlist=shortlist)
     if args.json:
-        print(json.dumps(results_json(patient.id, matches), indent=2, ensure_ascii=False))
+        print(json.dumps(results_json(patient.id, matches, reading_json(patient)), indent=2, ensure_ascii=False))
     elif not matches:
-        print("no trials match the filters")
+        notice = not_understood_notice(patient)
+        print("\n".join(filter(None, [notice and f"⚠ {notice}", "no trials match the filters"])))
     else:
-        print(results_table(matches))
+        print(results_table(matches, read_as=[r.line() for r in diagnoses_read(patient)],
+                            notice=not_understood_notice(patient)))
     return 0

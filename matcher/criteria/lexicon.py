@@ -56,6 +56,7 @@ class PhraseMatcher:
     def __init__(self) -> None:
         self._by_first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...] | None, Any]]] = {}
         self._seen: set[tuple[tuple[str, ...], Any]] = set()
+        self._index: dict[str, tuple[list[int], dict]] = {}  # built on first use, for speed
 
     def add(self, phrase: str, payload: Any, plural: bool = False) -> None:
         tokens = [t for t, _, _ in tokenize(phrase)]
@@ -71,6 +72,7 @@ class PhraseMatcher:
                 continue
             self._seen.add((key, exact, payload))
             entries = self._by_first.setdefault(key[0], [])
+            self._index.pop(key[0], None)
             entries.append((key, exact, payload))
             entries.sort(key=lambda e: -len(e[0]))
 
@@ -78,6 +80,7 @@ class PhraseMatcher:
         """Add every entry of ``other`` with payload ``(tag, payload)``."""
         for first, entries in other._by_first.items():
             mine = self._by_first.setdefault(first, [])
+            self._index.pop(first, None)
             mine.extend((key, exact, (tag, payload)) for key, exact, payload in entries)
             mine.sort(key=lambda e: -len(e[0]))
 
@@ -129,22 +132,32 @@ class PhraseMatcher:
             payloads.append(payload)
         return i + best_len, payloads
 
+    def _keyed(self, first: str) -> tuple[list[int], dict]:
+        """The entries of a first word by their whole key, and their lengths, longest first."""
+        index = self._index.get(first)
+        if index is None:
+            by_key: dict = {}
+            for key, exact, payload in self._by_first.get(first, ()):
+                by_key.setdefault(key, []).append((exact, payload))
+            index = self._index[first] = (sorted({len(k) for k in by_key}, reverse=True), by_key)
+        return index
+
     def longest_by_kind(self, tokens: list[str], lowered: list[str], i: int, kind_of) -> dict:
         """At token ``i``: for each kind (``kind_of(payload)``), the end and payload of the
         longest entry that matches there."""
-        entries = self._by_first.get(lowered[i])
         out: dict = {}
-        if not entries:
+        if lowered[i] not in self._by_first:
             return out
+        lengths, by_key = self._keyed(lowered[i])
         n = len(lowered)
-        for key, exact, payload in entries:  # longest first
-            kind = kind_of(payload)
-            k = len(key)
-            if kind in out or i + k > n or tuple(lowered[i:i + k]) != key:
+        for k in lengths:  # longest first
+            if i + k > n:
                 continue
-            if exact is not None and tuple(tokens[i:i + k]) != exact:
-                continue
-            out[kind] = (i + k, payload)
+            for exact, payload in by_key.get(tuple(lowered[i:i + k]), ()):
+                kind = kind_of(payload)
+                if kind in out or (exact is not None and tuple(tokens[i:i + k]) != exact):
+                    continue
+                out[kind] = (i + k, payload)
         return out
 
     def finditer(self, tokens: list[str], lowered: list[str] | None = None) -> Iterator[PhraseMatch]:

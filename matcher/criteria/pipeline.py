@@ -16,6 +16,7 @@ from .entities import tag_entities, tag_entities_many
 from .events import extract_events
 from .grouping import group_alternatives
 from .measurements import extract_measurements
+from .qualifiers import attach_qualifiers
 from .mentions import find_mentions
 from .segment import segment
 
@@ -30,6 +31,7 @@ COMPONENTS: list[tuple[str, Component]] = [
     ("reproductive", extract_reproductive),
     ("measurements", extract_measurements),
     ("events", extract_events),
+    ("qualifiers", attach_qualifiers),
     ("alternatives", group_alternatives),
     ("category", classify),
 ]

@@ -14,10 +14,18 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from models.criteria import Constraint
-from models.patient import LabResult, MedicationFact, Patient
+from models.patient import ConditionFact, LabResult, MedicationFact, Patient
 
 from ..criteria import canonical_drug, drug_classes, find_condition, find_measure, find_procedure, to_canonical
-from ..criteria.conditions import ConditionInfo
+from ..criteria.conditions import (
+    ConditionInfo,
+    ConditionReading,
+    conditions,
+    find_condition_code,
+    procedures,
+    read_condition,
+)
+from ..criteria.qualifiers import compare as compare_qualifiers, describe, from_text, merge
 from ..criteria.drugs import drug_matcher, lexicon as drug_lexicon
 from ..criteria.measures import ULN
 from ..criteria.reference import decide, reference_range
@@ -255,6 +263,9 @@ def check_therapy(patient: Patient, constraint: Constraint) -> Check:
     if not taken:
         if denied:
             return Check(False, f"record says no {_med_label(denied[0])}", _evidence(denied[0]))
+        unread = next((m for m in patient.medications if not m.negated and not _known_drug(m.name)), None)
+        if unread and constraint.drug_class:  # a drug not understood may be one of the class
+            return _not_understood(unread)
         return Check(False, f"no {wanted} in the record", bears=False)
     if constraint.timing == "current":
         current = [m for m in taken if _is_current(m, patient.as_of)]
@@ -287,31 +298,71 @@ def check_therapy(patient: Patient, constraint: Constraint) -> Check:
 # ---------------------------------------------------------------------------- conditions and procedures
 
 
-def _words(text: str) -> list[str]:
-    """Sorted words, singular ("Mental Disorders" and "mental disorder" have the same words)."""
-    return sorted(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "is", "us")) else w
-                  for w in re.findall(r"[a-z0-9]+", text.lower()))
+def _vocabulary(info: ConditionInfo):
+    return conditions() if info.kind == "condition" else procedures()
 
 
-@lru_cache(maxsize=16384)
 def _is_heading_concept(info: ConditionInfo) -> bool:
-    """A concept that IS its MeSH heading ("thrombocytopenia"; "psychiatric disorder", also
-    called "mental disorders"), not a narrower concept filed under a broader heading
-    ("secondary thrombocytopenia" under Thrombocytopenia)."""
-    if not info.mesh_term:
-        return False
-    heading = _words(info.mesh_term)
-    return any(_words(name) == heading for name in (info.name, *info.synonyms))
+    """A concept that IS its MeSH heading ("thrombocytopenia"), not a narrower concept filed
+    under a broader heading ("secondary thrombocytopenia" under Thrombocytopenia)."""
+    return _vocabulary(info).is_heading(info)
 
 
 @lru_cache(maxsize=65536)
-def concept_covers(wanted: ConditionInfo, have: ConditionInfo) -> bool:
-    """Does the patient's concept ``have`` count as the criterion's concept ``wanted``?
-    The same concept, or a narrower one: primary ITP is a thrombocytopenia, but a patient with
-    thrombocytopenia does not have primary ITP, nor does one with secondary thrombocytopenia."""
+def relation(wanted: ConditionInfo, have: ConditionInfo) -> str | None:
+    """How the patient's concept ``have`` stands to the criterion's ``wanted``:
+
+    - ``covers``: the same concept or a narrower one (primary ITP is a thrombocytopenia);
+    - ``broader``: the record names a broader disease than the criterion asks (diabetes, for a
+      type 1 diabetes criterion): it may or may not be it;
+    - ``related``: a different disease of the same family (type 2 for type 1 diabetes, Crohn's
+      disease for ulcerative colitis, secondary thrombocytopenia for primary ITP);
+    - None: unrelated."""
     if wanted.name == have.name:
-        return True
-    return _is_heading_concept(wanted) and (wanted.mesh_term == have.mesh_term or wanted.mesh_term in have.ancestors)
+        return "covers"
+    if _is_heading_concept(wanted) and (wanted.mesh_term == have.mesh_term or wanted.mesh_term in have.ancestors):
+        if wanted.mesh_term != "Neoplasms" or _malignant(have):  # "malignancy" is not a fibroid
+            return "covers"
+    if _is_heading_concept(have) and (have.mesh_term == wanted.mesh_term or have.mesh_term in wanted.ancestors) \
+            and not _symptom(have):  # chest pain is not a broader name of angina
+        return "broader"
+    if _histology(wanted) and _by_site(have):
+        return "broader"  # a breast cancer may or may not be an adenocarcinoma
+    if ({wanted.mesh_term, *wanted.ancestors} - GENERIC_ANCESTORS) & ({have.mesh_term, *have.ancestors} - GENERIC_ANCESTORS):
+        return "related"
+    return None
+
+
+_MALIGNANT = re.compile(r"cancer|carcinoma|malignan|sarcoma|leuk|lymphoma|melanoma|myeloma|blastoma|glioma|"
+                        r"mesothelioma|metasta|neoplasms by site", re.I)
+
+
+def _malignant(info: ConditionInfo) -> bool:
+    return any(_MALIGNANT.search(t) for t in (info.name, info.mesh_term or "", *info.ancestors))
+
+
+# Tumour types named by their tissue that many organs' cancers are ("adenocarcinoma of the breast").
+_ORGAN_HISTOLOGY = frozenset({"Carcinoma", "Adenocarcinoma", "Neoplasms, Glandular and Epithelial", "Carcinoma, Squamous Cell",
+                              "Neoplasms, Squamous Cell", "Carcinoma, Ductal", "Carcinoma, Adenosquamous",
+                              "Neuroendocrine Tumors", "Carcinoma, Neuroendocrine", "Adenocarcinoma, Mucinous"})
+
+
+def _histology(info: ConditionInfo) -> bool:
+    """A tumour type named by its tissue ("adenocarcinoma", "carcinoma"), not by its organ."""
+    return info.mesh_term in _ORGAN_HISTOLOGY
+
+
+def _by_site(info: ConditionInfo) -> bool:
+    return "Neoplasms by Site" in info.ancestors and "Neoplasms by Histologic Type" not in info.ancestors
+
+
+def _symptom(info: ConditionInfo) -> bool:
+    return "Signs and Symptoms" in info.ancestors
+
+
+def concept_covers(wanted: ConditionInfo, have: ConditionInfo) -> bool:
+    """Does the patient's concept ``have`` count as the criterion's concept ``wanted``?"""
+    return relation(wanted, have) == "covers"
 
 
 _FINDING = re.compile(r"\b(?:mass|masses|nodules?|lesions?|lump)$")
@@ -320,6 +371,41 @@ _FINDING = re.compile(r"\b(?:mass|masses|nodules?|lesions?|lump)$")
 def is_finding(info: ConditionInfo) -> bool:
     """An indeterminate finding ("lung mass", "thyroid nodule"), not a diagnosis."""
     return bool(_FINDING.search(info.name))
+
+
+@lru_cache(maxsize=16384)
+def _read(name: str, code: str | None, system: str | None) -> ConditionReading:
+    reading = read_condition(name)
+    coded = find_condition_code(code, system) if code else None
+    if coded is None or coded in reading.concepts:
+        return reading
+    # the code decides the disease; the words of the name still give its qualifiers
+    rest = tuple(c for c in reading.concepts if relation(c, coded) != "broader")
+    if rest and relation(coded, rest[0]) == "covers":  # the name is more specific than the code
+        return ConditionReading(reading.text, rest, reading.qualifiers, reading.unread, reading.blocked_by)
+    return ConditionReading(reading.text, (coded, *rest), reading.qualifiers, (), reading.blocked_by)
+
+
+def condition_reading(fact: ConditionFact) -> ConditionReading:
+    """What a condition of the record was read as: its concepts and qualifiers."""
+    return _read(fact.name, fact.code, fact.system)
+
+
+def fact_qualifiers(fact: ConditionFact) -> tuple:
+    return merge(condition_reading(fact).qualifiers, fact.qualifiers)
+
+
+def not_understood(patient: Patient) -> list[str]:
+    """The diagnoses, therapies and procedures of the record the matcher could not read."""
+    out = [f.name for f in patient.conditions if not f.negated and not condition_reading(f).recognized]
+    out += [m.name for m in patient.medications if not m.negated and not _known_drug(m.name)]
+    out += [p.name for p in patient.procedures if not p.negated and find_procedure(p.name) is None]
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _known_drug(name: str) -> bool:
+    return bool(canonical_drug(name) or drug_classes(name) or _named_classes(name))
 
 
 def _resolve(constraint: Constraint, lookup) -> ConditionInfo | None:
@@ -331,41 +417,8 @@ def _resolve(constraint: Constraint, lookup) -> ConditionInfo | None:
     return None
 
 
-def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, when_of, noun: str) -> Check:
-    wanted = _resolve(constraint, lookup)
-    label = constraint.name or constraint.mesh_term or noun
-    if wanted is None:
-        return Check(None, f"{label}: not a known {noun}", bears=False)
-    matched, denied, findings = [], [], []
-    for fact in facts:
-        have = lookup(fact.name)
-        if have and is_finding(have) and not is_finding(wanted) and \
-                (wanted.mesh_term in have.ancestors or (have.mesh_term and wanted.mesh_term == have.mesh_term)):
-            if not fact.negated:
-                findings.append(fact)  # a lung mass bears on lung cancer, but is not (yet) lung cancer
-        elif have and concept_covers(wanted, have):
-            (denied if fact.negated else matched).append(fact)
-    if not matched and findings:
-        return Check(None, f"{findings[0].name} in the record: a finding that may be {label}, to confirm",
-                     _evidence(findings[0]))
-    if not matched:
-        if denied:
-            return Check(False, f"record says no {denied[0].name}", _evidence(denied[0]))
-        return Check(False, f"no {label} in the record", bears=False)
-    fact = matched[0]
+def _when_window(patient: Patient, constraint: Constraint, fact, shown: str, when_of) -> Check:
     start = _window_start(patient, constraint)
-    shown = fact.name if fact.name.lower() == label.lower() else f"{fact.name} (a {label})"
-    qualifier = constraint.value_text if constraint.type == "condition" else None
-    if qualifier == "active":
-        current = [f for f in matched if not getattr(f, "past", False)]
-        if not current:
-            return Check(None, f"{shown} in the record as history: confirm whether active", _evidence(fact))
-        fact = current[0]
-    elif qualifier:
-        stated = [f for f in matched if f.evidence and f.evidence.text and _states(qualifier, f.evidence.text)]
-        if not stated:
-            return Check(None, f"{shown} in the record: confirm whether {qualifier}", _evidence(fact))
-        fact = stated[0]
     if start is None:
         return Check(True, f"{shown} in the record", _evidence(fact))
     when = when_of(fact)
@@ -374,6 +427,154 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
     holds = when >= start
     return Check(holds, f"{shown} on {when}, {(patient.as_of - when).days} days ago: "
                         f"{'within' if holds else 'more than'} {constraint.within_days} days", _evidence(fact))
+
+
+def _severity(constraint: Constraint, matched: list, shown: str) -> tuple[Check | None, object]:
+    """The severity or activity a criterion asks of a condition ("uncontrolled", "active")."""
+    fact = matched[0]
+    qualifier = constraint.value_text if constraint.type == "condition" else None
+    if qualifier == "active":
+        current = [f for f in matched if not getattr(f, "past", False)]
+        if not current:
+            return Check(None, f"{shown} in the record as history: confirm whether active", _evidence(fact)), fact
+        return None, current[0]
+    if qualifier:
+        stated = [f for f in matched if _states(qualifier, f.name) or (f.evidence and f.evidence.text and _states(qualifier, f.evidence.text))]
+        if not stated:
+            return Check(None, f"{shown} in the record: confirm whether {qualifier}", _evidence(fact)), fact
+        return None, stated[0]
+    return None, fact
+
+
+def _unread(patient: Patient, wanted: ConditionInfo | None) -> ConditionFact | None:
+    """A diagnosis of the record not understood that may be the one wanted: one read as nothing
+    at all, or one whose meaning a word changed ("suspected lupus") that names it."""
+    for fact in patient.conditions:
+        if fact.negated:
+            continue
+        reading = condition_reading(fact)
+        if not reading.concepts and (not (fact.evidence and fact.evidence.from_note) or _LOOKS_LIKE_A_DIAGNOSIS.search(fact.name)):
+            return fact
+        if reading.blocked_by and wanted is not None and any(relation(wanted, c) in ("covers", "broader") for c in reading.concepts):
+            return fact
+    return None
+
+
+# A phrase of a note taken for a diagnosis: an abbreviation, or a disease word.
+_LOOKS_LIKE_A_DIAGNOSIS = re.compile(r"\b[A-Z][A-Za-z]*[A-Z]\b|(?i:disease|syndrome|disorder|cancer|carcinoma|tumou?r|"
+                                     r"\w+(?:itis|oma|emia|aemia|osis|pathy|plasia)\b)")
+
+
+def _not_understood(fact) -> Check:
+    return Check(None, f"the record has '{fact.name}', not understood: confirm", _evidence(fact))
+
+
+def _check_qualifiers_only(patient: Patient, wanted_qualifiers: tuple) -> Check:
+    """A criterion about the disease's qualifiers alone ("HER2-negative disease")."""
+    facts = [f for f in patient.conditions if not f.negated and condition_reading(f).recognized]
+    verdicts = [(compare_qualifiers(fact_qualifiers(f), wanted_qualifiers), f) for f in facts]
+    for (truth, reason), fact in verdicts:
+        if truth is not None:
+            return Check(truth, f"{fact.name}: {reason}", _evidence(fact))
+    unread = _unread(patient, None)
+    if unread:
+        return _not_understood(unread)
+    return Check(None, f"{describe(wanted_qualifiers)}: not in the record", bears=False)
+
+
+def check_condition(patient: Patient, constraint: Constraint) -> Check:
+    wanted = _resolve(constraint, find_condition)
+    wanted_qualifiers = merge(wanted.implied if wanted else (), from_text(constraint.qualifiers))
+    if wanted is None:
+        if wanted_qualifiers and not constraint.name:
+            return _check_qualifiers_only(patient, wanted_qualifiers)
+        return Check(None, f"{constraint.name or constraint.mesh_term or 'condition'}: not a known condition", bears=False)
+    label = constraint.name or wanted.name
+    matched, denied, findings, broader, related = [], [], [], [], []
+    for fact in patient.conditions:
+        reading = condition_reading(fact)
+        if not reading.recognized:
+            continue
+        for have in reading.concepts:
+            if is_finding(have) and not is_finding(wanted) and \
+                    (wanted.mesh_term in have.ancestors or (have.mesh_term and wanted.mesh_term == have.mesh_term)):
+                if not fact.negated:
+                    findings.append(fact)  # a lung mass bears on lung cancer, but is not (yet) lung cancer
+                break
+            kind = relation(wanted, have)
+            if kind == "covers":
+                (denied if fact.negated else matched).append(fact)
+                break
+            if kind == "broader" and not fact.negated:
+                broader.append((fact, have))
+            elif kind == "related" and not fact.negated:
+                related.append((fact, have))
+    if matched:
+        return _check_matched(patient, constraint, matched, wanted_qualifiers, label)
+    if broader:
+        fact, have = broader[0]
+        truth, why = compare_qualifiers(fact_qualifiers(fact), wanted_qualifiers) if wanted_qualifiers else (None, "")
+        if truth is False:
+            return Check(False, f"{fact.name}: {why}, so not {label}", _evidence(fact))
+        return Check(None, f"record names {have.name}, not whether {label}: confirm", _evidence(fact))
+    if findings:
+        return Check(None, f"{findings[0].name} in the record: a finding that may be {label}, to confirm",
+                     _evidence(findings[0]))
+    if denied:
+        return Check(False, f"record says no {denied[0].name}", _evidence(denied[0]))
+    if related:  # a different disease of the same family (type 2 for type 1 diabetes) says more than an unread one
+        fact, have = related[0]
+        return Check(False, f"no {label} in the record (record has {fact.name}, a different {_family(wanted, have)})",
+                     _evidence(fact), bears=False)
+    unread = _unread(patient, wanted)
+    if unread:
+        return _not_understood(unread)
+    return Check(False, f"no {label} in the record", bears=False)
+
+
+def _family(wanted: ConditionInfo, have: ConditionInfo) -> str:
+    shared = [a for a in have.ancestors if a in wanted.ancestors and a not in GENERIC_ANCESTORS]
+    return shared[0].lower() if shared else "condition"
+
+
+def _check_matched(patient: Patient, constraint: Constraint, matched: list, wanted_qualifiers: tuple, label: str) -> Check:
+    fact = matched[0]
+    shown = fact.name if fact.name.lower() == label.lower() else f"{fact.name} (a {label})"
+    if wanted_qualifiers:
+        outcomes = [(compare_qualifiers(fact_qualifiers(f), wanted_qualifiers), f) for f in matched]
+        best = next((o for o in outcomes if o[0][0] is True), None) or next((o for o in outcomes if o[0][0] is None), None)
+        (truth, why), fact = best or outcomes[0]
+        if truth is False:
+            return Check(False, f"{fact.name}: {why}", _evidence(fact))
+        if truth is None:
+            return Check(None, f"{fact.name} in the record: {why}", _evidence(fact))
+        shown = f"{fact.name} ({why})"
+    unsure, fact = _severity(constraint, [fact] + [f for f in matched if f is not fact], shown)
+    if unsure:
+        return unsure
+    return _when_window(patient, constraint, fact, shown, lambda c: c.onset)
+
+
+def check_procedure(patient: Patient, constraint: Constraint) -> Check:
+    wanted = _resolve(constraint, find_procedure)
+    label = constraint.name or constraint.mesh_term or "procedure"
+    if wanted is None:
+        return Check(None, f"{label}: not a known procedure", bears=False)
+    matched, denied = [], []
+    for fact in patient.procedures:
+        have = find_procedure(fact.name)
+        if have and concept_covers(wanted, have):
+            (denied if fact.negated else matched).append(fact)
+    if matched:
+        fact = matched[0]
+        shown = fact.name if fact.name.lower() == label.lower() else f"{fact.name} (a {label})"
+        return _when_window(patient, constraint, fact, shown, lambda p: p.date)
+    if denied:
+        return Check(False, f"record says no {denied[0].name}", _evidence(denied[0]))
+    unread = next((p for p in patient.procedures if not p.negated and find_procedure(p.name) is None), None)
+    if unread:
+        return _not_understood(unread)
+    return Check(False, f"no {label} in the record", bears=False)
 
 
 _UNCONTROLLED = r"uncontrolled|poorly[\s-]controlled|not\s+(?:well\s+)?controlled"
@@ -386,24 +587,13 @@ def _states(qualifier: str, text: str) -> bool:
     return bool(re.search(rf"\b(?:{words})\b", text, re.I))
 
 
-def check_condition(patient: Patient, constraint: Constraint) -> Check:
-    return _check_clinical(patient, constraint, patient.conditions, find_condition, lambda c: c.onset, "condition")
-
-
-def check_procedure(patient: Patient, constraint: Constraint) -> Check:
-    return _check_clinical(patient, constraint, patient.procedures, find_procedure, lambda p: p.date, "procedure")
-
-
 def related_condition(patient: Patient, constraint: Constraint) -> str | None:
-    """A condition of the patient in the same MeSH family as the constraint's, if any: an
-    inclusion about a related disease is worth confirming, one about an unrelated disease is not met."""
+    """A condition of the patient in the same MeSH family as the constraint's, if any."""
     wanted = _resolve(constraint, find_condition)
     if wanted is None:
         return None
-    family = {wanted.mesh_term, *wanted.ancestors} - GENERIC_ANCESTORS
     for fact in patient.conditions:
-        have = find_condition(fact.name)
-        if have and not fact.negated and family & ({have.mesh_term, *have.ancestors} - GENERIC_ANCESTORS):
+        if not fact.negated and any(relation(wanted, have) for have in condition_reading(fact).concepts):
             return fact.name
     return None
 

@@ -19,8 +19,11 @@ from models.patient import Patient
 from models.trial import Trial
 
 from ..criteria import find_condition
+from ..criteria.conditions import ConditionInfo, read_condition
+from ..criteria.qualifiers import to_text
 from .checks import (
     Check,
+    relation,
     record_mentions,
     check_age,
     check_condition,
@@ -140,12 +143,12 @@ def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
         # disease the trial studies (registry field); a related disease, a narrative note,
         # a record without diagnoses, or things a record rarely lists (therapies) are unknown.
         conditions = [c for c in checkable if c.type == "condition" and not c.negated]
-        related = next((r for r in (related_condition(patient, c) for c in conditions) if r), None)
         diagnoses = [c for c in patient.conditions if not c.negated]
         complete = criterion.start < 0 or any(not _from_note(c) for c in diagnoses)
-        if not conditions or related or not diagnoses or not complete:
+        if not conditions or not diagnoses or not complete:
             truth, rule = None, "inclusion not in record"
-            if related:
+            related = next((r for r in (related_condition(patient, c) for c in conditions) if r), None)
+            if related and "record has" not in outcome.reason:
                 outcome.reason += f" (record has related {related}: confirm)"
     verdict = {True: "met", False: "not_met", None: "unknown"}[truth]
     return Verdict(criterion, verdict, outcome.reason, outcome.evidence, rule=rule)
@@ -156,14 +159,34 @@ def evaluate(patient: Patient, criteria: list[Criterion]) -> list[Verdict]:
     return [evaluate_criterion(patient, criterion) for criterion in criteria]
 
 
+def studied_conditions(trial: Trial) -> list[tuple[ConditionInfo, tuple]]:
+    """The diseases a trial studies, as (concept, qualifiers): its condition strings read as
+    clinicians write them ("HER2-positive Breast Cancer" → breast cancer, HER2 positive), and its
+    MeSH terms; a term broader than another listed ("Neoplasms", "Immune System Diseases",
+    "Diabetes Mellitus" beside "Diabetes Mellitus, Type 2") never stands in for it: "Lung Cancer"
+    indexed as non-small cell lung cancer is not open to small cell lung cancer (a record naming
+    only the parent disease is then unknown, to confirm)."""
+    named: list[tuple[ConditionInfo, tuple]] = []
+    for name in trial.conditions:
+        reading = read_condition(name)
+        if reading.recognized:
+            named.append((reading.concept, reading.qualifiers))
+    # a MeSH term carries no stage or receptor status: the condition string that says more wins
+    indexed = [(info, ()) for info in filter(None, map(find_condition, trial.condition_mesh_terms))
+               if not any(relation(info, other) == "covers" for other, _ in named)]
+    found = list(dict.fromkeys(named + indexed))
+    return [(info, q) for info, q in found
+            if not any(other != info and relation(info, other) == "covers" for other, _ in found)]
+
+
 def registry_field_criteria(trial: Trial) -> list[Criterion]:
     """The trial's structured fields, as criteria that always apply: the conditions it studies
     (or healthy volunteers), age and sex limits. They have no place in the eligibility text:
     ``start`` and ``end`` are -1."""
     criteria = []
-    studied = list(dict.fromkeys(c for c in (*trial.conditions, *trial.condition_mesh_terms) if find_condition(c)))
-    population = [Constraint("condition", name=find_condition(c).name, any_of=0) for c in studied]
-    shown = ", ".join(trial.conditions or studied)
+    studied = studied_conditions(trial)
+    population = [Constraint("condition", name=info.name, qualifiers=to_text(q), any_of=0) for info, q in studied]
+    shown = ", ".join(trial.conditions or [info.name for info, _ in studied])
     if trial.healthy_volunteers:
         population.append(Constraint("healthy_volunteer", any_of=0))
         shown = f"{shown}; or healthy volunteers" if shown else "healthy volunteers"

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from models.patient import ConditionFact, Evidence, LabResult, MedicationFact, Patient, ProcedureFact
 
+from ..criteria.conditions import read_in_context
 from ..criteria.doc import Doc
 from ..criteria.measures import find_measure
 from ..criteria.reference import panel_measures, panel_pattern
@@ -212,6 +213,39 @@ def _located_findings(sentence: str) -> list[str]:
     return out
 
 
+def _in_context(sentence: str, mention, mentions):
+    """A narrower diagnosis and the qualifiers the words around a condition give."""
+    conditions = [m for m in mentions if m.type == "condition"]
+    i = conditions.index(mention)
+    return read_in_context(sentence, mention.start, mention.end,
+                           conditions[i - 1].end if i else 0,
+                           conditions[i + 1].start if i + 1 < len(conditions) else len(sentence))
+
+
+# "diagnosed with X", "a history of X", "PMH: X": X is a diagnosis, understood or not.
+_DIAGNOSIS_CUE = re.compile(
+    r"\b(?:diagnosed\s+with|diagnosis\s+of|dx\s*(?:of|:)|known|pmh\s*(?:of|:|significant\s+for)|"
+    r"past\s+medical\s+history\s*(?:is\s+)?(?:of|:|significant\s+for|includes?))\s+"
+    r"(?:an?\s+|the\s+)?(?P<what>[A-Za-z][\w'’/+-]*(?:\s+[\w'’/+-]+){0,4}?)(?=\s*(?:[,.;:(]|$|\s(?:and|or|who|which|since|for|"
+    r"on|in|at|with|that|presents?|presented|was|is|has|had|but|treated|diagnosed)\b))", re.I)
+_NOT_A_DIAGNOSIS = re.compile(r"^(?:it|this|that|them|these|those|him|her|the|a|an|any|no|none|smoking|tobacco|"
+                              r"alcohol|drug|drugs|surgery|treatment|therapy|medications?|allergies|allergy)\b", re.I)
+
+
+def _unread_diagnoses(sentence: str, mentions) -> list[str]:
+    """Diagnoses the note names that its phrase lookup did not find ("Parkinson's", "mBC"): kept
+    as written, to be read as a whole diagnosis when matching, or confirmed when not understood."""
+    out = []
+    for m in _DIAGNOSIS_CUE.finditer(sentence):
+        start, end = m.span("what")
+        if any(x.start < end and start < x.end for x in mentions) or _NOT_A_DIAGNOSIS.match(m.group("what")):
+            continue
+        if _negated(sentence, start) or _about_relative(sentence, start):
+            continue
+        out.append(m.group("what").strip())
+    return out
+
+
 def _menopause_status(note: str) -> bool | None:
     """True when the note says the patient is past menopause, False when it says she menstruates."""
     for sentence in sentences(note):
@@ -267,8 +301,12 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
                 days = _days_ago(_clause_at(sentence, mention.start))
                 onset = patient.as_of - timedelta(days=days) if days is not None else None
                 past = bool(_HISTORY_BEFORE.search(sentence[max(0, mention.start - 60):mention.start]))
-                patient.conditions.append(ConditionFact(name=name, negated=negated, onset=onset, past=past,
-                                                        evidence=evidence))
+                narrower, qualifiers = _in_context(sentence, mention, doc.mentions)
+                if narrower is not None:  # "diabetes mellitus type 2": the words around say which
+                    seen.add((mention.type, narrower.name))
+                patient.conditions.append(ConditionFact(name=narrower.name if narrower else name, negated=negated,
+                                                        onset=onset, past=past, evidence=evidence,
+                                                        qualifiers=qualifiers))
             elif mention.type == "procedure":
                 days = _days_ago(_clause_at(sentence, mention.start))
                 when = patient.as_of - timedelta(days=days) if days is not None else None
@@ -285,6 +323,10 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
                 if payload.drug_class in _IMMUNOSUPPRESSIVE_CLASSES and not negated and current:
                     # "on immunosuppressive medications": an immunocompromised host
                     patient.conditions.append(ConditionFact(name="immunosuppressed", evidence=evidence))
+        for phrase in _unread_diagnoses(sentence, doc.mentions):
+            if ("condition", phrase.lower()) not in seen:
+                seen.add(("condition", phrase.lower()))
+                patient.conditions.append(ConditionFact(name=phrase, evidence=evidence))
         for finding in _located_findings(sentence):
             if ("condition", finding) not in seen:
                 seen.add(("condition", finding))

@@ -58,7 +58,7 @@ def criterion_from_rows(row: dict, constraint_rows: list[dict], *, with_entities
         constraints=[
             Constraint(
                 type=c["type"],
-                **{name: _constraint_value(name, c[name]) for name in CONSTRAINT_COLUMNS},
+                **{name: _constraint_value(name, c.get(name)) for name in CONSTRAINT_COLUMNS},
             )
             for c in constraint_rows
         ],

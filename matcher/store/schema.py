@@ -213,6 +213,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
         foreign_keys=[("criterion_id", "criteria", "id"), ("nct_id", "trials", "nct_id")],
         if_not_exists=True,
     )
+    missing = set(CONSTRAINT_COLUMNS) - set(db["constraints"].columns_dict)
+    for name in sorted(missing):  # a database made before a Constraint field was added
+        db["constraints"].add_column(name, CONSTRAINT_COLUMNS[name])
     for table, columns in (
         ("trials", ["overall_status"]),
         ("trials", ["study_type"]),

@@ -12,6 +12,8 @@ from urllib.parse import quote, urlsplit
 from models.match import Match, Verdict
 from models.patient import Patient
 
+from ..eligibility.reading import diagnoses_read
+
 ELIGIBILITY_LABELS = {
     "eligible": "✓ Eligible on the record",
     "possible": "? Possibly eligible: some criteria unknown",
@@ -131,7 +133,7 @@ def patient_facts(patient: Patient) -> list[tuple[str, str]]:
         absent = [item.name for item in items if item.negated]
         return "; ".join(present + [f"no {name}" for name in absent])
 
-    facts.append(("Diagnoses", listed(patient.conditions, lambda c: c.name)))
+    facts.append(("Diagnoses", "; ".join(r.line() for r in diagnoses_read(patient))))
     facts.append(("Labs", "; ".join(
         f"{lab.name} {lab.value:g}{' ' + lab.unit if lab.unit else ''}{f' on {lab.date}' if lab.date else ''}" for lab in patient.labs)))
     facts.append(("Therapies", listed(patient.medications, lambda m: m.name + _when(m.start, m.end)

@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ..criteria.measures import measures
 from ..resources import data_path
 from .browse import DATABASE_NAME
+from ..eligibility.reading import not_understood_notice
 from .match_view import enum_label, match_view, patient_facts
 from .patient_form import (
     PREGNANT_CHOICES,
@@ -89,6 +90,7 @@ def render(datasette, form: PatientForm, outcome: SearchOutcome | None) -> str:
         "searched": outcome is not None and not errors,
         "results": [match_view(m, browse_trials) for m in outcome.matches] if outcome else [],
         "facts": patient_facts(outcome.patient) if outcome and outcome.patient else [],
+        "not_understood": not_understood_notice(outcome.patient) if outcome and outcome.patient else None,
         "notices": outcome.notices if outcome else [],
         "find_url": datasette.urls.path(PATH),
         "stylesheets": [datasette.urls.static("app.css"), datasette.urls.path(f"/-/trialmatch/{STYLESHEET}")],
