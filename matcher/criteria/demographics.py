@@ -141,13 +141,17 @@ def extract_reproductive(doc: Doc) -> None:
                 c = Constraint(type="reproductive", value_text="pregnant", timing="planned")
             else:
                 neg = bool(negative and negative.start() <= m.start() < negative.end()) or bool(
-                    re.search(r"\b(?:not|non|no)[-\s]*$", before, re.I))
+                    re.search(r"\bnon[-\s]*$", before, re.I)) or doc.context_at(m.start(), m.end()).negated
                 c = Constraint(type="reproductive", value_text=value, negated=neg)
             doc.add(c, m.start(), m.end())
             break
-    m = _CONTRACEPTION.search(text)
-    if m:
-        doc.add(Constraint(type="reproductive", value_text="contraception"), m.start(), m.end())
+    drugs = [(d.start, d.end) for d in doc.mentions if d.type == "drug"]
+    for m in _CONTRACEPTION.finditer(text):
+        if any(s <= m.start() < e for s, e in drugs):
+            continue  # "hormonal contraception", "oral contraceptives": a drug, read as a therapy
+        doc.add(Constraint(type="reproductive", value_text="contraception",
+                           negated=doc.context_at(m.start(), m.end()).negated), m.start(), m.end())
+        break
     m = _MENOPAUSAL.search(text)
     if m and m.group("pre").lower() != "peri":
         doc.add(Constraint(type="reproductive", value_text="postmenopausal", negated=m.group("pre").lower() == "pre"),

@@ -60,6 +60,11 @@ def measures() -> _Measures:
     return _Measures()
 
 
+def all_measures() -> list[MeasureInfo]:
+    """Every measure the lexicon knows, in file order."""
+    return list(measures().by_id.values())
+
+
 def name_matcher() -> PhraseMatcher:
     """Phrase matcher of every measure name (payload: MeasureInfo)."""
     return measures().names

@@ -36,7 +36,17 @@ def _kind(payload) -> str:
     return payload[0]
 
 
+def lexicon_mentions(text: str) -> list[Mention]:
+    """Measures, drugs and drug classes, conditions and procedures named in ``text``, left to
+    right, longest first (``Mention.type``: measure / drug / condition / procedure; ``payload``:
+    ``MeasureInfo``, ``DrugMention`` or ``ConditionInfo``)."""
+    doc = Doc.from_text(text)
+    find_mentions(doc)
+    return doc.mentions
+
+
 def find_mentions(doc: Doc) -> None:
+    """Component: ``doc.mentions`` from the lexicons."""
     toks = doc.tokens
     words = [t for t, _, _ in toks]
     lowered = [w.lower() for w in words]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from models import Criterion
 
 from .classify import classify
-from .cues import mark_sentences_without_rules
+from .cues import mark_sentences_without_rules, requirement_polarity
 from .demographics import extract_age, extract_healthy, extract_reproductive, extract_sex
 from .doc import Doc
 from .entities import tag_entities, tag_entities_many
@@ -30,6 +30,7 @@ COMPONENTS: list[tuple[str, Component]] = [
     ("reproductive", extract_reproductive),
     ("measurements", extract_measurements),
     ("events", extract_events),
+    ("requirement_polarity", requirement_polarity),
     ("alternatives", group_alternatives),
     ("category", classify),
 ]
