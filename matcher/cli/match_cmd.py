@@ -9,7 +9,7 @@ from pathlib import Path
 from models.trial import STATUSES
 
 from ..match_output import results_json, results_table
-from ..patient import PatientError, add_note_facts, patient_from_note, read_patient_file
+from ..patient import PatientError, add_note_facts, lab_notices, patient_from_note, read_patient_file
 from ..rank import Filters, Ranker
 from .common import UsageError, open_store
 
@@ -95,6 +95,8 @@ def run(args) -> int:
     store = open_store(args, read_only=True)
     ranker = Ranker(store, use_embeddings=not args.no_embeddings)
     matches = ranker.rank(patient, top=args.top, filters=filters, shortlist=shortlist)
+    for notice in lab_notices(patient):
+        print(f"note: {notice}", file=sys.stderr)
     if args.json:
         print(json.dumps(results_json(patient.id, matches), indent=2, ensure_ascii=False))
     elif not matches:

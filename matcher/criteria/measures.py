@@ -142,6 +142,20 @@ def is_relative_unit(unit: str | None) -> str | None:
     return None
 
 
+def unit_understood(measure: str, unit: str | None) -> bool:
+    """Whether ``unit`` is one ``measure`` can be read in (no unit, a kept relative scale, or a
+    unit of its group); "furlongs" for a platelet count is not."""
+    info = find_measure(measure) if isinstance(measure, str) else None
+    if info is None:
+        return False
+    if unit is None or not unit.strip():
+        return True
+    relative = is_relative_unit(unit)
+    if relative:
+        return relative in info.kept_units
+    return _lookup_unit(measures().units.get(info.unit_group, {}), unit) is not None
+
+
 def to_canonical(measure: str, value: float, unit: str | None) -> tuple[float, str] | None:
     """``value unit`` of ``measure`` (an id or any name find_measure knows) in the measure's
     canonical unit, e.g. platelets 22000 "/µL" → (22.0, "10^9/L"); None when the unit is

@@ -16,11 +16,10 @@ from functools import lru_cache
 from models.criteria import Constraint
 from models.patient import LabResult, MedicationFact, Patient
 
-from ..criteria import canonical_drug, drug_classes, find_condition, find_measure, find_procedure, to_canonical
-from ..criteria.conditions import ConditionInfo
-from ..criteria.drugs import drug_matcher, lexicon as drug_lexicon
-from ..criteria.measures import ULN
-from ..criteria.reference import decide, reference_range
+from ..criteria import (
+    ULN, ConditionInfo, canonical_drug, classes_named, decide, drug_classes, find_condition, find_measure,
+    find_procedure, reference_range, to_canonical, unit_understood,
+)
 
 
 @dataclass
@@ -173,6 +172,8 @@ def check_measurement(patient: Patient, constraint: Constraint) -> Check:
         unconvertible = [lab for lab, c in results if c is None and lab_measure(lab) == constraint.measure]
         if unconvertible:
             lab = unconvertible[0]
+            if not unit_understood(constraint.measure, lab.unit):
+                return Check(None, f"{name} {_fmt(lab.value)} {lab.unit}: unit '{lab.unit}' not understood", _evidence(lab))
             return Check(None, f"{name} {_fmt(lab.value)} {lab.unit or ''} cannot be compared with {constraint.unit}", _evidence(lab))
         if constraint.measure in patient.normal_results:
             return _check_normal(patient, constraint, name)
@@ -218,17 +219,9 @@ def _window_start(patient: Patient, constraint: Constraint) -> date | None:
     return patient.as_of - timedelta(days=constraint.within_days) if constraint.within_days else None
 
 
-@lru_cache(maxsize=4096)
-def _named_classes(name: str) -> frozenset[str]:
-    """The classes a medication named only by its class has ("NSAIDs", "immunosuppressive drugs")."""
-    lex = drug_lexicon()
-    found = {p.drug_class for p in drug_matcher().lookup(name) if p.drug_class}
-    return frozenset(lex.with_ancestors(found)) if found else frozenset()
-
-
 def _med_matches(med: MedicationFact, constraint: Constraint) -> bool:
     generic = canonical_drug(med.name) or med.name.strip().lower()
-    classes = drug_classes(med.name) or _named_classes(med.name)
+    classes = drug_classes(med.name) or classes_named(med.name)
     carved_out = [x.strip() for x in (constraint.excluding or "").split(";") if x.strip()]
     if any(generic == (canonical_drug(x) or x) or x in classes for x in carved_out):
         return False
@@ -348,6 +341,9 @@ def _check_clinical(patient: Patient, constraint: Constraint, facts, lookup, whe
     if not matched and findings:
         return Check(None, f"{findings[0].name} in the record: a finding that may be {label}, to confirm",
                      _evidence(findings[0]))
+    if matched and all(getattr(f, "possible", False) for f in matched):
+        return Check(None, f"{matched[0].name} suspected, not confirmed (record): confirm whether {label}",
+                     _evidence(matched[0]))
     if not matched:
         if denied:
             return Check(False, f"record says no {denied[0].name}", _evidence(denied[0]))
