@@ -10,8 +10,8 @@ from .doc import Doc
 
 _OPTIONAL = re.compile(r"(?:±|\+/-|with\s+or\s+without|and/?or\s+optionally|optional(?:ly)?)\s*\(?\s*$", re.I)
 _EXCEPT = re.compile(
-    r"\b(?:other\s+than|except(?:\s+for)?|excluding|with\s+the\s+exception\s+of|apart\s+from|"
-    r"besides|but\s+not|not\s+including)\b[^.;()]{0,40}$", re.I)
+    r"\b(?:other\s+than|except(?:\s+for)?|excepting|excluding|with\s+the\s+exceptions?\s+of|apart\s+from|"
+    r"besides|but\s+not|not\s+including|save\s+for|exceptions?\s*(?:include|are|being|:))\b[^.;()]{0,40}$", re.I)
 _EXAMPLE = re.compile(r"\b(?:e\.\s?g\.?|for\s+example|such\s+as|including|includ(?:es|ing)|i\.e\.?|like)\b"
                       r"[^.;()]{0,60}$|\(\s*(?:e\.\s?g\.?|eg|for\s+example|such\s+as|including)\b[^)]*$",
                       re.I)
@@ -20,7 +20,8 @@ _NO_RULE = re.compile(
     r"^\s*(?:if|unless|note|notes|nb|n\.b\.|for\s+(?:patients|participants|subjects)\s+who|"
     r"in\s+case|where\s+applicable|\(?\s*note)\b|"
     r"\b(?:(?:is|are|will\s+be|would\s+be|may\s+be)\s+(?:allowed|permitted|acceptable|eligible|"
-    r"not\s+(?:excluded|an?\s+exclusion))|do(?:es)?\s+not\s+need|need\s+not|not\s+required|"
+    r"not\s+(?:excluded|an?\s+exclusion))|do(?:es)?\s+not\s+need|need\s+not|"
+    r"(?:is|are|be|was|were)\s+not\s+required|"
     r"may\s+(?:participate|receive|continue|be\s+(?:included|enrolled|treated|given|used|continued))|"
     r"can\s+be\s+(?:included|enrolled)|"
     r"is\s+not\s+considered)\b", re.I)

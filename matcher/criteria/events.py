@@ -37,6 +37,9 @@ _MODIFIER_AFTER = re.compile(r"^[\s-]*(?:[a-z]+\s+)?(?:treatments?|therap(?:y|ie
 
 
 _CONTRACEPTION_BEFORE = re.compile(r"\b(?:contracepti(?:on|ve)|birth\s+control)\b", re.I)
+# Between the items of a carved-out list: "basal cell carcinoma of the skin, squamous cell
+# carcinoma of the skin, or in situ cervical cancer" (not "…, or any other malignancy").
+_EXCEPTED_LIST = re.compile(r"^(?!.*\b(?:any|other|all)\b)\s*(?:,|;|or|and|and/or|nor|/)\s*(?:(?:or|and|,)\s*)?(?:(?:[\w-]+|\(\w+\))\s+){0,6}$", re.I)
 _LIST_GAP = re.compile(r"^\s*(?:,|;)?\s*(?:or|and|and/or|nor|/)?\s*(?:[a-z-]+\s+){0,2}$", re.I)
 
 
@@ -68,10 +71,12 @@ def extract_events(doc: Doc) -> None:
     last_end = -1
     context_negated = bool(doc.context and re.match(
         r"^\W*(?:no|none\s+of|absence\s+of|without|must\s+not|should\s+not|free\s+of)\b", doc.context, re.I))
+    excepted_end = -1  # end of the last mention carved out: the rest of its list is carved out too
     for m in events:
         if doc.is_skipped(m.start) or cues.optional(doc, m.start):
             continue
-        if cues.excepted(doc, m.start):
+        if cues.excepted(doc, m.start) or (excepted_end >= 0 and _EXCEPTED_LIST.match(doc.text[excepted_end:m.start])):
+            excepted_end = m.end
             if last is not None and (last.drug_class or last.name):
                 label = _label(m)
                 last.excluding = f"{last.excluding}; {label}" if last.excluding else label

@@ -10,7 +10,7 @@ from models import Criterion
 
 from .classify import classify
 from .cues import mark_sentences_without_rules, requirement_polarity
-from .demographics import extract_age, extract_healthy, extract_reproductive, extract_sex
+from .demographics import extract_age, extract_ethnicity, extract_healthy, extract_reproductive, extract_sex
 from .doc import Doc
 from .entities import tag_entities, tag_entities_many
 from .events import extract_events
@@ -26,6 +26,7 @@ COMPONENTS: list[tuple[str, Component]] = [
     ("mentions", find_mentions),
     ("age", extract_age),
     ("sex", extract_sex),
+    ("ethnicity", extract_ethnicity),
     ("healthy", extract_healthy),
     ("reproductive", extract_reproductive),
     ("measurements", extract_measurements),

@@ -203,7 +203,7 @@ def _split_flattened(text: str, items: list[_Item]) -> list[_Item]:
 
 # A number or letter that goes on an item's own list inside its text: "…consent 5. LVEF ≥ 50%
 # 6. ECOG 0-1 7. …", "…≥18 years 3a. Cohort 1 … 3b. …", "a) … b) …".
-_INLINE_MARKER = re.compile(r"(?<=[^\s:])\s+\(?(?:(?P<n>\d{1,2})(?P<sub>[a-z])?|(?P<l>[a-z]))[.)]\s+(?=[A-Z(≥≤<>\"'])")
+_INLINE_MARKER = re.compile(r"(?<=[^\s:])\s+\(?(?:(?P<n>\d{1,2})(?P<sub>[a-z])?|(?P<l>[a-z]))[.)]\s+(?=[A-Za-z(≥≤<>\"'])")
 _LIST_LEAD = re.compile(r"\b(?:the\s+following|as\s+follows|(?:any|one|all|each|two|both|either)\s+of|"
                         r"\d\s+of|defined\s+as|includ\w*|such\s+as|e\.g|i\.e|criteria|either)\b", re.I)
 _OWN_MARKER = re.compile(r"^\(?(?:(?P<n>\d{1,2})(?P<sub>[a-z])?|(?P<l>[a-z]))[.)]?$")
@@ -237,6 +237,8 @@ def _split_inline_lists(text: str, items: list[_Item]) -> list[_Item]:
         prev = _marker_key(own) if own else None
         cuts = []
         for m in _INLINE_MARKER.finditer(text, item.start, item.end):
+            if text[m.end()].islower() and text[item.start:m.start()].rstrip()[-1:] not in (";", ","):
+                continue  # a lower-case entry only after "; " ("…Black; b) aged 18 or older; c) …")
             key = _marker_key(m)
             if prev is None:  # the item's text is the list's first entry, or leads it
                 prev = (key[0] - 1, "") if key[0] else (0, "`") if key[1] == "a" else None

@@ -87,6 +87,11 @@ def check_sex(patient: Patient, constraint: Constraint) -> Check:
     return Check(patient.sex == wanted, f"patient is {patient.sex}")
 
 
+def check_ethnicity(patient: Patient, constraint: Constraint) -> Check:
+    """Race or ethnicity: no record field states it; never met by the rest of a criterion."""
+    return Check(None, f"race/ethnicity ({constraint.value_text}): to confirm with the patient", bears=False)
+
+
 # From this age a woman is taken to be past menopause (natural menopause is over by then in all
 # but a very few), and below this one not yet able to bear children.
 POSTMENOPAUSAL_AGE = 55

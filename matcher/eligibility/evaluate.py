@@ -24,6 +24,7 @@ from .checks import (
     record_mentions,
     check_age,
     check_condition,
+    check_ethnicity,
     check_healthy_volunteer,
     check_measurement,
     check_procedure,
@@ -36,6 +37,7 @@ from .checks import (
 CHECKS: dict[str, Callable[[Patient, Constraint], Check]] = {
     "age": check_age,
     "sex": check_sex,
+    "ethnicity": check_ethnicity,
     "measurement": check_measurement,
     "therapy": check_therapy,
     "condition": check_condition,
