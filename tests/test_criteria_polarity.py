@@ -50,3 +50,15 @@ def test_race_or_ethnicity_is_to_confirm_never_met_by_the_age():
     [verdict] = evaluate(patient, [one("Men and women of any race, aged 18-65", "inclusion")])
     assert verdict.verdict == "met"
     assert [c.type for c in one("White blood cell count > 3000/mm3", "inclusion").constraints] == ["measurement"]
+
+
+def test_an_inclusion_treated_with_x_requires_x():
+    criteria = parse_criteria("Inclusion Criteria:\n- Treated with basal insulin ≥10 U/day\n- Not using insulin")
+    assert [c.negated for c in criteria[0].constraints] == [False]
+    assert [c.negated for c in criteria[1].constraints] == [True]
+    silent = load_patient({"id": "p", "age": 58, "sex": "male"})  # a record that lists no medications
+    denies = load_patient("A 58-year-old man with type 2 diabetes. He does not use insulin.")
+    on_insulin = load_patient({"id": "q", "age": 58, "sex": "male", "medications": ["insulin glargine"]})
+    assert evaluate(silent, criteria)[0].verdict != "met"
+    assert [v.verdict for v in evaluate(denies, criteria)] == ["not_met", "met"]
+    assert [v.verdict for v in evaluate(on_insulin, criteria)] == ["met", "not_met"]

@@ -134,8 +134,6 @@ _INDICATION_BEFORE = re.compile(r"\b(?:causes?|etiolog(?:y|ies)|aetiolog(?:y|ies
                                 r"(?:for|of|against)\s+(?:the\s+|this\s+|their\s+|his\s+|her\s+|any\s+)?$", re.I)
 
 
-
-
 # A severity or control the criterion requires of a condition ("uncontrolled hypertension",
 # "unstable angina", "severe hepatic impairment"), which its mere presence does not show.
 _SEVERITY = r"(uncontrolled|poorly[\s-]controlled|unstable|decompensated|severe|refractory)"
