@@ -62,3 +62,14 @@ def test_an_inclusion_treated_with_x_requires_x():
     assert evaluate(silent, criteria)[0].verdict != "met"
     assert [v.verdict for v in evaluate(denies, criteria)] == ["not_met", "met"]
     assert [v.verdict for v in evaluate(on_insulin, criteria)] == ["met", "not_met"]
+
+
+def test_a_risk_is_not_the_disease_and_examples_are_not_exceptions():
+    assert one("Men at high risk for hepatitis B virus infection", "inclusion").constraints == []
+    names = {c.name for c in one("Uncontrolled intercurrent illness including, but not limited to, active infection, "
+                                 "symptomatic congestive heart failure, or cardiac arrhythmia").constraints}
+    assert {"heart failure", "arrhythmia"} <= names  # "but not limited to" carves nothing out
+    [c, *rest] = one("Psychiatric disease other than Alzheimer's disease, such as schizophrenia or epilepsy").constraints
+    assert {r.name for r in rest} >= {"schizophrenia", "epilepsy"}
+    [c] = one("Histologically confirmed (except if medically contraindicated) brain tumor", "inclusion").constraints
+    assert c.name and not c.negated  # the "if" inside the parentheses stops at their end

@@ -192,7 +192,7 @@ class ContextScopes:
             boundaries = [i for i, (t, _, e) in enumerate(self.toks)
                           if t in _BOUNDARY and (e >= len(text) or text[e].isspace())]
             commas = [i for i, (t, _, _) in enumerate(self.toks) if t == ","]
-            _set_scopes(self.cues, boundaries, commas, len(self.toks))
+            _set_scopes(self.cues, boundaries, commas, _closing_parentheses(lowered), len(self.toks))
 
     def at(self, start: int, end: int) -> Context:
         """The context of the mention at character offsets ``start``–``end``."""
@@ -239,8 +239,24 @@ def _resolve(found: list[_Cue]) -> list[_Cue]:
     return kept
 
 
-def _set_scopes(cues: list[_Cue], boundaries: list[int], commas: list[int], n: int) -> None:
-    """Scopes end at clause boundaries, terminators and cues of the same category; a short
+def _closing_parentheses(toks: list[str]) -> dict[int, int]:
+    """For each token inside parentheses, the index of the ")" that closes them."""
+    out: dict[int, int] = {}
+    if "(" not in toks:
+        return out
+    open_at: list[int] = []
+    for i, t in enumerate(toks):
+        if t == "(":
+            open_at.append(i)
+        elif t == ")" and open_at:
+            for j in range(open_at.pop() + 1, i):
+                out.setdefault(j, i)
+    return out
+
+
+def _set_scopes(cues: list[_Cue], boundaries: list[int], commas: list[int], closing: dict[int, int], n: int) -> None:
+    """Scopes end at clause boundaries, terminators and cues of the same category; a cue inside
+    parentheses stops at their end ("(except if medically contraindicated) brain tumor"); a short
     BACKWARD cue (one with a ``max_scope``) also stops at a comma ("breast cancer, HER2 negative")."""
     terminators = sorted(c.start for c in cues if c.rule.direction == "TERMINATE")
     for cue in cues:
@@ -250,7 +266,7 @@ def _set_scopes(cues: list[_Cue], boundaries: list[int], commas: list[int], n: i
         same = [c for c in cues if c is not cue and c.rule.category == cue.rule.category
                 and c.rule.direction != "TERMINATE"]
         if direction == "FORWARD":
-            stops = [n, cue.end + (cue.rule.max_scope or n)]
+            stops = [n, cue.end + (cue.rule.max_scope or n), closing.get(cue.start, n)]
             k = bisect_left(boundaries, cue.end)
             if k < len(boundaries):
                 stops.append(boundaries[k])

@@ -11,7 +11,7 @@ from .doc import Doc
 _OPTIONAL = re.compile(r"(?:±|\+/-|with\s+or\s+without|and/?or\s+optionally|optional(?:ly)?)\s*\(?\s*$", re.I)
 _EXCEPT = re.compile(
     r"\b(?:other\s+than|except(?:\s+for)?|excepting|excluding|with\s+the\s+exceptions?\s+of|apart\s+from|"
-    r"besides|but\s+not|not\s+including|save\s+for|exceptions?\s*(?:include|are|being|:))\b[^.;()]{0,40}$", re.I)
+    r"besides|but\s+not(?!\s+(?:limited|restricted|exclusively|only|necessarily))|not\s+including|save\s+for|exceptions?\s*(?:include|are|being|:))\b(?:(?!such\s+as|including|e\.g)[^.;()]){0,40}$", re.I)
 _EXAMPLE = re.compile(r"\b(?:e\.\s?g\.?|for\s+example|such\s+as|including|includ(?:es|ing)|i\.e\.?|like)\b"
                       r"[^.;()]{0,60}$|\(\s*(?:e\.\s?g\.?|eg|for\s+example|such\s+as|including)\b[^)]*$",
                       re.I)

@@ -38,8 +38,9 @@ _MODIFIER_AFTER = re.compile(r"^[\s-]*(?:[a-z]+\s+)?(?:treatments?|therap(?:y|ie
 
 _CONTRACEPTION_BEFORE = re.compile(r"\b(?:contracepti(?:on|ve)|birth\s+control)\b", re.I)
 # Between the items of a carved-out list: "basal cell carcinoma of the skin, squamous cell
-# carcinoma of the skin, or in situ cervical cancer" (not "…, or any other malignancy").
-_EXCEPTED_LIST = re.compile(r"^(?!.*\b(?:any|other|all)\b)\s*(?:,|;|or|and|and/or|nor|/)\s*(?:(?:or|and|,)\s*)?(?:(?:[\w-]+|\(\w+\))\s+){0,6}$", re.I)
+# carcinoma of the skin, or in situ cervical cancer" (not "…, or any other malignancy", not the
+# examples after it: "other than AD, such as major depression").
+_EXCEPTED_LIST = re.compile(r"^(?!.*\b(?:any|other|all|such|including|includes|e\.g|i\.e|like)\b)\s*(?:,|;|or|and|and/or|nor|/)\s*(?:(?:or|and|,)\s*)?(?:(?:[\w-]+|\(\w+\))\s+){0,6}$", re.I)
 _LIST_GAP = re.compile(r"^\s*(?:,|;)?\s*(?:or|and|and/or|nor|/)?\s*(?:[a-z-]+\s+){0,2}$", re.I)
 
 
@@ -155,8 +156,8 @@ def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
     ctx = doc.context_at(m.start, m.end)
     if info.kind == "condition":
         if _MODIFIER_AFTER.match(doc.text[m.end:m.end + 25]) or \
-                _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]) or ctx.family:
-            return None  # what a drug treats, a cause, or a relative's condition
+                _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]) or ctx.family or ctx.hypothetical:
+            return None  # what a drug treats, a cause, a relative's condition, a risk ("at risk for bleeding")
     window = _window_for(windows, m, doc)
     timing = _timing(doc, m, window, "any" if info.kind == "procedure" else None)
     c = Constraint(type=info.kind, name=info.name, mesh_term=info.mesh_term, timing=timing, negated=ctx.negated)
