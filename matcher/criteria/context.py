@@ -142,10 +142,16 @@ def _first_words(elements: tuple[Element, ...]) -> set[str]:
     return first
 
 
+# Rules of one required word (most of them): matched by the index alone.
+_ONE_WORD: set[tuple[Element, ...]] = set()
+
+
 @lru_cache(maxsize=1)
 def _index() -> dict[str, tuple[Rule, ...]]:
     index: dict[str, list[Rule]] = {}
     for rule in rules():
+        if len(rule.elements) == 1 and not rule.elements[0][1] and all(len(o) == 1 for o in rule.elements[0][0]):
+            _ONE_WORD.add(rule.elements)
         for word in _first_words(rule.elements):
             index.setdefault(word, []).append(rule)
     return {w: tuple(rs) for w, rs in index.items()}
@@ -182,11 +188,14 @@ class ContextScopes:
         lowered = [t for t, _, _ in self.toks]
         index = _index()
         found: list[_Cue] = []
-        for i, word in enumerate(lowered):
-            for rule in index.get(word, ()):
-                end = _match(rule.elements, 0, lowered, i)
-                if end > i:
-                    found.append(_Cue(rule, i, end))
+        starts = index.keys() & set(lowered)  # most criteria hold few cue words, many none
+        if starts:
+            for i, word in enumerate(lowered):
+                if word in starts:
+                    for rule in index[word]:
+                        end = i + 1 if rule.elements in _ONE_WORD else _match(rule.elements, 0, lowered, i)
+                        if end > i:
+                            found.append(_Cue(rule, i, end))
         self.cues = _resolve(found) if found else []
         if self.cues:
             boundaries = [i for i, (t, _, e) in enumerate(self.toks)
