@@ -42,6 +42,11 @@ class Rule:
     elements: tuple[Element, ...]
     max_scope: int | None = None
 
+    @property
+    def one_word(self) -> bool:
+        """One required word (most rules): the index alone matches it."""
+        return len(self.elements) == 1 and not self.elements[0][1] and all(len(o) == 1 for o in self.elements[0][0])
+
 
 @dataclass(frozen=True)
 class Context:
@@ -142,18 +147,13 @@ def _first_words(elements: tuple[Element, ...]) -> set[str]:
     return first
 
 
-# Rules of one required word (most of them): matched by the index alone.
-_ONE_WORD: set[tuple[Element, ...]] = set()
-
-
 @lru_cache(maxsize=1)
-def _index() -> dict[str, tuple[Rule, ...]]:
-    index: dict[str, list[Rule]] = {}
+def _index() -> dict[str, tuple[tuple[Rule, bool], ...]]:
+    """First word → the rules that may start with it, each with whether it is one word."""
+    index: dict[str, list[tuple[Rule, bool]]] = {}
     for rule in rules():
-        if len(rule.elements) == 1 and not rule.elements[0][1] and all(len(o) == 1 for o in rule.elements[0][0]):
-            _ONE_WORD.add(rule.elements)
         for word in _first_words(rule.elements):
-            index.setdefault(word, []).append(rule)
+            index.setdefault(word, []).append((rule, rule.one_word))
     return {w: tuple(rs) for w, rs in index.items()}
 
 
@@ -192,8 +192,8 @@ class ContextScopes:
         if starts:
             for i, word in enumerate(lowered):
                 if word in starts:
-                    for rule in index[word]:
-                        end = i + 1 if rule.elements in _ONE_WORD else _match(rule.elements, 0, lowered, i)
+                    for rule, one_word in index[word]:
+                        end = i + 1 if one_word else _match(rule.elements, 0, lowered, i)
                         if end > i:
                             found.append(_Cue(rule, i, end))
         self.cues = _resolve(found) if found else []
