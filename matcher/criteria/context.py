@@ -42,11 +42,6 @@ class Rule:
     elements: tuple[Element, ...]
     max_scope: int | None = None
 
-    @property
-    def one_word(self) -> bool:
-        """One required word (most rules): the index alone matches it."""
-        return len(self.elements) == 1 and not self.elements[0][1] and all(len(o) == 1 for o in self.elements[0][0])
-
 
 @dataclass(frozen=True)
 class Context:
@@ -138,36 +133,29 @@ def rules() -> tuple[Rule, ...]:
     return tuple(out)
 
 
-def _first_words(elements: tuple[Element, ...]) -> set[str]:
-    first: set[str] = set()
+def _expand(elements: tuple[Element, ...]) -> set[tuple[str, ...]]:
+    """Every token sequence a rule matches."""
+    seqs: set[tuple[str, ...]] = {()}
     for options, optional in elements:
-        first |= {o[0] for o in options if o}
-        if not optional:
-            break
-    return first
+        seqs = {s + o for s in seqs for o in options} | (seqs if optional else set())
+    return {s for s in seqs if s}
 
 
 @lru_cache(maxsize=1)
-def _index() -> dict[str, tuple[tuple[Rule, bool], ...]]:
-    """First word → the rules that may start with it, each with whether it is one word."""
-    index: dict[str, list[tuple[Rule, bool]]] = {}
-    for rule in rules():
-        for word in _first_words(rule.elements):
-            index.setdefault(word, []).append((rule, rule.one_word))
-    return {w: tuple(rs) for w, rs in index.items()}
-
-
-def _match(elements: tuple[Element, ...], k: int, toks: list[str], i: int) -> int:
-    """End of the longest match of ``elements[k:]`` at token ``i``, -1 when none."""
-    if k == len(elements):
-        return i
-    options, optional = elements[k]
-    best = _match(elements, k + 1, toks, i) if optional else -1
-    for option in options:
-        n = len(option)
-        if tuple(toks[i:i + n]) == option:
-            best = max(best, _match(elements, k + 1, toks, i + n))
-    return best
+def _index() -> tuple[dict[str, tuple[int, ...]], dict[tuple[str, str], tuple[tuple[int, tuple[str, ...]], ...]],
+                      frozenset[str]]:
+    """Rules by their token sequences: one-word sequences by the word; longer ones by their
+    first two words (rule numbers index ``rules()``); and every first word."""
+    one: dict[str, list[int]] = {}
+    two: dict[tuple[str, str], list[tuple[int, tuple[str, ...]]]] = {}
+    for n, rule in enumerate(rules()):
+        for seq in _expand(rule.elements):
+            if len(seq) == 1:
+                one.setdefault(seq[0], []).append(n)
+            else:
+                two.setdefault(seq[:2], []).append((n, seq))
+    firsts = frozenset(one) | {a for a, _ in two}
+    return ({w: tuple(v) for w, v in one.items()}, {k: tuple(v) for k, v in two.items()}, firsts)
 
 
 @dataclass
@@ -183,19 +171,32 @@ class ContextScopes:
     """The cues of one text (a criterion or a note sentence) and the tokens each covers."""
 
     def __init__(self, text: str, toks: list[tuple[str, int, int]] | None = None) -> None:
-        self.toks = _contractions([(t.lower(), s, e) for t, s, e in toks]) if toks is not None else words(text)
+        toks = tokenize(text) if toks is None else toks
+        lowered = [t.lower() for t, _, _ in toks]
+        one, two, firsts = _index()
+        starts = firsts.intersection(lowered)  # most criteria hold few cue words, many none
+        self.cues: list[_Cue] = []
+        if not starts:
+            return
+        if "'" in lowered:
+            self.toks = _contractions([(w, s, e) for w, (_, s, e) in zip(lowered, toks)])
+            lowered = [t for t, _, _ in self.toks]
+        else:
+            self.toks = [(w, s, e) for w, (_, s, e) in zip(lowered, toks)]
         self._starts = [s for _, s, _ in self.toks]
-        lowered = [t for t, _, _ in self.toks]
-        index = _index()
+        table = rules()
         found: list[_Cue] = []
-        starts = index.keys() & set(lowered)  # most criteria hold few cue words, many none
-        if starts:
-            for i, word in enumerate(lowered):
-                if word in starts:
-                    for rule, one_word in index[word]:
-                        end = i + 1 if one_word else _match(rule.elements, 0, lowered, i)
-                        if end > i:
-                            found.append(_Cue(rule, i, end))
+        last = len(lowered) - 1
+        for i, word in enumerate(lowered):
+            if word not in firsts:
+                continue
+            ends: dict[int, int] = {n: i + 1 for n in one.get(word, ())}  # rule → end of its longest match
+            if i < last:
+                for n, seq in two.get((word, lowered[i + 1]), ()):
+                    k = len(seq)
+                    if (k == 2 or tuple(lowered[i:i + k]) == seq) and ends.get(n, 0) < i + k:
+                        ends[n] = i + k
+            found.extend(_Cue(table[n], i, end) for n, end in ends.items())
         self.cues = _resolve(found) if found else []
         if self.cues:
             boundaries = [i for i, (t, _, e) in enumerate(self.toks)

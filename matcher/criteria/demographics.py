@@ -189,6 +189,7 @@ _ETHNICITY = re.compile(
     rf"people|persons?|volunteers?|youths?|adolescents?|children|girls|boys|descent|ancestry|origin|race|ethnicity)\b|"
     rf"\b(?:race|ethnicity|ethnic\s+group)\s*(?::|of|as|is|must\s+be)\s+(?P<named>{_GROUP})\b", re.I)
 _ANY_RACE = re.compile(r"\b(?:any|all|every)\s+(?:races?|ethnicit\w+)|regardless\s+of\s+(?:race|ethnicity)", re.I)
+# Cheap test first (substrings are ~5x faster than one case-blind pattern of them).
 _ETHNICITY_HINTS = ("identif", "americ", "black", "hispanic", "latin", "asian", "caucasian", "native", "islander",
                     "white", "chinese", "japanese", "korean", "filipin", "indigenous", "aboriginal", "arab", "race", "ethnic")
 

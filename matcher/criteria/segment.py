@@ -228,15 +228,19 @@ def _split_inline_lists(text: str, items: list[_Item]) -> list[_Item]:
     each marker must follow the one before ("4. … 5. … 6. …"). An item whose text before the
     first marker leads its list ("at least 2 of: 1) … 2) …", "one of the following a) … b) …")
     stays whole: its entries are alternatives or parts of one criterion."""
+    everywhere = list(_INLINE_MARKER.finditer(text))
+    if not everywhere:
+        return items
     out: list[_Item] = []
     for item in items:
-        if not any(ch.isdigit() or ch == ")" for ch in text[item.start:item.end]):
+        inside = [m for m in everywhere if item.start <= m.start() and m.end() <= item.end]
+        if not inside:
             out.append(item)
             continue
         own = _OWN_MARKER.match(item.marker)
         prev = _marker_key(own) if own else None
         cuts = []
-        for m in _INLINE_MARKER.finditer(text, item.start, item.end):
+        for m in inside:
             if text[m.end()].islower() and text[item.start:m.start()].rstrip()[-1:] not in (";", ","):
                 continue  # a lower-case entry only after "; " ("…Black; b) aged 18 or older; c) …")
             key = _marker_key(m)
