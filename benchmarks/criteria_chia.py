@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matcher.criteria.chia import CHIA_TYPES, f1, heldout, lines, read_corpus, score  # noqa: E402
+from tools.chia import CHIA_TYPES, f1, heldout, lines, read_corpus, score  # noqa: E402
 from matcher.criteria.doc import Doc  # noqa: E402
 from matcher.criteria.entities import tag_entities  # noqa: E402
 from matcher.criteria.mentions import find_mentions  # noqa: E402

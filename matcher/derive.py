@@ -23,12 +23,17 @@ from .store import Store
 PARSE_CHUNK = 200
 
 
+def parser_sources() -> list[Path]:
+    """The files the criteria parser is made of: its modules and its lexicons (not the scripts
+    in tools/ that build them)."""
+    return sorted(Path(__file__).with_name("criteria").glob("*.py")) + sorted(data_path("lexicons").glob("*"))
+
+
 @cache
 def parser_version() -> str:
     """A fingerprint of the criteria parser: its source files and its lexicons."""
     digest = hashlib.sha1()
-    sources = sorted(Path(__file__).with_name("criteria").glob("*.py")) + sorted(data_path("lexicons").glob("*"))
-    for path in sources:
+    for path in parser_sources():
         if path.is_file():
             digest.update(path.name.encode())
             digest.update(path.read_bytes())

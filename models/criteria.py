@@ -64,6 +64,8 @@ class Constraint:
       (``value_max`` for ``between``), ``unit`` (canonical unit of the measure, or ``x ULN``);
     - ``age``: ``op``, ``value``[, ``value_max``], ``unit`` = ``years``;
     - ``sex``: ``value_text`` = ``female`` / ``male``;
+    - ``ethnicity``: ``value_text`` = the race or ethnicity asked for, as written ("Black"); no
+      record states it, so it is always to confirm;
     - ``therapy``: ``drug`` and/or ``drug_class``, ``timing`` (``prior`` / ``current`` / ``any``),
       ``within_days``;
     - ``condition`` / ``procedure``: ``name``, ``mesh_term``, ``timing``, ``within_days``; on a

@@ -27,6 +27,7 @@ class ConditionFact:
     negated: bool = False  # "denies diabetes": known to be absent
     onset: date | None = None
     past: bool = False  # given as history ("a history of tuberculosis"), not said to be current
+    possible: bool = False  # suspected, to be ruled out, hypothetical ("possible PE"): not known present
     evidence: Evidence | None = None
     # stage, receptor status, course… read around it in a note: ((axis, frozenset of values), …);
     # what is written in ``name`` itself is read again when matching

@@ -52,7 +52,7 @@ def test_real_texts_have_both_sections():
 
 
 def test_chia_reader_and_split():
-    from matcher.criteria.chia import heldout, read_corpus
+    from tools.chia import heldout, read_corpus
 
     folder = shared_data() / "annotations" / "chia-dev"
     if not folder.is_dir():

@@ -137,3 +137,45 @@ def test_bullet_shapes(bullet):
 
 def test_empty_and_blank_texts():
     assert segment("") == [] and segment("  \n\r\n ") == [] and parse_criteria("Inclusion Criteria:\n\n") == []
+
+
+def texts(text):
+    return [(s.kind, s.text) for s in segment(text)]
+
+
+def test_inline_numbered_and_lettered_lists_split_into_criteria():
+    text = ("Inclusion Criteria:\n\n  4. Written informed consent 5. LVEF ≥ 50% within 28 days before randomisation 6. Eastern\n"
+            "     Cooperative Oncology Group performance status (ECOG PS) 0-1 7. Adequate organ function\n")
+    assert [t for _, t in texts(text)] == [
+        "Written informed consent", "LVEF ≥ 50% within 28 days before randomisation",
+        "Eastern Cooperative Oncology Group performance status (ECOG PS) 0-1", "Adequate organ function"]
+    assert [t for _, t in texts("Inclusion Criteria:\n  2. Age ≥18 years 3a. Cohort 1: low risk, OR 3b. Cohort 2: high risk")] == [
+        "Age ≥18 years", "Cohort 1: low risk, OR", "Cohort 2: high risk"]
+    assert [t for _, t in texts("Inclusion Criteria:\n- Adults a) Able to consent b) ECOG 0-1 c) Platelets > 100")] == [
+        "Adults", "Able to consent", "ECOG 0-1", "Platelets > 100"]
+
+
+def test_lists_that_a_criterion_leads_and_ranges_stay_whole():
+    for item in ("MI defined by at least 2 of: 1) Ischemic symptoms 2) Troponin rise 3) ECG changes",
+                 "One of the following a) Diabetes b) Hypertension",
+                 "Hemoglobin > 9 g/dL. 2 Platelets > 100",
+                 "Tumour size cT2 (1 - ≤3cm) or cT2 (>3 - ≤5cm)",
+                 "CD4 count 100 - 500 cells/mm3"):
+        assert [t for _, t in texts(f"Inclusion Criteria:\n- {item}")] == [item]
+
+
+def test_headers_amendment_labels_and_empty_sections_are_not_criteria():
+    text = ("-  INCLUSION / EXCLUSION CRITERIA:\n\n   Probands of any age.\n\nPER AMENDMENT 4/5/95:\n\n"
+            "  - CD4 count > 200\n  - AMENDED:\n\nOR-\n\nExclusion Criteria:\n\nNone\n")
+    assert texts(text) == [("inclusion", "Probands of any age."), ("inclusion", "CD4 count > 200")]
+    assert texts("Inclusion Criteria:\n- Life expectancy: Not specified\n- Not specified\n- Age > 18") == [
+        ("inclusion", "Life expectancy: Not specified"), ("inclusion", "Age > 18")]
+
+
+def test_a_wrapped_line_is_never_a_heading():
+    # "study entry." once read as the heading "Entry" and turned every later exclusion into an inclusion
+    text = ("Exclusion Criteria:\n\n  -  Corticosteroids or immunomodulating agents within 30 days prior to\n"
+            "     study entry.\n\n  -  Chronic disulfiram therapy.\n")
+    assert texts(text) == [
+        ("exclusion", "Corticosteroids or immunomodulating agents within 30 days prior to study entry."),
+        ("exclusion", "Chronic disulfiram therapy.")]

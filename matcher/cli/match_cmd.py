@@ -11,7 +11,7 @@ from models.trial import PHASES, STATUSES, STUDY_TYPES
 
 from ..eligibility.reading import diagnoses_read, not_understood_notice, reading_json
 from ..match_output import results_json, results_table
-from ..patient import PatientError, add_note_facts, patient_from_note, read_patient_file
+from ..patient import PatientError, add_note_facts, lab_notices, patient_from_note, read_patient_file
 from ..rank import Filters, Ranker
 from .common import UsageError, open_store, registry_values
 
@@ -96,6 +96,8 @@ def run(args) -> int:
     store = open_store(args, read_only=True)
     ranker = Ranker(store, use_embeddings=not args.no_embeddings)
     matches = ranker.rank(patient, top=args.top, filters=filters, shortlist=shortlist)
+    for notice in lab_notices(patient):
+        print(f"note: {notice}", file=sys.stderr)
     if args.json:
         print(json.dumps(results_json(patient.id, matches, reading_json(patient)), indent=2, ensure_ascii=False))
     elif not matches:

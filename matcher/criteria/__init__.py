@@ -29,6 +29,22 @@ Public API (matching and the patient loader call exactly these):
     ("ITP" → primary immune thrombocytopenia, MeSH "Purpura, Thrombocytopenic, Idiopathic";
     "secondary thrombocytopenia" never resolves to primary ITP).
 
+``classes_named(name) -> frozenset[str]``
+    The drug classes a class phrase names ("NSAIDs", "immunosuppressive drugs"), with parents.
+
+``all_measures()``, ``ULN``, ``reference_range(measure, sex)``, ``decide(low, high, op, value, value_max)``,
+``panel_pattern()``, ``panel_measures(name)``, ``unit_understood(measure, unit)``
+    Every measure; the "x ULN" scale; adult reference intervals and whether a whole interval
+    meets a limit; lab panels ("CBC") and the measures they report; whether a unit is one the
+    measure can be converted from.
+
+``lexicon_mentions(text) -> list[Mention]``, ``find_quantities(text) -> list[Quantity]``
+    Measures, drugs, conditions and procedures named in a text; numbers with comparators and units.
+
+``ContextScopes(text).at(start, end) -> Context``, ``context_of(text, start, end)``
+    The context lexicon (ConText): whether a mention is negated, possible, hypothetical, a
+    relative's, historical or current (``context.py``).
+
 Constraint conventions (see ``models.criteria.Constraint``): ``timing`` is ``prior`` /
 ``current`` / ``any`` for therapies and procedures (``prior`` whenever a window is given), and
 ``prior`` on a measurement that describes a past value (not to be tested against current labs);
@@ -41,12 +57,25 @@ age, sex, reproductive, measurements, therapies/conditions/procedures → altern
 category → entities (Chia-trained tagger).
 """
 
-from .conditions import ConditionInfo, find_condition, find_procedure
-from .drugs import canonical_drug, class_members, drug_classes
-from .measures import MeasureInfo, find_measure, to_canonical
+from . import qualifiers
+from .qualifiers import compare as compare_qualifiers, describe as describe_qualifiers
+from .qualifiers import from_text as qualifiers_from_text, merge as merge_qualifiers, to_text as qualifiers_to_text
+from .conditions import (
+    ConditionInfo, ConditionReading, find_condition, find_condition_code, find_procedure, is_heading_concept,
+    read_condition, read_in_context,
+)
+from .context import Context, ContextScopes, context_of
+from .doc import Mention
+from .drugs import canonical_drug, class_members, classes_named, drug_classes
+from .measures import ULN, MeasureInfo, all_measures, find_measure, to_canonical, unit_understood
+from .mentions import lexicon_mentions
 from .pipeline import parse_criteria
+from .quantities import Quantity, find_quantities
+from .reference import decide, panel_measures, panel_pattern, reference_range
 
 __all__ = [
-    "ConditionInfo", "MeasureInfo", "canonical_drug", "class_members", "drug_classes",
-    "find_condition", "find_measure", "find_procedure", "parse_criteria", "to_canonical",
+    "ULN", "ConditionInfo", "ConditionReading", "Context", "ContextScopes", "MeasureInfo", "Mention", "Quantity", "all_measures",
+    "canonical_drug", "class_members", "classes_named", "compare_qualifiers", "context_of", "describe_qualifiers", "decide", "drug_classes", "find_condition",
+    "find_condition_code", "find_measure", "find_procedure", "find_quantities", "is_heading_concept", "lexicon_mentions", "merge_qualifiers", "panel_measures", "panel_pattern",
+    "parse_criteria", "qualifiers", "qualifiers_from_text", "qualifiers_to_text", "read_condition", "read_in_context", "reference_range", "to_canonical", "unit_understood",
 ]

@@ -257,6 +257,12 @@ def find_condition(name: str) -> ConditionInfo | None:
 
 
 @lru_cache(maxsize=16384)
+def is_heading_concept(info: ConditionInfo) -> bool:
+    """A concept that IS its MeSH heading ("thrombocytopenia"), not a narrower concept filed
+    under a broader heading ("secondary thrombocytopenia" under Thrombocytopenia)."""
+    return (conditions() if info.kind == "condition" else procedures()).is_heading(info)
+
+
 def find_condition_code(code: str, system: str | None = None) -> ConditionInfo | None:
     """The condition an ICD-10-CM code denotes (``E11.65`` → type 2 diabetes, ``C50.911`` →
     breast cancer), walking up the code to the nearest one mapped; a MeSH code system takes the

@@ -1,5 +1,6 @@
-"""Words around a mention that change what it states: negation, history, optionality,
-exceptions, examples; and sentences that state no rule at all."""
+"""Words around a mention that make it optional, an exception or an example; and sentences
+that state no rule at all. Negation, a relative's, history and current time come from the
+shared context lexicon (``context.py``, through ``Doc.context_at``)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,10 @@ import re
 
 from .doc import Doc
 
-# Words that may sit between a cue and the mention it governs ("no known history of HIV").
-_FILLER = (r"(?:history|of|evidence|prior|previous|known|active|current|clinical|clinically|"
-           r"significant|signs?|symptoms?|documented|any|other|concurrent|concomitant|use|treatment|"
-           r"therapy|with|a|an|the|receiving|taking|ongoing|severe|uncontrolled|chronic|acute|major|"
-           r"recent|systemic|diagnosis|diagnosed|medical|personal|suspected|confirmed|or|and|,|"
-           r"presence|previously|received|had|been|treated|underwent|undergone|have|has)")
-_NEGATION = re.compile(
-    rf"(?:\b(?:no|not|without|never|none|neither|nor|denies|negative\s+for|absence\s+of|free\s+of|"
-    rf"lack\s+of|no\s+longer)\b)(?:\s+{_FILLER}\b|\s*,)*\s*$", re.I)
-_HISTORY = re.compile(
-    r"\b(?:prior|previous|previously|history|past|had|received|ever|treated|underwent|undergone|"
-    r"former|preceding|earlier)\b", re.I)
-_CURRENT = re.compile(
-    r"\b(?:current|currently|ongoing|active|concurrent|concomitant|receiving|taking|presence|"
-    r"present|at\s+screening|at\s+the\s+time|existing|requiring|requires|need(?:s|ing)?\s+for|"
-    r"on\s+(?:stable|chronic|a\s+stable)|uncontrolled|use\s+of|using)\b", re.I)
 _OPTIONAL = re.compile(r"(?:±|\+/-|with\s+or\s+without|and/?or\s+optionally|optional(?:ly)?)\s*\(?\s*$", re.I)
 _EXCEPT = re.compile(
-    r"\b(?:other\s+than|except(?:\s+for)?|excluding|with\s+the\s+exception\s+of|apart\s+from|"
-    r"besides|but\s+not|not\s+including)\b[^.;()]{0,40}$", re.I)
+    r"\b(?:other\s+than|except(?:\s+for)?|excepting|excluding|with\s+the\s+exceptions?\s+of|apart\s+from|"
+    r"besides|but\s+not(?!\s+(?:limited|restricted|exclusively|only|necessarily))|not\s+including|save\s+for|exceptions?\s*(?:include|are|being|:))\b(?:(?!such\s+as|including|e\.g)[^.;()]){0,40}$", re.I)
 _EXAMPLE = re.compile(r"\b(?:e\.\s?g\.?|for\s+example|such\s+as|including|includ(?:es|ing)|i\.e\.?|like)\b"
                       r"[^.;()]{0,60}$|\(\s*(?:e\.\s?g\.?|eg|for\s+example|such\s+as|including)\b[^)]*$",
                       re.I)
@@ -35,25 +20,11 @@ _NO_RULE = re.compile(
     r"^\s*(?:if|unless|note|notes|nb|n\.b\.|for\s+(?:patients|participants|subjects)\s+who|"
     r"in\s+case|where\s+applicable|\(?\s*note)\b|"
     r"\b(?:(?:is|are|will\s+be|would\s+be|may\s+be)\s+(?:allowed|permitted|acceptable|eligible|"
-    r"not\s+(?:excluded|an?\s+exclusion))|do(?:es)?\s+not\s+need|need\s+not|not\s+required|"
+    r"not\s+(?:excluded|an?\s+exclusion))|do(?:es)?\s+not\s+need|need\s+not|"
+    r"(?:is|are|be|was|were)\s+not\s+required|"
     r"may\s+(?:participate|receive|continue|be\s+(?:included|enrolled|treated|given|used|continued))|"
     r"can\s+be\s+(?:included|enrolled)|"
     r"is\s+not\s+considered)\b", re.I)
-
-
-def negated(doc: Doc, start: int) -> bool:
-    before = doc.clause_before(start)
-    return bool(_NEGATION.search(before[-80:]))
-
-
-def timing(doc: Doc, start: int) -> str | None:
-    """"prior", "current" or None, from the nearest cue before ``start`` in its clause."""
-    before = doc.clause_before(start)
-    hist = [m.end() for m in _HISTORY.finditer(before)]
-    cur = [m.end() for m in _CURRENT.finditer(before)]
-    if not hist and not cur:
-        return None
-    return "prior" if max(hist, default=-1) > max(cur, default=-1) else "current"
 
 
 def optional(doc: Doc, start: int) -> bool:
@@ -97,3 +68,22 @@ def mark_sentences_without_rules(doc: Doc) -> None:
     for m in re.finditer(r"[^.;]+(?:[.;](?=\s|$)|$)", text):
         if _NO_RULE.search(m.group()):
             doc.skipped.append((m.start(), m.end()))
+
+
+# An exclusion written as the requirement it enforces ("Must not have received X", "Patients
+# may not be pregnant"): the patient is excluded when the opposite holds.
+_REQUIREMENT = re.compile(
+    r"^\W*(?:(?:the\s+)?(?:patients?|participants?|subjects?|individuals?|candidates?|women|men|"
+    r"volunteers?|he|she|they)\s+)?(?:(?:must|should|shall|may)\s+not|(?:cannot|can't|can\s+not)\s+"
+    r"(?=(?:have|be|receive|take|use|undergo|had)\b))", re.I)
+_POLAR = ("therapy", "condition", "procedure", "reproductive")
+
+
+def requirement_polarity(doc: Doc) -> None:
+    """Component: in an exclusion that states its requirement ("Must not have received
+    immunosuppressants"), what excludes is the opposite: flip the negation of what it names."""
+    if doc.kind != "exclusion" or not _REQUIREMENT.match(doc.text):
+        return
+    for f in doc.found:
+        if f.constraint.type in _POLAR:
+            f.constraint.negated = not f.constraint.negated

@@ -141,13 +141,17 @@ def extract_reproductive(doc: Doc) -> None:
                 c = Constraint(type="reproductive", value_text="pregnant", timing="planned")
             else:
                 neg = bool(negative and negative.start() <= m.start() < negative.end()) or bool(
-                    re.search(r"\b(?:not|non|no)[-\s]*$", before, re.I))
+                    re.search(r"\bnon[-\s]*$", before, re.I)) or doc.context_at(m.start(), m.end()).negated
                 c = Constraint(type="reproductive", value_text=value, negated=neg)
             doc.add(c, m.start(), m.end())
             break
-    m = _CONTRACEPTION.search(text)
-    if m:
-        doc.add(Constraint(type="reproductive", value_text="contraception"), m.start(), m.end())
+    drugs = [(d.start, d.end) for d in doc.mentions if d.type == "drug"]
+    for m in _CONTRACEPTION.finditer(text):
+        if any(s <= m.start() < e for s, e in drugs):
+            continue  # "hormonal contraception", "oral contraceptives": a drug, read as a therapy
+        doc.add(Constraint(type="reproductive", value_text="contraception",
+                           negated=doc.context_at(m.start(), m.end()).negated), m.start(), m.end())
+        break
     m = _MENOPAUSAL.search(text)
     if m and m.group("pre").lower() != "peri":
         doc.add(Constraint(type="reproductive", value_text="postmenopausal", negated=m.group("pre").lower() == "pre"),
@@ -171,3 +175,30 @@ def extract_healthy(doc: Doc) -> None:
     m = _HEALTHY.search(doc.text)
     if m and not _HEALTH_QUALIFIED.search(doc.text) and not doc.is_skipped(m.start()):
         doc.add(Constraint(type="healthy_volunteer"), m.start(), m.end())
+
+
+# Race or ethnicity a criterion asks for ("Self-identifies as Black", "African American women"):
+# no record field says it, so it is to confirm with the patient, never met by the rest of the
+# criterion (its age, its sex).
+_GROUP = (r"African[\s-]+Americans?|Black|Hispanic|Latin[oax]s?|Asians?(?:[\s-]+Americans?)?|Caucasians?|"
+          r"Native\s+(?:Americans?|Hawaiians?)|American\s+Indians?|Alaska(?:n)?\s+Natives?|Pacific\s+Islanders?|"
+          r"non-Hispanic\s+White|White|Chinese|Japanese|Korean|Filipinos?|Indigenous|Aboriginal|Arab")
+_ETHNICITY = re.compile(
+    rf"\bself[\s-]*identif\w*\s+(?:themselves\s+|himself\s+|herself\s+)?as\s+(?:an?\s+|being\s+)?(?P<said>[^.;,()]+)|"
+    rf"\b(?P<group>{_GROUP})\s+(?:men|women|males?|females?|adults?|participants?|subjects?|patients?|individuals?|"
+    rf"people|persons?|volunteers?|youths?|adolescents?|children|girls|boys|descent|ancestry|origin|race|ethnicity)\b|"
+    rf"\b(?:race|ethnicity|ethnic\s+group)\s*(?::|of|as|is|must\s+be)\s+(?P<named>{_GROUP})\b", re.I)
+_ANY_RACE = re.compile(r"\b(?:any|all|every)\s+(?:races?|ethnicit\w+)|regardless\s+of\s+(?:race|ethnicity)", re.I)
+# Cheap test first (substrings are ~5x faster than one case-blind pattern of them).
+_ETHNICITY_HINTS = ("identif", "americ", "black", "hispanic", "latin", "asian", "caucasian", "native", "islander",
+                    "white", "chinese", "japanese", "korean", "filipin", "indigenous", "aboriginal", "arab", "race", "ethnic")
+
+
+def extract_ethnicity(doc: Doc) -> None:
+    low = doc.text.lower()
+    if not any(hint in low for hint in _ETHNICITY_HINTS) or _ANY_RACE.search(doc.text):
+        return
+    m = _ETHNICITY.search(doc.text)
+    if m:
+        said = (m.group("said") or m.group("group") or m.group("named")).strip()
+        doc.add(Constraint(type="ethnicity", value_text=said), m.start(), m.end())

@@ -8,6 +8,7 @@ from typing import Any
 
 from models import Constraint, Entity
 
+from .context import Context, ContextScopes
 from .lexicon import tokenize
 from .segment import Segment
 from .text import CleanText
@@ -46,6 +47,7 @@ class Doc:
     prefix_len: int = 0  # a field label carried from the parent ("Age: ") before the text
     _tokens: list[tuple[str, int, int]] | None = None
     _quantities: list | None = None
+    _scopes: ContextScopes | None = None
 
     @classmethod
     def from_segment(cls, seg: Segment) -> Doc:
@@ -88,6 +90,12 @@ class Doc:
                 ("twice" in text or "times" in text) and ("ULN" in text or "upper" in text or "Upper" in text))
             self._quantities = find_quantities(text) if has_number else []
         return self._quantities
+
+    def context_at(self, start: int, end: int) -> Context:
+        """Negation, family, history… of the mention at ``start``–``end`` (``context.py``)."""
+        if self._scopes is None:
+            self._scopes = ContextScopes(self.text, self.tokens)
+        return self._scopes.at(start, end)
 
     def is_skipped(self, start: int) -> bool:
         return any(s <= start < e for s, e in self.skipped)

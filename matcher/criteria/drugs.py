@@ -83,3 +83,12 @@ def class_members(drug_class: str) -> set[str]:
     lex = lexicon()
     return {d for d, classes in lex.classes_of.items() if drug_class in lex.with_ancestors(classes)}
 
+
+
+@lru_cache(maxsize=4096)
+def classes_named(name: str) -> frozenset[str]:
+    """The classes (with their parent classes) a name of a whole class denotes ("NSAIDs",
+    "immunosuppressive drugs"); empty when ``name`` is not a class phrase."""
+    lex = lexicon()
+    found = {p.drug_class for p in lex.matcher.lookup(name) if p.drug_class}
+    return frozenset(lex.with_ancestors(found)) if found else frozenset()

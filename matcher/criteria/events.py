@@ -36,6 +36,11 @@ _MODIFIER_AFTER = re.compile(r"^[\s-]*(?:[a-z]+\s+)?(?:treatments?|therap(?:y|ie
                              r"-?related|-?associated|induced)\b", re.I)
 
 
+_CONTRACEPTION_BEFORE = re.compile(r"\b(?:contracepti(?:on|ve)|birth\s+control)\b", re.I)
+# Between the items of a carved-out list: "basal cell carcinoma of the skin, squamous cell
+# carcinoma of the skin, or in situ cervical cancer" (not "…, or any other malignancy", not the
+# examples after it: "other than AD, such as major depression").
+_EXCEPTED_LIST = re.compile(r"^(?!.*\b(?:any|other|all|such|including|includes|e\.g|i\.e|like)\b)\s*(?:,|;|or|and|and/or|nor|/)\s*(?:(?:or|and|,)\s*)?(?:(?:[\w-]+|\(\w+\))\s+){0,6}$", re.I)
 _LIST_GAP = re.compile(r"^\s*(?:,|;)?\s*(?:or|and|and/or|nor|/)?\s*(?:[a-z-]+\s+){0,2}$", re.I)
 
 
@@ -49,10 +54,12 @@ def _window_for(windows: list[Window], m: Mention, doc: Doc) -> Window | None:
     return before[-1] if before else None
 
 
-def _timing(doc: Doc, m: Mention, window: Window | None, default: str) -> str:
+def _timing(doc: Doc, m: Mention, window: Window | None, default: str | None) -> str | None:
+    """"prior" with a window or a history cue, "current" with a current one, else ``default``."""
     if window:
         return "prior"
-    return cues.timing(doc, m.start) or default
+    ctx = doc.context_at(m.start, m.end)
+    return "prior" if ctx.historical else "current" if ctx.current else default
 
 
 def extract_events(doc: Doc) -> None:
@@ -65,10 +72,12 @@ def extract_events(doc: Doc) -> None:
     last_end = -1
     context_negated = bool(doc.context and re.match(
         r"^\W*(?:no|none\s+of|absence\s+of|without|must\s+not|should\s+not|free\s+of)\b", doc.context, re.I))
+    excepted_end = -1  # end of the last mention carved out: the rest of its list is carved out too
     for m in events:
         if doc.is_skipped(m.start) or cues.optional(doc, m.start):
             continue
-        if cues.excepted(doc, m.start):
+        if cues.excepted(doc, m.start) or (excepted_end >= 0 and _EXCEPTED_LIST.match(doc.text[excepted_end:m.start])):
+            excepted_end = m.end
             if last is not None and (last.drug_class or last.name):
                 label = _label(m)
                 last.excluding = f"{last.excluding}; {label}" if last.excluding else label
@@ -101,19 +110,21 @@ def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str
             _OPTION_BEFORE.search(before) or _OPTION_AFTER.match(doc.text[m.end:m.end + 40]) or \
             _ALLERGY_AFTER.match(doc.text[m.end:m.end + 40]):
         return None
-    if p.drug and cues.example(doc, m.start):
-        classes = drug_lexicon().with_ancestors(drug_lexicon().classes_of.get(p.drug, set()))
+    if cues.example(doc, m.start):
+        if _CONTRACEPTION_BEFORE.search(doc.text, 0, m.start):
+            return None  # "effective contraception (e.g., oral contraceptives)": a method, not a therapy
+        classes = drug_lexicon().with_ancestors(drug_lexicon().classes_of.get(p.drug, set())) if p.drug else set()
         if classes & classes_named:
             return None  # an example of a class already named
     if p.drug_class:
         classes_named.add(p.drug_class)
     window = _window_for(windows, m, doc)
     c = Constraint(type="therapy", drug=p.drug, drug_class=p.drug_class,
-                   timing=_timing(doc, m, window, "any"), negated=cues.negated(doc, m.start))
+                   timing=_timing(doc, m, window, "any"), negated=doc.context_at(m.start, m.end).negated)
     if window:
         c.within_days = window.days
-        if window.washout:
-            c.negated = not c.negated
+        if window.washout:  # "at least 4 weeks since", with or without a "no": not within
+            c.negated = True
     return c
 
 
@@ -124,44 +135,34 @@ _INDICATION_BEFORE = re.compile(r"\b(?:causes?|etiolog(?:y|ies)|aetiolog(?:y|ies
                                 r"(?:for|of|against)\s+(?:the\s+|this\s+|their\s+|his\s+|her\s+|any\s+)?$", re.I)
 
 
-# A condition of a relative, not of the patient ("a parent diagnosed with bipolar disorder",
-# "family history of breast cancer").
-_RELATIVE_BEFORE = re.compile(
-    r"\b(?:family\s+(?:history|members?)|parents?|mother|father|siblings?|brothers?|sisters?|offspring|twins?|"
-    r"(?:a|any|one|two|first[-\s]degree|second[-\s]degree|blood)\s+relatives?|relatives\b)[^.;]{0,60}$", re.I)
-
-
 # A severity or control the criterion requires of a condition ("uncontrolled hypertension",
 # "unstable angina", "severe hepatic impairment"), which its mere presence does not show.
 _SEVERITY = r"(uncontrolled|poorly[\s-]controlled|unstable|decompensated|severe|refractory)"
 _SEVERITY_BEFORE = re.compile(rf"\b{_SEVERITY}\s+(?:[a-z-]+\s+){{0,2}}$", re.I)
 _SEVERITY_INSIDE = re.compile(rf"{_SEVERITY}\s", re.I)
 _ACTIVE_BEFORE = re.compile(r"\bactive\s+(?:[a-z-]+\s+){0,3}$", re.I)
-_RELATIVE_WORDS = ("famil", "parent", "mother", "father", "sibling", "brother", "sister", "offspring", "twin", "relative")
 _SEVERITY_WORDS = ("controlled", "unstable", "decompensated", "severe", "refractory")
 
 
 @lru_cache(maxsize=4096)
-def _cue_words(text: str) -> tuple[bool, bool, bool]:
-    """Cheap tests before the cue patterns: (a relative, a severity, "active") named in ``text``."""
+def _cue_words(text: str) -> tuple[bool, bool]:
+    """Cheap tests before the cue patterns: (a severity, "active") named in ``text``."""
     low = text.lower()
-    return (any(w in low for w in _RELATIVE_WORDS), any(w in low for w in _SEVERITY_WORDS), "active" in low)
+    return any(w in low for w in _SEVERITY_WORDS), "active" in low
 
 
 def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
     info = m.payload
+    ctx = doc.context_at(m.start, m.end)
     if info.kind == "condition":
         if _MODIFIER_AFTER.match(doc.text[m.end:m.end + 25]) or \
-                _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]) or \
-                (_cue_words(doc.text)[0] and _RELATIVE_BEFORE.search(doc.clause_before(m.start)[-90:])):
-            return None
+                _INDICATION_BEFORE.search(doc.text[max(0, m.start - 40):m.start]) or ctx.family or ctx.hypothetical:
+            return None  # what a drug treats, a cause, a relative's condition, a risk ("at risk for bleeding")
     window = _window_for(windows, m, doc)
-    timing = _timing(doc, m, window, "any") if info.kind == "procedure" else (
-        "prior" if window else cues.timing(doc, m.start))
-    c = Constraint(type=info.kind, name=info.name, mesh_term=info.mesh_term, timing=timing,
-                   negated=cues.negated(doc, m.start))
+    timing = _timing(doc, m, window, "any" if info.kind == "procedure" else None)
+    c = Constraint(type=info.kind, name=info.name, mesh_term=info.mesh_term, timing=timing, negated=ctx.negated)
     if info.kind == "condition":
-        _, severity, active = _cue_words(doc.text)
+        severity, active = _cue_words(doc.text)
         qualifier = severity and (_SEVERITY_BEFORE.search(doc.text[max(0, m.start - 45):m.start]) or
                                   _SEVERITY_INSIDE.match(doc.text[m.start:m.end] + " "))  # "unstable angina"
         if qualifier:  # "uncontrolled hypertension": the record must say it is uncontrolled
@@ -170,8 +171,8 @@ def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
             c.value_text = "active"  # "active infection": a history of one is not enough
     if window:
         c.within_days = window.days
-        if window.washout:
-            c.negated = not c.negated
+        if window.washout:  # "at least 4 weeks since", with or without a "no": not within
+            c.negated = True
     if c.timing is None and doc.context and re.search(r"\bhistory\s+of\b", doc.context, re.I):
         c.timing = "prior"
     return c

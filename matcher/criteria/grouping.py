@@ -29,7 +29,7 @@ def _join(gap: str) -> str | None:
 # is a list of alternatives, however it is joined.
 _ANY_OF_CUE = re.compile(r"\b(?:one\s+or\s+more|at\s+least\s+one|any\s+(?:one\s+)?of\s+the\s+following|"
                          r"(?:≥|>=)\s*1\s+of)\b", re.I)
-_NOT_IN_LISTS = ("age", "sex", "reproductive", "healthy_volunteer")
+_NOT_IN_LISTS = ("age", "sex", "ethnicity", "reproductive", "healthy_volunteer")
 
 
 def group_alternatives(doc: Doc) -> None:

@@ -60,6 +60,11 @@ def measures() -> _Measures:
     return _Measures()
 
 
+def all_measures() -> list[MeasureInfo]:
+    """Every measure the lexicon knows, in file order."""
+    return list(measures().by_id.values())
+
+
 def name_matcher() -> PhraseMatcher:
     """Phrase matcher of every measure name (payload: MeasureInfo)."""
     return measures().names
@@ -135,6 +140,20 @@ def is_relative_unit(unit: str | None) -> str | None:
     if "predicted" in u:
         return "% predicted"
     return None
+
+
+def unit_understood(measure: str, unit: str | None) -> bool:
+    """Whether ``unit`` is one ``measure`` can be read in (no unit, a kept relative scale, or a
+    unit of its group); "furlongs" for a platelet count is not."""
+    info = find_measure(measure) if isinstance(measure, str) else None
+    if info is None:
+        return False
+    if unit is None or not unit.strip():
+        return True
+    relative = is_relative_unit(unit)
+    if relative:
+        return relative in info.kept_units
+    return _lookup_unit(measures().units.get(info.unit_group, {}), unit) is not None
 
 
 def to_canonical(measure: str, value: float, unit: str | None) -> tuple[float, str] | None:

@@ -36,7 +36,17 @@ def _kind(payload) -> str:
     return payload[0]
 
 
+def lexicon_mentions(text: str) -> list[Mention]:
+    """Measures, drugs and drug classes, conditions and procedures named in ``text``, left to
+    right, longest first (``Mention.type``: measure / drug / condition / procedure; ``payload``:
+    ``MeasureInfo``, ``DrugMention`` or ``ConditionInfo``)."""
+    doc = Doc.from_text(text)
+    find_mentions(doc)
+    return doc.mentions
+
+
 def find_mentions(doc: Doc) -> None:
+    """Component: ``doc.mentions`` from the lexicons."""
     toks = doc.tokens
     words = [t for t, _, _ in toks]
     lowered = [w.lower() for w in words]
@@ -60,14 +70,28 @@ def find_mentions(doc: Doc) -> None:
             taken[i] = True
         chosen.append(Mention(kind, toks[s][1], toks[e - 1][2], payload))
     chosen.sort(key=lambda m: m.start)
-    if any(m.type == "drug" for m in chosen):
-        chosen = [m for m in chosen if not (m.type == "drug" and _SCALE_AFTER.match(doc.text, m.end))]
-    doc.mentions = chosen
+    text = doc.text
+    doc.mentions = [m for m in chosen if not _other_sense(text, m)]
 
 
-# A drug abbreviation that names a scale here: "ASA score > 2", "ASA class III" (the
-# anaesthesiologists' physical status, not aspirin).
-_SCALE_AFTER = re.compile(r"\s*(?:physical\s+status|score|class(?:ification)?|grade|scale)\b", re.I)
+# An abbreviation takes the sense its context gives: after "by"/"using" it names a method ("HER2
+# 3+ by ICH": immunohistochemistry, not intracranial hemorrhage); before "score", "staining",
+# "criteria" a scale or a test ("ASA score > 2": the anaesthesiologists' physical status, not
+# aspirin; "ICHD-III criteria").
+_METHOD_BEFORE = re.compile(r"\b(?:by|via|using|per|with\s+(?:an?\s+)?(?:positive|negative))\s*$", re.I)
+_SCALE_AFTER = re.compile(r"[\s-]*(?:physical\s+status|score|class(?:ification)?|grade|scale|stain(?:ing)?|assay|"
+                          r"criteria|guidelines?)\b", re.I)
+
+
+def _other_sense(text: str, m: Mention) -> bool:
+    if m.type not in ("drug", "condition"):
+        return False
+    word = text[m.start:m.end]
+    if not (word.isupper() and word.isalpha() and len(word) <= 6):
+        return False
+    if m.type == "condition" and _METHOD_BEFORE.search(text, max(0, m.start - 30), m.start):
+        return True
+    return bool(_SCALE_AFTER.match(text, m.end))
 
 
 def _elided(matcher: PhraseMatcher, kind: str, words: list[str], lowered: list[str],

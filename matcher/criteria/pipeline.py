@@ -9,8 +9,8 @@ from collections.abc import Callable
 from models import Criterion
 
 from .classify import classify
-from .cues import mark_sentences_without_rules
-from .demographics import extract_age, extract_healthy, extract_reproductive, extract_sex
+from .cues import mark_sentences_without_rules, requirement_polarity
+from .demographics import extract_age, extract_ethnicity, extract_healthy, extract_reproductive, extract_sex
 from .doc import Doc
 from .entities import tag_entities, tag_entities_many
 from .events import extract_events
@@ -27,11 +27,13 @@ COMPONENTS: list[tuple[str, Component]] = [
     ("mentions", find_mentions),
     ("age", extract_age),
     ("sex", extract_sex),
+    ("ethnicity", extract_ethnicity),
     ("healthy", extract_healthy),
     ("reproductive", extract_reproductive),
     ("measurements", extract_measurements),
     ("events", extract_events),
     ("qualifiers", attach_qualifiers),
+    ("requirement_polarity", requirement_polarity),
     ("alternatives", group_alternatives),
     ("category", classify),
 ]

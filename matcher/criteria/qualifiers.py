@@ -341,8 +341,6 @@ def attach_qualifiers(doc) -> None:
     found, spans = find_qualifiers(text, False)
     markers = tuple((a, v) for a, v in found if a in _CRITERION_AXES and a not in ("stage", "course", "line"))
     if markers and spans:
-        from .cues import negated
-
-        start = min(s for s, _ in spans)
-        doc.add(Constraint(type="condition", qualifiers=to_text(markers), negated=negated(doc, start)),
-                start, max(e for _, e in spans))
+        start, end = min(s for s, _ in spans), max(e for _, e in spans)
+        doc.add(Constraint(type="condition", qualifiers=to_text(markers), negated=doc.context_at(start, end).negated),
+                start, end)

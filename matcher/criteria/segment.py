@@ -57,8 +57,9 @@ _BULLET = re.compile(
         \(?[a-zA-Z][.)](?=\s)|\([a-zA-Z]\)|
         \(?(?:i{1,3}|iv|v|vi{1,3}|ix|x|I{1,3}|IV|V|VI{1,3}|IX|X)[.)](?=\s)|\((?:i{1,3}|iv|v|vi{1,3}|ix|x)\)
         )[ \t]*""", re.X)
-# " - " (or " • ") between items of a flattened listing: "…consent. - Male or female…".
-_FLAT_BULLET = re.compile(r"\s+[-•·▪–]\s+(?=[A-Z(\"'0-9≥≤<>])")
+# " - " (or " • ") between items of a flattened listing: "…consent. - Male or female…"; not a
+# range ("(1 - ≤3cm)").
+_FLAT_BULLET = re.compile(r"(?<!\d)\s+[-•·▪–]\s+(?=[A-Z(\"'0-9≥≤<>])")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 # A lead-in that only announces its sub-items.
 _PURE_LEAD_IN = re.compile(
@@ -111,7 +112,10 @@ def _heading_kind(word: str, current: str) -> str:
                                         "selection")) else current
 
 
-_QUALIFIER_ONLY = re.compile(r"^\W*(?:key|main|major|primary|general|specific|additional|other)\s*$", re.I)
+# What may stand before an inline "exclusion criteria" that is part of the same heading ("Key
+# exclusion criteria", "INCLUSION / EXCLUSION CRITERIA").
+_QUALIFIER_ONLY = re.compile(r"^\W*(?:key|main|major|primary|general|specific|additional|other|"
+                             r"(?:inclusion|exclusion)\s*(?:/|and|or|&))\s*$", re.I)
 
 
 def _split_inline_headings(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -139,7 +143,12 @@ def _items(text: str) -> list[_Item]:
             prev_blank = True
             continue
         lead = len(line) - len(line.lstrip())
-        heading = _HEADING.match(line[lead:])
+        # a hard-wrapped line of a bulleted item ("…within 30 days prior to / study entry.") is
+        # never a heading
+        wrapped = bool(items) and not prev_blank and items[-1].indent >= 0 and lead > items[-1].indent
+        heading = None if wrapped else _HEADING.match(line[lead:])
+        if heading and heading.group("word").lower() in ("entry", "selection") and not heading.group("criteria"):
+            heading = None  # "Entry:" alone is no heading; "Entry criteria:" is
         if heading:
             word = heading.group("word")
             kind = _heading_kind(word, kind)
@@ -150,7 +159,7 @@ def _items(text: str) -> list[_Item]:
             if rest >= e or not text[rest:e].strip():
                 continue
             s, line, lead = rest, text[rest:e], 0
-        else:
+        elif not wrapped:
             lead_in = _LEAD_IN.match(line[lead:])
             if lead_in:
                 kind = "exclusion" if lead_in.group("ex") else "inclusion"
@@ -170,14 +179,15 @@ def _items(text: str) -> list[_Item]:
             items.append(_Item(kind, s + lead, e, -1, ""))
         prev_blank = False
         prev_len = full_len
-    return _split_flattened(text, items)
+    return _split_inline_lists(text, _split_flattened(text, items))
 
 
 def _split_flattened(text: str, items: list[_Item]) -> list[_Item]:
     """Split "• a. - b. - c." listings into items; a piece ending with ":" leads the rest."""
     out: list[_Item] = []
     for item in items:
-        seps = list(_FLAT_BULLET.finditer(text, item.start, item.end))
+        seps = [m for m in _FLAT_BULLET.finditer(text, item.start, item.end)
+                 if text.count("(", item.start, m.start()) <= text.count(")", item.start, m.start())]
         if not seps or (len(seps) < 2 and item.marker not in ("•", "-", "*", "·")):
             out.append(item)
             continue
@@ -189,6 +199,75 @@ def _split_flattened(text: str, items: list[_Item]) -> list[_Item]:
             piece.flat_children = text[piece.start:piece.end].rstrip().endswith(":")
         out.extend(pieces)
     return out
+
+
+# A number or letter that goes on an item's own list inside its text: "…consent 5. LVEF ≥ 50%
+# 6. ECOG 0-1 7. …", "…≥18 years 3a. Cohort 1 … 3b. …", "a) … b) …".
+_INLINE_MARKER = re.compile(r"(?<=[^\s:])\s+\(?(?:(?P<n>\d{1,2})(?P<sub>[a-z])?|(?P<l>[a-z]))[.)]\s+(?=[A-Za-z(≥≤<>\"'])")
+_LIST_LEAD = re.compile(r"\b(?:the\s+following|as\s+follows|(?:any|one|all|each|two|both|either)\s+of|"
+                        r"\d\s+of|defined\s+as|includ\w*|such\s+as|e\.g|i\.e|criteria|either)\b", re.I)
+_OWN_MARKER = re.compile(r"^\(?(?:(?P<n>\d{1,2})(?P<sub>[a-z])?|(?P<l>[a-z]))[.)]?$")
+
+
+def _marker_key(m: re.Match) -> tuple[int, str]:
+    """(number, letter) of a list marker; letters alone count as number 0."""
+    return (int(m.group("n")), m.group("sub") or "") if m.group("n") else (0, m.group("l"))
+
+
+def _follows(prev: tuple[int, str], key: tuple[int, str]) -> bool:
+    n, sub = prev
+    if key[0] == 0:  # a) b) c)
+        return n == 0 and ord(key[1]) == ord(sub or "`") + 1
+    if key[0] == n:  # 3a. 3b.
+        return bool(sub) and bool(key[1]) and ord(key[1]) == ord(sub) + 1
+    return key[0] == n + 1 and key[1] in ("", "a")
+
+
+def _split_inline_lists(text: str, items: list[_Item]) -> list[_Item]:
+    """Split an item at the markers that continue its own numbering (or a list it starts):
+    each marker must follow the one before ("4. … 5. … 6. …"). An item whose text before the
+    first marker leads its list ("at least 2 of: 1) … 2) …", "one of the following a) … b) …")
+    stays whole: its entries are alternatives or parts of one criterion."""
+    everywhere = list(_INLINE_MARKER.finditer(text))
+    if not everywhere:
+        return items
+    out: list[_Item] = []
+    for item in items:
+        inside = [m for m in everywhere if item.start <= m.start() and m.end() <= item.end]
+        if not inside:
+            out.append(item)
+            continue
+        own = _OWN_MARKER.match(item.marker)
+        prev = _marker_key(own) if own else None
+        cuts = []
+        for m in inside:
+            if text[m.end()].islower() and text[item.start:m.start()].rstrip()[-1:] not in (";", ","):
+                continue  # a lower-case entry only after "; " ("…Black; b) aged 18 or older; c) …")
+            key = _marker_key(m)
+            if prev is None:  # the item's text is the list's first entry, or leads it
+                prev = (key[0] - 1, "") if key[0] else (0, "`") if key[1] == "a" else None
+                if prev is None:
+                    continue
+            if _follows(prev, key):
+                cuts.append(m)
+                prev = key
+        head = text[item.start:cuts[0].start()] if cuts else ""
+        if not cuts or (not own and len(cuts) < 2) or head.rstrip().endswith(":") or _LIST_LEAD.search(head):
+            out.append(item)
+            continue
+        bounds = [item.start] + [m.end() for m in cuts]
+        ends = [m.start() for m in cuts] + [item.end]
+        markers = [item.marker] + [m.group().strip() for m in cuts]
+        out.extend(_Item(item.kind, b, e, item.indent, mk, group=item.group) for b, e, mk in zip(bounds, ends, markers))
+    return out
+
+
+# Lines that are no criterion: an amendment's label ("PER AMENDMENT 4/5/95:", "AMENDED:"), an
+# empty section ("None", "N/A", "Not specified"), a connector left alone ("OR-").
+_NOT_A_CRITERION = re.compile(
+    r"^\W*(?:(?:(?:as\s+)?per\s+)?(?:[\d/.-]+\s+)?(?:protocol\s+)?(?:amendment|amended)(?:\s+(?:no\.?\s*)?[\d/.-]+)?|"
+    r"none|nil|n/?a|not\s+(?:applicable|specified|stated)|no\s+(?:exclusion|inclusion)\s+criteria|or|and|and/or)\W*$",
+    re.I)
 
 
 _BOILERPLATE = re.compile(
@@ -213,7 +292,7 @@ def segment(text: str) -> list[Segment]:
             spans = [(item.start, cut.start()), (cut.end(), item.end)]
         for k, (s, e) in enumerate(spans):
             ct = clean(text, s, e)
-            if not ct.text or not any(ch.isalnum() for ch in ct.text):
+            if not ct.text or not any(ch.isalnum() for ch in ct.text) or _NOT_A_CRITERION.match(ct.text):
                 continue
             # Nesting by indentation: close lead-ins at the same or a deeper level.
             while parents and (item.indent < 0 or parents[-1][0] >= item.indent):

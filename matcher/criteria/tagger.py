@@ -1,7 +1,7 @@
 """A fast sequence tagger for Chia entity types: a linear model over word, affix, shape and
 lexicon features of a five-token window, decoded greedily under BIO constraints.
 
-Trained on the tuning part of chia-dev by ``python -m matcher.criteria.train_tagger``; the
+Trained on the tuning part of chia-dev by ``python -m tools.train_tagger``; the
 weights live in ``data/lexicons/chia-tagger.npz`` (derived from Chia, CC BY 4.0, Kury et al.
 2020). Scoring is a sum of per-word vectors cached by word, so tagging costs a few dictionary
 look-ups and one small matrix sum per criterion."""

@@ -16,19 +16,11 @@ from functools import lru_cache
 from models.criteria import Constraint
 from models.patient import ConditionFact, LabResult, MedicationFact, Patient
 
-from ..criteria import canonical_drug, drug_classes, find_condition, find_measure, find_procedure, to_canonical
-from ..criteria.conditions import (
-    ConditionInfo,
-    ConditionReading,
-    conditions,
-    find_condition_code,
-    procedures,
-    read_condition,
+from ..criteria import (
+    ULN, ConditionInfo, ConditionReading, canonical_drug, classes_named, decide, drug_classes, find_condition,
+    compare_qualifiers, describe_qualifiers, find_condition_code, find_measure, merge_qualifiers, qualifiers_from_text, find_procedure, is_heading_concept, read_condition, reference_range,
+    to_canonical, unit_understood,
 )
-from ..criteria.qualifiers import compare as compare_qualifiers, describe, from_text, merge
-from ..criteria.drugs import drug_matcher, lexicon as drug_lexicon
-from ..criteria.measures import ULN
-from ..criteria.reference import decide, reference_range
 
 
 @dataclass
@@ -94,6 +86,11 @@ def check_sex(patient: Patient, constraint: Constraint) -> Check:
     if patient.sex is None:
         return Check(None, "sex not in the record", bears=False)
     return Check(patient.sex == wanted, f"patient is {patient.sex}")
+
+
+def check_ethnicity(patient: Patient, constraint: Constraint) -> Check:
+    """Race or ethnicity: no record field states it; never met by the rest of a criterion."""
+    return Check(None, f"race/ethnicity ({constraint.value_text}): to confirm with the patient", bears=False)
 
 
 # From this age a woman is taken to be past menopause (natural menopause is over by then in all
@@ -181,6 +178,8 @@ def check_measurement(patient: Patient, constraint: Constraint) -> Check:
         unconvertible = [lab for lab, c in results if c is None and lab_measure(lab) == constraint.measure]
         if unconvertible:
             lab = unconvertible[0]
+            if not unit_understood(constraint.measure, lab.unit):
+                return Check(None, f"{name} {_fmt(lab.value)} {lab.unit}: unit '{lab.unit}' not understood", _evidence(lab))
             return Check(None, f"{name} {_fmt(lab.value)} {lab.unit or ''} cannot be compared with {constraint.unit}", _evidence(lab))
         if constraint.measure in patient.normal_results:
             return _check_normal(patient, constraint, name)
@@ -226,17 +225,9 @@ def _window_start(patient: Patient, constraint: Constraint) -> date | None:
     return patient.as_of - timedelta(days=constraint.within_days) if constraint.within_days else None
 
 
-@lru_cache(maxsize=4096)
-def _named_classes(name: str) -> frozenset[str]:
-    """The classes a medication named only by its class has ("NSAIDs", "immunosuppressive drugs")."""
-    lex = drug_lexicon()
-    found = {p.drug_class for p in drug_matcher().lookup(name) if p.drug_class}
-    return frozenset(lex.with_ancestors(found)) if found else frozenset()
-
-
 def _med_matches(med: MedicationFact, constraint: Constraint) -> bool:
     generic = canonical_drug(med.name) or med.name.strip().lower()
-    classes = drug_classes(med.name) or _named_classes(med.name)
+    classes = drug_classes(med.name) or classes_named(med.name)
     carved_out = [x.strip() for x in (constraint.excluding or "").split(";") if x.strip()]
     if any(generic == (canonical_drug(x) or x) or x in classes for x in carved_out):
         return False
@@ -298,16 +289,6 @@ def check_therapy(patient: Patient, constraint: Constraint) -> Check:
 # ---------------------------------------------------------------------------- conditions and procedures
 
 
-def _vocabulary(info: ConditionInfo):
-    return conditions() if info.kind == "condition" else procedures()
-
-
-def _is_heading_concept(info: ConditionInfo) -> bool:
-    """A concept that IS its MeSH heading ("thrombocytopenia"), not a narrower concept filed
-    under a broader heading ("secondary thrombocytopenia" under Thrombocytopenia)."""
-    return _vocabulary(info).is_heading(info)
-
-
 @lru_cache(maxsize=65536)
 def relation(wanted: ConditionInfo, have: ConditionInfo) -> str | None:
     """How the patient's concept ``have`` stands to the criterion's ``wanted``:
@@ -320,10 +301,10 @@ def relation(wanted: ConditionInfo, have: ConditionInfo) -> str | None:
     - None: unrelated."""
     if wanted.name == have.name:
         return "covers"
-    if _is_heading_concept(wanted) and (wanted.mesh_term == have.mesh_term or wanted.mesh_term in have.ancestors):
+    if is_heading_concept(wanted) and (wanted.mesh_term == have.mesh_term or wanted.mesh_term in have.ancestors):
         if wanted.mesh_term != "Neoplasms" or _malignant(have):  # "malignancy" is not a fibroid
             return "covers"
-    if _is_heading_concept(have) and (have.mesh_term == wanted.mesh_term or have.mesh_term in wanted.ancestors) \
+    if is_heading_concept(have) and (have.mesh_term == wanted.mesh_term or have.mesh_term in wanted.ancestors) \
             and not _symptom(have):  # chest pain is not a broader name of angina
         return "broader"
     if _histology(wanted) and _by_site(have):
@@ -392,7 +373,7 @@ def condition_reading(fact: ConditionFact) -> ConditionReading:
 
 
 def fact_qualifiers(fact: ConditionFact) -> tuple:
-    return merge(condition_reading(fact).qualifiers, fact.qualifiers)
+    return merge_qualifiers(condition_reading(fact).qualifiers, fact.qualifiers)
 
 
 def not_understood(patient: Patient) -> list[str]:
@@ -405,7 +386,7 @@ def not_understood(patient: Patient) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def _known_drug(name: str) -> bool:
-    return bool(canonical_drug(name) or drug_classes(name) or _named_classes(name))
+    return bool(canonical_drug(name) or drug_classes(name) or classes_named(name))
 
 
 def _resolve(constraint: Constraint, lookup) -> ConditionInfo | None:
@@ -479,12 +460,12 @@ def _check_qualifiers_only(patient: Patient, wanted_qualifiers: tuple) -> Check:
     unread = _unread(patient, None)
     if unread:
         return _not_understood(unread)
-    return Check(None, f"{describe(wanted_qualifiers)}: not in the record", bears=False)
+    return Check(None, f"{describe_qualifiers(wanted_qualifiers)}: not in the record", bears=False)
 
 
 def check_condition(patient: Patient, constraint: Constraint) -> Check:
     wanted = _resolve(constraint, find_condition)
-    wanted_qualifiers = merge(wanted.implied if wanted else (), from_text(constraint.qualifiers))
+    wanted_qualifiers = merge_qualifiers(wanted.implied if wanted else (), qualifiers_from_text(constraint.qualifiers))
     if wanted is None:
         if wanted_qualifiers and not constraint.name:
             return _check_qualifiers_only(patient, wanted_qualifiers)
@@ -539,6 +520,8 @@ def _family(wanted: ConditionInfo, have: ConditionInfo) -> str:
 
 def _check_matched(patient: Patient, constraint: Constraint, matched: list, wanted_qualifiers: tuple, label: str) -> Check:
     fact = matched[0]
+    if all(f.possible for f in matched):  # "possible PE", "rule out MI"
+        return Check(None, f"{fact.name} suspected, not confirmed (record): confirm whether {label}", _evidence(fact))
     shown = fact.name if fact.name.lower() == label.lower() else f"{fact.name} (a {label})"
     if wanted_qualifiers:
         outcomes = [(compare_qualifiers(fact_qualifiers(f), wanted_qualifiers), f) for f in matched]

@@ -18,15 +18,14 @@ from models.match import Verdict
 from models.patient import Patient
 from models.trial import Trial
 
-from ..criteria import find_condition
-from ..criteria.conditions import ConditionInfo, read_condition
-from ..criteria.qualifiers import to_text
+from ..criteria import ConditionInfo, find_condition, qualifiers_to_text, read_condition
 from .checks import (
     Check,
     relation,
     record_mentions,
     check_age,
     check_condition,
+    check_ethnicity,
     check_healthy_volunteer,
     check_measurement,
     check_procedure,
@@ -39,6 +38,7 @@ from .checks import (
 CHECKS: dict[str, Callable[[Patient, Constraint], Check]] = {
     "age": check_age,
     "sex": check_sex,
+    "ethnicity": check_ethnicity,
     "measurement": check_measurement,
     "therapy": check_therapy,
     "condition": check_condition,
@@ -185,7 +185,7 @@ def registry_field_criteria(trial: Trial) -> list[Criterion]:
     ``start`` and ``end`` are -1."""
     criteria = []
     studied = studied_conditions(trial)
-    population = [Constraint("condition", name=info.name, qualifiers=to_text(q), any_of=0) for info, q in studied]
+    population = [Constraint("condition", name=info.name, qualifiers=qualifiers_to_text(q), any_of=0) for info, q in studied]
     shown = ", ".join(trial.conditions or [info.name for info, _ in studied])
     if trial.healthy_volunteers:
         population.append(Constraint("healthy_volunteer", any_of=0))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from models.patient import Patient
 
-from ..criteria.qualifiers import describe
+from ..criteria import describe_qualifiers
 from .checks import condition_reading, fact_qualifiers, not_understood
 
 
@@ -38,7 +38,7 @@ def diagnoses_read(patient: Patient) -> list[ReadAs]:
         reading = condition_reading(fact)
         concept = reading.concept if reading.recognized else None
         out.append(ReadAs(fact.name, concept.name if concept else None, concept.mesh_term if concept else None,
-                          describe(fact_qualifiers(fact)) if concept else "", fact.negated))
+                          describe_qualifiers(fact_qualifiers(fact)) if concept else "", fact.negated))
     return out
 
 

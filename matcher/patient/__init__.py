@@ -8,11 +8,12 @@ from pathlib import Path
 
 from models.patient import Patient
 
+from ..criteria import find_measure, unit_understood
 from .from_fhir import patient_from_fhir
 from .from_json import PatientError, patient_from_json
 from .from_note import patient_from_note
 
-__all__ = ["PatientError", "load_patient", "read_patient_file"]
+__all__ = ["PatientError", "lab_notices", "load_patient", "read_patient_file"]
 
 
 def load_patient(data: dict | str, *, today: date | None = None) -> Patient:
@@ -65,3 +66,16 @@ def read_patient_file(path: str, *, stdin_text: str | None = None, today: date |
             raise PatientError("patient", f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
         return load_patient(data, today=today)
     return load_patient(text, today=today)
+
+
+def lab_notices(patient: Patient) -> list[str]:
+    """Labs of the record that no criterion can be compared with: a test trialmatch does not
+    know, or a unit it does not understand ("furlongs"). Kept in the record, and said."""
+    notices = []
+    for lab in patient.labs:
+        info = find_measure(lab.measure or lab.loinc or lab.name) or find_measure(lab.name)
+        if info is None:
+            notices.append(f"Lab “{lab.name}” is not a test trialmatch knows: it is not compared with any criterion.")
+        elif not unit_understood(info.id, lab.unit):
+            notices.append(f"Lab “{lab.name}”: unit '{lab.unit}' not understood; criteria on it are unknown.")
+    return notices

@@ -3,9 +3,11 @@
 "A 58-year-old African-American woman … She is known to have hypertension and obesity. She
 denies smoking, diabetes, hypercholesterolemia … She currently takes no medications."
 Concepts are found with the criteria parser's lexicons (conditions, procedures, drugs, lab
-measures), so patient and criteria speak one vocabulary. Negation follows NegEx (Chapman et al.
-2001): a cue ("denies", "no", "without", "negative for") negates the concepts after it up to the
-end of its clause or a scope breaker ("but", "however"); facts about relatives are left out.
+measures), so patient and criteria speak one vocabulary. What the words around a concept say
+of it comes from the same context lexicon as the criteria's (ConText, ``matcher.criteria``):
+negated before or after ("denies diabetes", "HIV negative", "diabetes was ruled out"), possible
+or hypothetical ("possible PE", "rule out MI": kept, to confirm), a relative's (left out), past
+or current; pseudo-negations are no negation ("no change in her diabetes").
 """
 
 from __future__ import annotations
@@ -15,12 +17,9 @@ from datetime import date, timedelta
 
 from models.patient import ConditionFact, Evidence, LabResult, MedicationFact, Patient, ProcedureFact
 
-from ..criteria.conditions import read_in_context
-from ..criteria.doc import Doc
-from ..criteria.measures import find_measure
-from ..criteria.reference import panel_measures, panel_pattern
-from ..criteria.mentions import find_mentions
-from ..criteria.quantities import find_quantities
+from ..criteria import (
+    ContextScopes, find_measure, find_quantities, lexicon_mentions, panel_measures, panel_pattern, read_in_context,
+)
 
 _NUMBERED_LINE = re.compile(r"^\s*\d+\.\s+", re.M)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])|\n+")
@@ -28,20 +27,6 @@ _AGE = re.compile(
     r"\b(\d{1,3}(?:\.\d)?)[- ]?(?:(year|yr|month|week|day)s?[- ]?old|(y/?o|yo)\b)|\baged?\s+(\d{1,3})\b", re.I)
 _FEMALE = re.compile(r"\b(woman|female|girl|lady|mother|wife|she|her|gravida|G\dP\d)\b", re.I)
 _MALE = re.compile(r"\b(man|male|boy|gentleman|father|husband|he|his)\b", re.I)
-_NEGATION_CUE = re.compile(
-    r"\b(?:no|not|denies|denied|deny|without|negative\s+for|free\s+of|absence\s+of|never|ruled\s+out|"
-    r"rules\s+out|nor|unremarkable\s+for|no\s+evidence\s+of|no\s+history\s+of|no\s+signs?\s+of)\b", re.I)
-# NegEx pseudo-triggers and termination terms: a new finite verb of presentation ends the scope
-# ("with no past medical history presents with chest pain": the pain is not denied).
-_SCOPE_BREAK = re.compile(
-    r"\b(?:but|however|although|though|except|aside\s+from|apart\s+from|which|who|whereas|"
-    r"presents?|presented|presenting|complains?|complained|complaining|admitted|brought|reports?|reported|"
-    r"describes|described|develop(?:s|ed)|now\s+has)\b|[;:]", re.I)
-_RELATIVE = re.compile(
-    r"\b(?:family\s+history|mother|father|sister|brother|sibling|aunt|uncle|grand(?:mother|father|parent)s?|"
-    r"cousin|parents?|son|daughter|relatives?)\b[^.;]*$", re.I)
-_CURRENT = re.compile(r"\b(?:currently|now|presently|on|takes|taking|receiving|maintained\s+on)\b", re.I)
-_PAST = re.compile(r"\b(?:previously|history\s+of|had|was\s+treated|treated\s+with|received|s/p|status\s+post|underwent|prior)\b", re.I)
 _PREGNANT = re.compile(
     r"\b(?:is|currently|now|\d+[- ]weeks?)\s+pregnant\b|\bpregnant\s+(?:woman|women|patient|female|girl|mother)\b|"
     r"\b\d+\s+weeks?\s+(?:of\s+)?(?:gestation|pregnancy)\b|\bgestational\s+age\b", re.I)
@@ -59,9 +44,6 @@ _AGO = re.compile(r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nin
 _CLAUSE = re.compile(r"[^,;]+")
 _WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
-# "a history of tuberculosis", "previously treated for hepatitis C": the past, not said to be current
-_HISTORY_BEFORE = re.compile(r"\b(?:history\s+of|h/o|previous(?:ly)?|prior|past|former|resolved|remote|"
-                             r"treated\s+for|recovered\s+from|s/p|status\s+post)\b[^.;,]{0,25}$", re.I)
 # A class named as something other than what the patient takes ("steroid-induced", "NSAID allergy").
 _CLASS_NOT_TAKEN = re.compile(r"^\s*-?\s*(?:induced|related|associated|allerg\w*|intoleran\w*|hypersensitiv\w*)\b", re.I)
 # A drug class the note says the patient takes that makes the patient immunocompromised.
@@ -74,22 +56,8 @@ def sentences(note: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
-def _negated(sentence: str, start: int) -> bool:
-    before = sentence[:start]
-    cues = list(_NEGATION_CUE.finditer(before))
-    if not cues:
-        return False
-    return not _SCOPE_BREAK.search(before[cues[-1].end():])
-
-
-def _about_relative(sentence: str, start: int) -> bool:
-    clause = re.split(r"[.;]", sentence[:start])[-1]
-    found = _RELATIVE.search(clause)
-    # "brought in by his parents for fever": the relatives are company, the fever is the patient's
-    return bool(found) and not _ACCOMPANYING.search(clause[:found.start()])
-
-
-_ACCOMPANYING = re.compile(r"\b(?:by|with|from|to|and)\s+(?:his|her|their|the)\s+$", re.I)
+def _negated(sentence: str, start: int, end: int | None = None) -> bool:
+    return ContextScopes(sentence).at(start, end if end is not None else start + 1).negated
 
 
 def _age_and_sex(text: str) -> tuple[float | None, str | None]:
@@ -208,7 +176,8 @@ _FINDING_SITE = {"lung": "lung mass", "lobe of the lung": "lung mass", "upper lo
 def _located_findings(sentence: str) -> list[str]:
     out = []
     for m in _LOCATED_FINDING.finditer(sentence):
-        if not _negated(sentence, m.start()) and not _about_relative(sentence, m.start()):
+        context = ContextScopes(sentence).at(m.start(), m.end())
+        if not (context.negated or context.family or context.possible or context.hypothetical):
             out.append(_FINDING_SITE[re.sub(r"\s+", " ", m.group("where").lower())])
     return out
 
@@ -240,7 +209,8 @@ def _unread_diagnoses(sentence: str, mentions) -> list[str]:
         start, end = m.span("what")
         if any(x.start < end and start < x.end for x in mentions) or _NOT_A_DIAGNOSIS.match(m.group("what")):
             continue
-        if _negated(sentence, start) or _about_relative(sentence, start):
+        context = ContextScopes(sentence).at(start, end)
+        if context.negated or context.family:
             continue
         out.append(m.group("what").strip())
     return out
@@ -279,12 +249,13 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
             days = _days_ago(_clause_at(sentence, _DELIVERED.search(sentence).start()))
             if days is not None and days <= 84:
                 patient.pregnant = False
-        doc = Doc.from_text(sentence)
-        find_mentions(doc)
-        for mention in doc.mentions:
-            if _about_relative(sentence, mention.start):
-                continue
-            negated = _negated(sentence, mention.start)
+        mentions = lexicon_mentions(sentence)
+        scopes = ContextScopes(sentence)
+        for mention in mentions:
+            context = scopes.at(mention.start, mention.end)
+            if context.family:
+                continue  # a relative's
+            negated = context.negated
             payload = mention.payload
             if mention.type == "measure":
                 labs = _blood_pressure(sentence, mention) if payload.id == "blood_pressure" else []
@@ -300,20 +271,19 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
             if mention.type == "condition":
                 days = _days_ago(_clause_at(sentence, mention.start))
                 onset = patient.as_of - timedelta(days=days) if days is not None else None
-                past = bool(_HISTORY_BEFORE.search(sentence[max(0, mention.start - 60):mention.start]))
-                narrower, qualifiers = _in_context(sentence, mention, doc.mentions)
+                narrower, qualifiers = _in_context(sentence, mention, mentions)
                 if narrower is not None:  # "diabetes mellitus type 2": the words around say which
                     seen.add((mention.type, narrower.name))
-                patient.conditions.append(ConditionFact(name=narrower.name if narrower else name, negated=negated,
-                                                        onset=onset, past=past, evidence=evidence,
-                                                        qualifiers=qualifiers))
+                patient.conditions.append(ConditionFact(
+                    name=narrower.name if narrower else name, negated=negated, onset=onset, past=context.historical,
+                    possible=not negated and (context.possible or context.hypothetical), evidence=evidence,
+                    qualifiers=qualifiers))
             elif mention.type == "procedure":
                 days = _days_ago(_clause_at(sentence, mention.start))
                 when = patient.as_of - timedelta(days=days) if days is not None else None
                 patient.procedures.append(ProcedureFact(name=name, date=when, negated=negated, evidence=evidence))
             elif mention.type == "drug":
-                before = sentence[: mention.start]
-                current = True if _CURRENT.search(before) and not _PAST.search(before) else None
+                current = True if context.current else None
                 if payload.drug:
                     patient.medications.append(MedicationFact(name=name, current=current, negated=negated, evidence=evidence))
                 elif not _CLASS_NOT_TAKEN.search(sentence[mention.end:mention.end + 30]):
@@ -323,7 +293,7 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
                 if payload.drug_class in _IMMUNOSUPPRESSIVE_CLASSES and not negated and current:
                     # "on immunosuppressive medications": an immunocompromised host
                     patient.conditions.append(ConditionFact(name="immunosuppressed", evidence=evidence))
-        for phrase in _unread_diagnoses(sentence, doc.mentions):
+        for phrase in _unread_diagnoses(sentence, mentions):
             if ("condition", phrase.lower()) not in seen:
                 seen.add(("condition", phrase.lower()))
                 patient.conditions.append(ConditionFact(name=phrase, evidence=evidence))
@@ -331,7 +301,7 @@ def patient_from_note(note: str, *, patient_id: str = "patient", as_of: date | N
             if ("condition", finding) not in seen:
                 seen.add(("condition", finding))
                 patient.conditions.append(ConditionFact(name=finding, evidence=evidence))
-        for measure, where in _normal_results(sentence, doc.mentions, evidence).items():
+        for measure, where in _normal_results(sentence, mentions, evidence).items():
             patient.normal_results.setdefault(measure, where)
     given = {lab.measure for lab in patient.labs}  # a value the note gives decides, not "normal"
     patient.normal_results = {m: ev for m, ev in patient.normal_results.items() if m not in given}

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from models.match import Match
 from models.patient import Patient
 
-from ..criteria.measures import find_measure
-from ..patient import PatientError, load_patient
+from ..patient import PatientError, lab_notices, load_patient
 from ..process_guard import end_with_parent
 from ..rank import Filters, Ranker, patient_point
 from ..store import Store
@@ -107,7 +106,7 @@ class PatientSearch:
             return SearchOutcome([FieldError(where, "cannot place this location (a US ZIP code, or a city and its country)")])
         filters = Filters(statuses=form.status_filter, within_km=form.within_km)
         matches = self.ranker.rank(patient, top=form.top, filters=filters)
-        return SearchOutcome(patient=patient, matches=matches, notices=unknown_lab_notices(patient))
+        return SearchOutcome(patient=patient, matches=matches, notices=lab_notices(patient))
 
 
 _process_search: PatientSearch | None = None  # in a ranker process: its own one-thread search
@@ -136,6 +135,4 @@ def log_failure(what: str, error: Exception) -> None:
     print(f"physician page: {what} failed: {type(error).__name__} at {where}", file=sys.stderr)
 
 
-def unknown_lab_notices(patient: Patient) -> list[str]:
-    return [f"Lab “{lab.name}” is not a test trialmatch knows: it is not compared with any criterion."
-            for lab in patient.labs if find_measure(lab.name) is None]
+

@@ -17,7 +17,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ..criteria.measures import measures
+from ..criteria import all_measures
 from ..resources import data_path
 from .browse import DATABASE_NAME
 from ..eligibility.reading import not_understood_notice
@@ -68,7 +68,7 @@ def templates() -> Environment:
 @cache
 def lab_suggestions() -> tuple[str, ...]:
     """The usual name of every lab test the criteria parser knows, for the form's suggestions."""
-    return tuple(sorted((info.synonyms or (info.id.replace("_", " "),))[0] for info in measures().by_id.values()))
+    return tuple(sorted((info.synonyms or (info.id.replace("_", " "),))[0] for info in all_measures()))
 
 
 def render(datasette, form: PatientForm, outcome: SearchOutcome | None) -> str:

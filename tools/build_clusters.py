@@ -3,7 +3,7 @@ eligibility criteria: positive PMI of co-occurrence in a ±2 window → truncate
 at three granularities. Writes ``data/lexicons/word-clusters.tsv`` (an aggregate vocabulary:
 word and cluster numbers, nothing per trial). Deterministic (fixed seeds).
 
-    python -m matcher.criteria.build_clusters ../shared/data/ctgov/criteria-corpus.jsonl.gz
+    python -m tools.build_clusters ../shared/data/ctgov/criteria-corpus.jsonl.gz
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from matcher.criteria.lexicon import tokenize
 from matcher.resources import data_path
-
-from .lexicon import tokenize
 
 MIN_COUNT = 5
 DIMS = 100

@@ -1,7 +1,7 @@
 """Train the Chia entity tagger on the tuning part of chia-dev and write
 ``data/lexicons/chia-tagger.npz``. Deterministic (fixed solver, no sampling).
 
-    python -m matcher.criteria.train_tagger ../shared/data/annotations/chia-dev [--c 0.5]
+    python -m tools.train_tagger ../shared/data/annotations/chia-dev [--c 0.5]
 
 The held-out part (``chia.heldout``) is never read for training or tuning."""
 
@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from matcher.criteria.doc import Doc
+from matcher.criteria.mentions import find_mentions
+from matcher.criteria.tagger import MODEL_FILE, lexicon_tags, window_features
 from matcher.resources import data_path
-
-from .chia import ChiaDocument, f1, heldout, lines, read_corpus, score
-from .doc import Doc
-from .mentions import find_mentions
-from .tagger import MODEL_FILE, lexicon_tags, window_features
+from tools.chia import ChiaDocument, f1, heldout, lines, read_corpus, score
 
 MIN_COUNT = 2
 CLASS_WEIGHT_POWER = 0.25
