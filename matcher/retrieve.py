@@ -16,6 +16,15 @@ from .store import Store
 # Weights of the trials_fts columns in bm25(): brief_title, official_title, brief_summary,
 # conditions, condition_mesh_terms, keywords, eligibility_text.
 FTS_WEIGHTS = (4.0, 2.0, 1.0, 6.0, 3.0, 2.0, 0.5)
+# The fields scored one by one for ranking features: name → the trials_fts columns it covers.
+FIELDS = {
+    "title": (0, 1),
+    "summary": (2,),
+    "conditions": (3,),
+    "mesh_terms": (4,),
+    "keywords": (5,),
+    "criteria": (6,),
+}
 RRF_K = 60
 
 _STOPWORDS = frozenset(
@@ -64,6 +73,28 @@ def bm25_search(store: Store, text: str, limit: int, among: list[str] | None = N
         f"JOIN trials t ON t.rowid = trials_fts.rowid {join} WHERE trials_fts MATCH ? ORDER BY score LIMIT ?"
     )
     return [(nct_id, -score) for nct_id, score in store.conn.execute(sql, (fts_query(terms), limit))]
+
+
+def field_scores(store: Store, text: str, nct_ids: list[str]) -> dict[str, dict[str, float]]:
+    """BM25 of each field (``FIELDS``) and of the whole weighted record, for the given trials
+    only: {nct_id: {"all": …, "title": …, …}}; trials the text does not match are left out.
+    FTS5's bm25() normalises by the length of the whole record, not of the field alone."""
+    terms = query_terms(text)
+    if not terms or not nct_ids:
+        return {}
+    columns = [", ".join(str(w) for w in FTS_WEIGHTS)]
+    for covered in FIELDS.values():
+        columns.append(", ".join("1.0" if i in covered else "0.0" for i in range(len(FTS_WEIGHTS))))
+    scores = ", ".join(f"bm25(trials_fts, {weights})" for weights in columns)
+    names = ("all", *FIELDS)
+    found = {}
+    for start in range(0, len(nct_ids), 500):  # SQLite caps the parameters of one statement
+        part = nct_ids[start:start + 500]
+        sql = (f"SELECT t.nct_id, {scores} FROM trials_fts JOIN trials t ON t.rowid = trials_fts.rowid WHERE "
+               f"trials_fts MATCH ? AND trials_fts.rowid IN (SELECT rowid FROM trials WHERE nct_id IN ({','.join('?' * len(part))}))")
+        for row in store.conn.execute(sql, (fts_query(terms), *part)):
+            found[row[0]] = {name: -value for name, value in zip(names, row[1:])}
+    return found
 
 
 _restricted_to: WeakKeyDictionary[Store, list[str]] = WeakKeyDictionary()

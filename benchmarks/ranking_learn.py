@@ -1,0 +1,207 @@
+"""Fitting and measuring rankers on judged pairs: shared by benchmarks/train_ranker.py,
+ranking_trec2021.py and ranking_sigir.py.
+
+Models: LambdaRank over gradient-boosted trees (LightGBM; its trees copied into the JSON that
+``matcher.ranking.RankingModel`` reads) or a linear model (scikit-learn), and the logistic
+eligibility model. Measures come from ``ir_measures`` (trec_eval's definitions): NDCG@10 with the
+grades as gains, P@10 and MRR counting grade 2 (eligible) as relevant.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+
+import numpy as np
+
+from benchmarks.ranking_data import Pair
+
+FOLDS = 5
+SEED = 20211
+# Chosen by cross-validation on the tuning topics only (see docs/ranking.md).
+TREES = {"num_leaves": 7, "min_data_in_leaf": 40, "learning_rate": 0.05, "num_boost_round": 300,
+         "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0}
+ELIGIBILITY_C = 0.1
+
+
+def measures():
+    import ir_measures
+    from ir_measures import RR, P, nDCG
+
+    return ir_measures, (nDCG @ 10, P(rel=2) @ 10, RR(rel=2))
+
+
+def topics_with_eligible(pairs: list[Pair]) -> list[str]:
+    """The topics scored: those with at least one trial judged eligible (grade 2)."""
+    return sorted({p.topic for p in pairs if p.grade == 2})
+
+
+def heldout_topics(topics: list[str]) -> set[str]:
+    """Every third topic (sorted): never looked at while choosing features or settings."""
+    return set(sorted(topics)[2::3])
+
+
+def folds_of(topics: list[str], folds: int = FOLDS) -> dict[str, int]:
+    """Topics dealt round-robin into folds, in a seeded shuffled order: every split is by
+    patient, and the same on every run."""
+    order = sorted(topics)
+    random.Random(SEED).shuffle(order)
+    return {topic: i % folds for i, topic in enumerate(order)}
+
+
+def evaluate(pairs: list[Pair], scores, topics: list[str] | None = None) -> dict[str, float]:
+    """Mean NDCG@10, P@10 and MRR over ``topics`` (default: those with an eligible trial)."""
+    ir_measures, wanted = measures()
+    topics = set(topics if topics is not None else topics_with_eligible(pairs))
+    qrels = [ir_measures.Qrel(p.topic, p.nct_id, p.grade) for p in pairs if p.topic in topics]
+    run = [ir_measures.ScoredDoc(p.topic, p.nct_id, float(s)) for p, s in zip(pairs, scores) if p.topic in topics]
+    found = ir_measures.calc_aggregate(wanted, qrels, run)
+    return {"NDCG@10": found[wanted[0]], "P@10": found[wanted[1]], "MRR": found[wanted[2]]}
+
+
+def per_topic_ndcg(pairs: list[Pair], scores) -> dict[str, float]:
+    ir_measures, wanted = measures()
+    topics = set(topics_with_eligible(pairs))
+    qrels = [ir_measures.Qrel(p.topic, p.nct_id, p.grade) for p in pairs if p.topic in topics]
+    run = [ir_measures.ScoredDoc(p.topic, p.nct_id, float(s)) for p, s in zip(pairs, scores) if p.topic in topics]
+    return {m.query_id: m.value for m in ir_measures.iter_calc([wanted[0]], qrels, run)}
+
+
+def random_scores(pairs: list[Pair], shuffle: int) -> list[float]:
+    rng = random.Random(SEED + shuffle)
+    return [rng.random() for _ in pairs]
+
+
+def matrix(pairs: list[Pair]) -> np.ndarray:
+    return np.array([p.features for p in pairs], dtype=float).reshape(len(pairs), -1)
+
+
+# ----------------------------------------------------------------------------- rankers
+
+
+def lightgbm_trees(booster) -> list[dict]:
+    """LightGBM's trees as the flat arrays ``matcher.ranking.model.Trees`` walks."""
+    trees = []
+    for info in booster.dump_model()["tree_info"]:
+        nodes = {"feature": [], "threshold": [], "left": [], "right": [], "value": []}
+
+        def add(node: dict) -> int:
+            index = len(nodes["feature"])
+            for key in nodes:
+                nodes[key].append(-1 if key in ("feature", "left", "right") else 0.0)
+            if "leaf_value" in node:
+                nodes["value"][index] = node["leaf_value"]
+                return index
+            if node["decision_type"] != "<=" or node.get("missing_type") not in (None, "None", "NaN"):
+                raise ValueError(f"a split this evaluator cannot walk: {node['decision_type']}, {node.get('missing_type')}")
+            nodes["feature"][index] = node["split_feature"]
+            nodes["threshold"][index] = node["threshold"]
+            nodes["value"][index] = node["internal_value"]
+            nodes["left"][index] = add(node["left_child"])
+            nodes["right"][index] = add(node["right_child"])
+            return index
+
+        def depth(node: dict) -> int:
+            return 0 if "leaf_value" in node else 1 + max(depth(node["left_child"]), depth(node["right_child"]))
+
+        add(info["tree_structure"])
+        trees.append({**nodes, "depth": depth(info["tree_structure"])})
+    return trees
+
+
+def fit_trees(pairs: list[Pair], params: dict | None = None) -> dict:
+    """LambdaRank (NDCG, grades as gains) on gradient-boosted trees, deterministic."""
+    import lightgbm
+
+    params = {**TREES, **(params or {})}
+    rounds = params.pop("num_boost_round")
+    order = sorted(range(len(pairs)), key=lambda i: (pairs[i].topic, pairs[i].nct_id))
+    pairs = [pairs[i] for i in order]
+    groups = [sum(1 for _ in members) for _, members in _grouped(pairs)]
+    data = lightgbm.Dataset(matrix(pairs), label=[p.grade for p in pairs], group=groups, free_raw_data=False)
+    booster = lightgbm.train({
+        "objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "lambdarank_truncation_level": 20,
+        "deterministic": True, "force_row_wise": True, "num_threads": 2, "seed": SEED, "verbosity": -1, **params,
+    }, data, num_boost_round=rounds)
+    spec = {"kind": "trees", "trees": lightgbm_trees(booster)}
+    from matcher.ranking.model import Trees
+
+    walked = Trees.from_json(spec["trees"]).predict(matrix(pairs))
+    if not np.allclose(walked, booster.predict(matrix(pairs)), atol=1e-9):
+        raise AssertionError("the copied trees do not predict what LightGBM predicts")
+    return spec
+
+
+def _grouped(pairs: list[Pair]):
+    from itertools import groupby
+
+    return groupby(pairs, key=lambda p: p.topic)
+
+
+def fit_linear(pairs: list[Pair], target: Callable[[Pair], int] = lambda p: int(p.grade > 0), c: float = 1.0) -> dict:
+    """A logistic model of ``target`` on standardised features."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = matrix(pairs)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, [target(p) for p in pairs])
+    return {"kind": "linear", "mean": mean.tolist(), "scale": scale.tolist(), "weight": model.coef_[0].tolist(),
+            "bias": float(model.intercept_[0])}
+
+
+def fit_eligibility(pairs: list[Pair]) -> dict:
+    """P(eligible | relevant): trained on the pairs judged relevant (grade 1 or 2) whose trial
+    has criteria, eligible (2) against excluded (1)."""
+    return fit_linear([p for p in pairs if p.grade > 0 and p.has_criteria], lambda p: int(p.grade == 2), ELIGIBILITY_C)
+
+
+def predict(spec: dict, pairs: list[Pair]) -> np.ndarray:
+    from matcher.ranking.model import part_from_json
+
+    return part_from_json(spec).predict(matrix(pairs))
+
+
+def cross_validate(pairs: list[Pair], fit: Callable[[list[Pair]], dict], folds: dict[str, int]) -> tuple[np.ndarray, list[dict]]:
+    """Out-of-fold scores of every pair whose topic is in ``folds``, and each fold's measures."""
+    scores = np.zeros(len(pairs))
+    measured = []
+    for fold in sorted(set(folds.values())):
+        train = [p for p in pairs if p.topic in folds and folds[p.topic] != fold]
+        test = [i for i, p in enumerate(pairs) if folds.get(p.topic) == fold]
+        scores[test] = predict(fit(train), [pairs[i] for i in test])
+        measured.append(evaluate([pairs[i] for i in test], scores[test]))
+    return scores, measured
+
+
+def spread(measured: list[dict], name: str = "NDCG@10") -> tuple[float, float]:
+    values = [m[name] for m in measured]
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+# -------------------------------------------------------------------------- eligibility
+
+
+def grouped_auc(pairs: list[Pair], scores) -> tuple[float, int]:
+    """Eligible (grade 2) against excluded (grade 1) among relevant pairs with criteria: the
+    area under the ROC curve within each patient, averaged over patients that have both."""
+    from sklearn.metrics import roc_auc_score
+
+    by_topic = defaultdict(lambda: ([], []))
+    for pair, score in zip(pairs, scores):
+        if pair.grade > 0 and pair.has_criteria:
+            by_topic[pair.topic][0].append(int(pair.grade == 2))
+            by_topic[pair.topic][1].append(float(score))
+    aucs = [roc_auc_score(y, s) for y, s in by_topic.values() if 0 < sum(y) < len(y)]
+    return (statistics.mean(aucs) if aucs else float("nan")), len(aucs)
+
+
+def label_score(pair: Pair) -> float:
+    """Today's label as an order: eligible 2, possible 1, ineligible 0."""
+    from matcher.ranking import FEATURES
+
+    eligible = pair.features[FEATURES.index("label_eligible")]
+    ineligible = pair.features[FEATURES.index("label_ineligible")]
+    return 2.0 if eligible else 0.0 if ineligible else 1.0
