@@ -1,9 +1,9 @@
 """Fitting and measuring rankers on judged pairs: shared by benchmarks/train_ranker.py,
 ranking_trec2021.py and ranking_sigir.py.
 
-Models: LambdaRank over gradient-boosted trees (LightGBM; its trees copied into the JSON that
-``matcher.ranking.RankingModel`` reads) or a linear model (scikit-learn), and the logistic
-eligibility model. Measures come from ``ir_measures`` (trec_eval's definitions): NDCG@10 with the
+Models: the two logistic models ``matcher.ranking.RankingModel`` reads (scikit-learn), and for
+comparison LambdaRank on gradient-boosted trees (LightGBM, ``pip install -e '.[train]'``).
+Measures come from ``ir_measures`` (trec_eval's definitions): NDCG@10 with the
 grades as gains, P@10 and MRR counting grade 2 (eligible) as relevant.
 """
 
@@ -13,6 +13,8 @@ import random
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
+from itertools import groupby
 
 import numpy as np
 
@@ -21,9 +23,10 @@ from benchmarks.ranking_data import Pair
 FOLDS = 5
 SEED = 20211
 # Chosen by cross-validation on the tuning topics only (see docs/ranking.md).
-TREES = {"num_leaves": 7, "min_data_in_leaf": 40, "learning_rate": 0.05, "num_boost_round": 300,
+RELEVANCE_C = 0.1
+ELIGIBILITY_C = 0.01
+TREES = {"num_leaves": 7, "min_data_in_leaf": 80, "learning_rate": 0.05, "num_boost_round": 300,
          "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0}
-ELIGIBILITY_C = 0.1
 
 
 def measures():
@@ -80,98 +83,84 @@ def matrix(pairs: list[Pair]) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- rankers
 
-
-def lightgbm_trees(booster) -> list[dict]:
-    """LightGBM's trees as the flat arrays ``matcher.ranking.model.Trees`` walks."""
-    trees = []
-    for info in booster.dump_model()["tree_info"]:
-        nodes = {"feature": [], "threshold": [], "left": [], "right": [], "value": []}
-
-        def add(node: dict) -> int:
-            index = len(nodes["feature"])
-            for key in nodes:
-                nodes[key].append(-1 if key in ("feature", "left", "right") else 0.0)
-            if "leaf_value" in node:
-                nodes["value"][index] = node["leaf_value"]
-                return index
-            if node["decision_type"] != "<=" or node.get("missing_type") not in (None, "None", "NaN"):
-                raise ValueError(f"a split this evaluator cannot walk: {node['decision_type']}, {node.get('missing_type')}")
-            nodes["feature"][index] = node["split_feature"]
-            nodes["threshold"][index] = node["threshold"]
-            nodes["value"][index] = node["internal_value"]
-            nodes["left"][index] = add(node["left_child"])
-            nodes["right"][index] = add(node["right_child"])
-            return index
-
-        def depth(node: dict) -> int:
-            return 0 if "leaf_value" in node else 1 + max(depth(node["left_child"]), depth(node["right_child"]))
-
-        add(info["tree_structure"])
-        trees.append({**nodes, "depth": depth(info["tree_structure"])})
-    return trees
+Predictor = Callable[[list[Pair]], np.ndarray]
 
 
-def fit_trees(pairs: list[Pair], params: dict | None = None) -> dict:
-    """LambdaRank (NDCG, grades as gains) on gradient-boosted trees, deterministic."""
-    import lightgbm
-
-    params = {**TREES, **(params or {})}
-    rounds = params.pop("num_boost_round")
-    order = sorted(range(len(pairs)), key=lambda i: (pairs[i].topic, pairs[i].nct_id))
-    pairs = [pairs[i] for i in order]
-    groups = [sum(1 for _ in members) for _, members in _grouped(pairs)]
-    data = lightgbm.Dataset(matrix(pairs), label=[p.grade for p in pairs], group=groups, free_raw_data=False)
-    booster = lightgbm.train({
-        "objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "lambdarank_truncation_level": 20,
-        "deterministic": True, "force_row_wise": True, "num_threads": 2, "seed": SEED, "verbosity": -1, **params,
-    }, data, num_boost_round=rounds)
-    spec = {"kind": "trees", "trees": lightgbm_trees(booster)}
-    from matcher.ranking.model import Trees
-
-    walked = Trees.from_json(spec["trees"]).predict(matrix(pairs))
-    if not np.allclose(walked, booster.predict(matrix(pairs)), atol=1e-9):
-        raise AssertionError("the copied trees do not predict what LightGBM predicts")
-    return spec
-
-
-def _grouped(pairs: list[Pair]):
-    from itertools import groupby
-
-    return groupby(pairs, key=lambda p: p.topic)
-
-
-def fit_linear(pairs: list[Pair], target: Callable[[Pair], int] = lambda p: int(p.grade > 0), c: float = 1.0) -> dict:
-    """A logistic model of ``target`` on standardised features."""
+def fit_linear(pairs: list[Pair], target: Callable[[Pair], int], c: float) -> dict:
+    """A logistic model of ``target`` on standardised features (L2, deterministic solver)."""
     from sklearn.linear_model import LogisticRegression
 
     x = matrix(pairs)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, [target(p) for p in pairs])
-    return {"kind": "linear", "mean": mean.tolist(), "scale": scale.tolist(), "weight": model.coef_[0].tolist(),
+    model = LogisticRegression(C=c, max_iter=5000).fit((x - mean) / scale, [target(p) for p in pairs])
+    return {"mean": mean.tolist(), "scale": scale.tolist(), "weight": model.coef_[0].tolist(),
             "bias": float(model.intercept_[0])}
 
 
-def fit_eligibility(pairs: list[Pair]) -> dict:
-    """P(eligible | relevant): trained on the pairs judged relevant (grade 1 or 2) whose trial
-    has criteria, eligible (2) against excluded (1)."""
-    return fit_linear([p for p in pairs if p.grade > 0 and p.has_criteria], lambda p: int(p.grade == 2), ELIGIBILITY_C)
+def fit_model(pairs: list[Pair]) -> dict:
+    """The two models of ``matcher.ranking.model``: relevance on every pair (grade 1 or 2
+    against 0), eligibility on the relevant pairs whose trial has criteria (2 against 1)."""
+    from matcher.ranking import FEATURES, FEATURES_VERSION
+
+    relevant = [p for p in pairs if p.grade > 0 and p.has_criteria]
+    return {"features": list(FEATURES), "features_version": FEATURES_VERSION,
+            "relevance": fit_linear(pairs, lambda p: int(p.grade > 0), RELEVANCE_C),
+            "eligibility": fit_linear(relevant, lambda p: int(p.grade == 2), ELIGIBILITY_C)}
 
 
-def predict(spec: dict, pairs: list[Pair]) -> np.ndarray:
-    from matcher.ranking.model import part_from_json
+def learned(pairs: list[Pair]) -> Predictor:
+    from matcher.ranking import RankingModel
 
-    return part_from_json(spec).predict(matrix(pairs))
+    model = RankingModel(fit_model(pairs))
+    return lambda test: model.score(matrix(test))
 
 
-def cross_validate(pairs: list[Pair], fit: Callable[[list[Pair]], dict], folds: dict[str, int]) -> tuple[np.ndarray, list[dict]]:
+def learned_eligibility(pairs: list[Pair]) -> Predictor:
+    from matcher.ranking import RankingModel
+
+    model = RankingModel(fit_model(pairs))
+    return lambda test: model.eligible_probability(matrix(test))
+
+
+def lambdamart(pairs: list[Pair]) -> Predictor:
+    """LambdaRank on gradient-boosted trees (LightGBM), the alternative measured beside."""
+    import lightgbm
+
+    pairs = sorted(pairs, key=lambda p: (p.topic, p.nct_id))
+    groups = [len(list(members)) for _, members in groupby(pairs, key=lambda p: p.topic)]
+    params = {**TREES}
+    rounds = params.pop("num_boost_round")
+    data = lightgbm.Dataset(matrix(pairs), label=[p.grade for p in pairs], group=groups)
+    booster = lightgbm.train({"objective": "lambdarank", "deterministic": True, "force_row_wise": True,
+                              "num_threads": 2, "seed": SEED, "verbosity": -1, **params}, data, num_boost_round=rounds)
+    return lambda test: booster.predict(matrix(test))
+
+
+def restricted(fit: Callable[[list[Pair]], Predictor], names: list[str]) -> Callable[[list[Pair]], Predictor]:
+    """``fit`` on the named features only (the others set to 0): what the rest adds."""
+    from matcher.ranking import FEATURES
+
+    keep = [name in names for name in FEATURES]
+
+    def masked(pairs: list[Pair]) -> list[Pair]:
+        return [replace(p, features=[v if k else 0.0 for v, k in zip(p.features, keep)]) for p in pairs]
+
+    def fitted(pairs: list[Pair]) -> Predictor:
+        predict = fit(masked(pairs))
+        return lambda test: predict(masked(test))
+    return fitted
+
+
+def cross_validate(pairs: list[Pair], fit: Callable[[list[Pair]], Predictor],
+                   folds: dict[str, int]) -> tuple[np.ndarray, list[dict]]:
     """Out-of-fold scores of every pair whose topic is in ``folds``, and each fold's measures."""
     scores = np.zeros(len(pairs))
     measured = []
     for fold in sorted(set(folds.values())):
         train = [p for p in pairs if p.topic in folds and folds[p.topic] != fold]
         test = [i for i, p in enumerate(pairs) if folds.get(p.topic) == fold]
-        scores[test] = predict(fit(train), [pairs[i] for i in test])
+        scores[test] = fit(train)([pairs[i] for i in test])
         measured.append(evaluate([pairs[i] for i in test], scores[test]))
     return scores, measured
 

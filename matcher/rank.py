@@ -302,12 +302,11 @@ class Ranker:
             scores = [hand_set_score(a.label, a.relevance, a.verdicts, d, self.nearness_km) for a, d in zip(assessed, distances)]
         else:
             x = np.array([[a.features[name] for name in FEATURES] for a in assessed]).reshape(len(assessed), len(FEATURES))
-            learned = 1 / (1 + np.exp(-self.model.score(x)))
+            learned, probability = self.model.score(x), self.model.eligible_probability(x)
             scores = [round(float(s) * ((1 - NEARNESS_WEIGHT) + NEARNESS_WEIGHT * nearness(d, self.nearness_km)
                                         if d is not None else 1.0), 4) for s, d in zip(learned, distances)]
-            probability = self.model.eligible_probability(x)
-            if probability is not None:
-                eligible = [round(float(p), 2) for p in probability]
+            # measured only on trials with criteria: without them, no chance is shown
+            eligible = [round(float(p), 2) if a.criteria else None for a, p in zip(assessed, probability)]
             order = sorted(range(len(assessed)), key=lambda i: (-scores[i], assessed[i].trial.nct_id))[:top]
             if order:
                 for i, moved in zip(order, self.model.contributions(x[order])):
