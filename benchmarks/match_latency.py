@@ -122,8 +122,9 @@ def measure(db_path: Path, people) -> dict:
 
 def stage_costs(db_path: Path, people) -> dict[str, float]:
     """Mean CPU ms per patient of the stages of a warm match, as ``Ranker.rank`` runs them
-    (default filters: open trials): the query embedding, BM25 among the open trials, evaluating
-    every criterion of the candidates, and the whole match."""
+    (default filters: open trials): the query embedding, BM25 among the open trials, BM25 by
+    field and similarity of the candidates (for the learned ranker's features), evaluating every
+    criterion of the candidates, and the whole match."""
     from matcher.eligibility import evaluate_trial
     from matcher.embeddings import embed_query
     from matcher.rank import Filters, Ranker, patient_text
@@ -133,7 +134,8 @@ def stage_costs(db_path: Path, people) -> dict[str, float]:
     ranker = Ranker(Store(db_path, read_only=True))
     ranker.rank(people[0], top=10)
     among = ranker.allowed(Filters(), None)[1]
-    totals = dict.fromkeys(("query embedding", "BM25", "criteria evaluation", "whole match"), 0.0)
+    totals = dict.fromkeys(("query embedding", "BM25", "field BM25 and similarity", "criteria evaluation",
+                            "whole match"), 0.0)
 
     def timed(stage, work):
         started = time.process_time()
@@ -143,9 +145,11 @@ def stage_costs(db_path: Path, people) -> dict[str, float]:
 
     for person in people:
         text = patient_text(person)
-        timed("query embedding", lambda: embed_query(text))
+        query = timed("query embedding", lambda: embed_query(text))
         timed("BM25", lambda: bm25_search(ranker.store, text, ranker.pool, among=among))
-        found = [ranker.trial_and_criteria(c.nct_id) for c in ranker.candidates(person, among, None)]
+        candidates = ranker.candidates(text, query, among, None)
+        timed("field BM25 and similarity", lambda: ranker.retrieval(text, query, candidates))
+        found = [ranker.trial_and_criteria(c.nct_id) for c in candidates]
         timed("criteria evaluation", lambda: [evaluate_trial(person, trial, criteria) for trial, criteria in found])
         timed("whole match", lambda: ranker.rank(person, top=10))
     return {stage: 1000 * total / len(people) for stage, total in totals.items()}

@@ -22,6 +22,7 @@ from . import (
     stats_cmd,
     update_cmd,
 )
+from ..ranking import ModelError
 from .common import UsageError
 
 # In the order `trialmatch --help` lists them.
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"trialmatch {args.command}: {error}", file=sys.stderr)
         return 2
+    except ModelError as error:  # an install whose ranking model does not fit its code
+        print(f"trialmatch {args.command}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"trialmatch {args.command}: interrupted", file=sys.stderr)
         return 130
