@@ -184,11 +184,6 @@ class Ranker:
         self._data_version = None
         self._allowed: OrderedDict[tuple, tuple[set[str], list[str]] | None] = OrderedDict()  # filters → trials passing them
 
-    @property
-    def version(self) -> str:
-        """What orders the trials: ``hand-set``, or the learned model's version."""
-        return HAND_SET if self.model == HAND_SET else f"learned {self.model.version}"
-
     def forget_if_changed(self) -> None:
         """Empty the caches (trials, criteria, vectors) when another connection has changed the database."""
         version = self.store.conn.execute("PRAGMA data_version").fetchone()[0]
@@ -292,38 +287,41 @@ class Ranker:
             assessed.append(Assessed(trial, criteria, verdicts, label, found.fused, nearest_site(trial, point), features))
         return assessed
 
+    def scored(self, assessed: list[Assessed], top: int) -> tuple[list[float], list[float | None], list[list[str]]]:
+        """Each trial's score, its learned chance of eligibility (trials with criteria only: it
+        was measured on those), and, for the ``top`` ones, what moved the score most."""
+        distances = [a.site.distance_km if a.site else None for a in assessed]
+        if self.model == HAND_SET:
+            scores = [hand_set_score(a.label, a.relevance, a.verdicts, d, self.nearness_km) for a, d in zip(assessed, distances)]
+            return scores, [None] * len(assessed), [[] for _ in assessed]
+        x = np.array([[a.features[name] for name in FEATURES] for a in assessed]).reshape(len(assessed), len(FEATURES))
+        scale = [(1 - NEARNESS_WEIGHT) + NEARNESS_WEIGHT * nearness(d, self.nearness_km) if d is not None else 1.0
+                 for d in distances]
+        scores = [round(float(s) * k, 4) for s, k in zip(self.model.score(x), scale)]
+        eligible = [round(float(p), 2) if a.criteria else None for a, p in zip(assessed, self.model.eligible_probability(x))]
+        explanations: list[list[str]] = [[] for _ in assessed]
+        first = sorted(range(len(assessed)), key=lambda i: (-scores[i], assessed[i].trial.nct_id))[:top]
+        if first:
+            for i, moved in zip(first, self.model.contributions(x[first])):
+                explanations[i] = explain(dict(zip(FEATURES, moved)), assessed[i].features, EXPLAINED)
+        return scores, eligible, explanations
+
     def rank(self, patient: Patient, *, top: int = 10, filters: Filters | None = None,
              shortlist: Iterable[str] | None = None) -> list[Match]:
         assessed = self.assess(patient, filters=filters, shortlist=shortlist)
-        distances = [a.site.distance_km if a.site else None for a in assessed]
-        explanations: list[list[str]] = [[] for _ in assessed]
-        eligible = [None] * len(assessed)
-        if self.model == HAND_SET:
-            scores = [hand_set_score(a.label, a.relevance, a.verdicts, d, self.nearness_km) for a, d in zip(assessed, distances)]
-        else:
-            x = np.array([[a.features[name] for name in FEATURES] for a in assessed]).reshape(len(assessed), len(FEATURES))
-            learned, probability = self.model.score(x), self.model.eligible_probability(x)
-            scores = [round(float(s) * ((1 - NEARNESS_WEIGHT) + NEARNESS_WEIGHT * nearness(d, self.nearness_km)
-                                        if d is not None else 1.0), 4) for s, d in zip(learned, distances)]
-            # measured only on trials with criteria: without them, no chance is shown
-            eligible = [round(float(p), 2) if a.criteria else None for a, p in zip(assessed, probability)]
-            order = sorted(range(len(assessed)), key=lambda i: (-scores[i], assessed[i].trial.nct_id))[:top]
-            if order:
-                for i, moved in zip(order, self.model.contributions(x[order])):
-                    explanations[i] = explain(dict(zip(FEATURES, moved)), assessed[i].features, EXPLAINED)
         matches = []
-        for a, s, why, p in zip(assessed, scores, explanations, eligible):
+        for a, score, eligible, why in zip(assessed, *self.scored(assessed, top)):
             trial = a.trial
             matches.append(Match(
-                nct_id=trial.nct_id, title=trial.brief_title, status=trial.overall_status, score=s,
+                nct_id=trial.nct_id, title=trial.brief_title, status=trial.overall_status, score=score,
                 eligibility=a.label, verdicts=a.verdicts, phases=trial.phases, nearest_site=a.site,
-                relevance=round(a.relevance, 4), source_url=trial.source_url, explanation=why, eligible_probability=p,
+                relevance=round(a.relevance, 4), source_url=trial.source_url, explanation=why,
+                eligible_probability=eligible,
             ))
         matches.sort(key=lambda m: (-m.score, m.nct_id))
         for position, match in enumerate(matches[:top], start=1):
             match.rank = position
         return matches[:top]
-
 
 def rank(patient: Patient, db: Store | str, *, top: int = 10, filters: Filters | None = None,
          shortlist: Iterable[str] | None = None, use_embeddings: bool = True) -> list[Match]:
