@@ -13,7 +13,6 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-
 from pathlib import Path
 
 import numpy as np
@@ -243,11 +242,9 @@ class Ranker:
         by_field = field_scores(self.store, text, ids) if text else {}
         fields = {name: relative({n: by_field.get(n, {}).get(name, 0.0) for n in ids}) for name in ("all", *FIELDS)}
         cosines = {}
-        if query is not None:
-            rows = [self.index.position.get(n) for n in ids]
-            known = [r for r in rows if r is not None]
-            similar = iter(self.index.matrix[known] @ query if known else [])
-            cosines = {n: float(next(similar)) for n, r in zip(ids, rows) if r is not None}
+        rows = {n: self.index.position[n] for n in ids if n in self.index.position} if query is not None else {}
+        if rows:
+            cosines = dict(zip(rows, (self.index.matrix[list(rows.values())] @ query).tolist()))
         top_cosine = max(cosines.values(), default=0.0)
         best = max((c.relevance for c in candidates), default=0.0) or 1.0
         return {c.nct_id: Retrieval({name: fields[name][c.nct_id] for name in fields}, cosines.get(c.nct_id),
@@ -322,6 +319,7 @@ class Ranker:
         for position, match in enumerate(matches[:top], start=1):
             match.rank = position
         return matches[:top]
+
 
 def rank(patient: Patient, db: Store | str, *, top: int = 10, filters: Filters | None = None,
          shortlist: Iterable[str] | None = None, use_embeddings: bool = True) -> list[Match]:

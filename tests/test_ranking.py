@@ -117,6 +117,18 @@ def test_the_order_follows_the_model(store, tmp_path):
         assert itp.explanation == [("↑ " if weight > 0 else "↓ ") + "the trial's conditions match the note"]
 
 
+@pytest.mark.slow
+def test_with_embeddings_the_closest_trial_has_no_similarity_gap(store):
+    from matcher.embeddings import build_index
+
+    build_index(store)
+    assessed = {a.trial.nct_id: a.features for a in Ranker(store).assess(
+        load_patient(EXAMPLE), shortlist=["NCT09000001", "NCT09000002", "NCT09000003"])}
+    closest = max(assessed, key=lambda n: assessed[n]["cosine"])
+    assert closest != "NCT09000003" and assessed[closest]["cosine_gap"] == 0
+    assert assessed["NCT09000003"]["cosine_gap"] > 0 and 0 < assessed["NCT09000003"]["cosine"] < assessed[closest]["cosine"]
+
+
 def test_hand_set_score_stays_available_by_name(store):
     ranker = Ranker(store, model=HAND_SET, use_embeddings=False)
     patient = load_patient(EXAMPLE)
