@@ -122,20 +122,20 @@ def measure(db_path: Path, people) -> dict:
 
 def stage_costs(db_path: Path, people) -> dict[str, float]:
     """Mean CPU ms per patient of the stages of a warm match, as ``Ranker.rank`` runs them
-    (default filters: open trials): the query embedding, BM25 among the open trials, BM25 by
-    field and similarity of the candidates (for the learned ranker's features), evaluating every
+    (default filters: open trials): the query embedding, BM25 among the open trials (with BM25 by
+    field, for the learned ranker's features), the similarity of the candidates, evaluating every
     criterion of the candidates, the features and the learned score, and the whole match."""
     from matcher.eligibility import evaluate_trial, trial_label
     from matcher.embeddings import embed_query
     from matcher.rank import Assessed, Filters, Ranker, patient_text
     from matcher.ranking import pair_features, text_stems
-    from matcher.retrieve import bm25_search
+    from matcher.retrieve import bm25_with_fields
     from matcher.store import Store
 
     ranker = Ranker(Store(db_path, read_only=True))
     ranker.rank(people[0], top=10)
     among = ranker.allowed(Filters(), None)[1]
-    totals = dict.fromkeys(("query embedding", "BM25", "field BM25 and similarity", "criteria evaluation",
+    totals = dict.fromkeys(("query embedding", "BM25 (whole record and by field)", "similarity", "criteria evaluation",
                             "features and learned score", "whole match"), 0.0)
 
     def timed(stage, work):
@@ -147,9 +147,9 @@ def stage_costs(db_path: Path, people) -> dict[str, float]:
     for person in people:
         text = patient_text(person)
         query = timed("query embedding", lambda: embed_query(text))
-        timed("BM25", lambda: bm25_search(ranker.store, text, ranker.pool, among=among))
-        candidates = ranker.candidates(text, query, among, None)
-        retrieval = timed("field BM25 and similarity", lambda: ranker.retrieval(text, query, candidates))
+        timed("BM25 (whole record and by field)", lambda: bm25_with_fields(ranker.store, text, ranker.pool, among=among))
+        candidates, by_field = ranker.candidates(text, query, among, None)
+        retrieval = timed("similarity", lambda: ranker.retrieval(query, candidates, by_field))
         found = [ranker.trial_and_criteria(c.nct_id) for c in candidates]
         verdicts = timed("criteria evaluation", lambda: [evaluate_trial(person, trial, criteria) for trial, criteria in found])
         timed("features and learned score", lambda: ranker.scored([

@@ -25,7 +25,7 @@ from models.trial import OPEN_STATUSES, Trial
 from .eligibility import evaluate_trial, trial_label
 from .geo import distance_km, locate
 from .ranking import FEATURES, FIELDS, RankingModel, Retrieval, explain, pair_features, shipped_model, text_stems
-from .retrieve import Candidate, bm25_search, field_scores, fuse
+from .retrieve import Candidate, bm25_with_fields, fuse
 from .store import Store
 
 HAND_SET = "hand-set"  # the score set by hand before the learned model, kept as a named baseline
@@ -224,22 +224,22 @@ class Ranker:
             self._index = VectorIndex.load(self.store)
         return self._index
 
-    def candidates(self, text: str, query, among: list[str] | None, shortlist: list[str] | None) -> list[Candidate]:
-        """Trials by fused relevance, among the allowed ones; all of a shortlist's allowed trials."""
+    def candidates(self, text: str, query, among: list[str] | None,
+                   shortlist: list[str] | None) -> tuple[list[Candidate], dict[str, dict[str, float]]]:
+        """Trials by fused relevance, among the allowed ones (all of a shortlist's allowed
+        trials), and the BM25 by field of those the text matches."""
         limit = len(among) if shortlist is not None else self.pool
-        rankings = [bm25_search(self.store, text, limit, among=among)] if text else [[]]
-        if query is not None:
-            rankings.append(self.index.search(query, limit, among=among))
-        fused = fuse(rankings)
+        vector = self.index.search(query, limit, among=among) if query is not None else []
+        ranking, fields = bm25_with_fields(self.store, text, limit, among, wanted=[n for n, _ in vector])
+        fused = fuse([ranking, vector] if vector else [ranking])
         if shortlist is not None:  # a shortlist is ranked whole, matched by text or not
             found = {c.nct_id for c in fused}
             fused += [Candidate(n, 0.0) for n in among if n not in found]
-        return fused[:limit]
+        return fused[:limit], fields
 
-    def retrieval(self, text: str, query, candidates: list[Candidate]) -> dict[str, Retrieval]:
+    def retrieval(self, query, candidates: list[Candidate], by_field: dict[str, dict[str, float]]) -> dict[str, Retrieval]:
         """Per candidate: BM25 by field and embedding similarity, each relative to the best."""
         ids = [c.nct_id for c in candidates]
-        by_field = field_scores(self.store, text, ids) if text else {}
         fields = {name: relative({n: by_field.get(n, {}).get(name, 0.0) for n in ids}) for name in ("all", *FIELDS)}
         cosines = {}
         rows = {n: self.index.position[n] for n in ids if n in self.index.position} if query is not None else {}
@@ -269,8 +269,8 @@ class Ranker:
             from .embeddings import embed_query
 
             query = embed_query(text)
-        candidates = self.candidates(text, query, among, shortlist)
-        retrieval = self.retrieval(text, query, candidates)
+        candidates, by_field = self.candidates(text, query, among, shortlist)
+        retrieval = self.retrieval(query, candidates, by_field)
         words = text_stems(text)
         assessed = []
         for candidate in candidates:

@@ -60,41 +60,38 @@ def fts_query(terms: Iterable[str]) -> str:
 
 def bm25_search(store: Store, text: str, limit: int, among: list[str] | None = None) -> list[tuple[str, float]]:
     """Trials by BM25 over titles, conditions, MeSH terms, keywords, summary and criteria."""
+    return bm25_with_fields(store, text, limit, among)[0]
+
+
+def bm25_with_fields(store: Store, text: str, limit: int, among: list[str] | None = None,
+                     wanted: Iterable[str] = ()) -> tuple[list[tuple[str, float]], dict[str, dict[str, float]]]:
+    """The ``limit`` best trials by BM25 (as ``bm25_search``), and the BM25 of the whole record
+    ("all") and of each field (``FIELDS``) for those and for the ``wanted`` trials the text
+    matches, in one pass over the index: scoring costs little beside matching. FTS5's bm25()
+    normalises by the length of the whole record, not of the field alone."""
     terms = query_terms(text)
     if not terms or (among is not None and not among):
-        return []
-    weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+        return [], {}
+    columns = [", ".join(str(w) for w in FTS_WEIGHTS)]
+    columns += [", ".join("1.0" if i in covered else "0.0" for i in range(len(FTS_WEIGHTS))) for covered in FIELDS.values()]
     join = ""
     if among is not None:
         restrict_to(store, among)
         join = "JOIN temp.allowed_trials a ON a.nct_id = t.nct_id"
     sql = (
-        f"SELECT t.nct_id, bm25(trials_fts, {weights}) AS score FROM trials_fts "
-        f"JOIN trials t ON t.rowid = trials_fts.rowid {join} WHERE trials_fts MATCH ? ORDER BY score LIMIT ?"
+        f"SELECT t.nct_id, {', '.join(f'bm25(trials_fts, {weights})' for weights in columns)} FROM trials_fts "
+        f"JOIN trials t ON t.rowid = trials_fts.rowid {join} WHERE trials_fts MATCH ? ORDER BY 2"
     )
-    return [(nct_id, -score) for nct_id, score in store.conn.execute(sql, (fts_query(terms), limit))]
-
-
-def field_scores(store: Store, text: str, nct_ids: list[str]) -> dict[str, dict[str, float]]:
-    """BM25 of each field (``FIELDS``) and of the whole weighted record, for the given trials
-    only: {nct_id: {"all": …, "title": …, …}}; trials the text does not match are left out.
-    FTS5's bm25() normalises by the length of the whole record, not of the field alone."""
-    terms = query_terms(text)
-    if not terms or not nct_ids:
-        return {}
-    columns = [", ".join(str(w) for w in FTS_WEIGHTS)]
-    for covered in FIELDS.values():
-        columns.append(", ".join("1.0" if i in covered else "0.0" for i in range(len(FTS_WEIGHTS))))
-    scores = ", ".join(f"bm25(trials_fts, {weights})" for weights in columns)
     names = ("all", *FIELDS)
-    found = {}
-    for start in range(0, len(nct_ids), 500):  # SQLite caps the parameters of one statement
-        part = nct_ids[start:start + 500]
-        sql = (f"SELECT t.nct_id, {scores} FROM trials_fts JOIN trials t ON t.rowid = trials_fts.rowid WHERE "
-               f"trials_fts MATCH ? AND trials_fts.rowid IN (SELECT rowid FROM trials WHERE nct_id IN ({','.join('?' * len(part))}))")
-        for row in store.conn.execute(sql, (fts_query(terms), *part)):
-            found[row[0]] = {name: -value for name, value in zip(names, row[1:])}
-    return found
+    ranking, fields, missing = [], {}, set(wanted)
+    for row in store.conn.execute(sql, (fts_query(terms),)):
+        if len(ranking) >= limit and not missing:
+            break
+        fields[row[0]] = {name: -value for name, value in zip(names, row[1:])}
+        missing.discard(row[0])
+        if len(ranking) < limit:
+            ranking.append((row[0], -row[1]))
+    return ranking, fields
 
 
 _restricted_to: WeakKeyDictionary[Store, list[str]] = WeakKeyDictionary()

@@ -14,7 +14,7 @@ from matcher.patient import load_patient
 from matcher.rank import HAND_SET, Ranker, hand_set_score
 from matcher.ranking import FEATURES, FEATURES_VERSION, WORDS, ModelError, RankingModel, explain, shipped_model
 from matcher.ranking.features import concept_overlap, eligibility_features
-from matcher.retrieve import field_scores
+from matcher.retrieve import bm25_search, bm25_with_fields
 from matcher.store import Store
 from models.criteria import Criterion
 from models.match import Verdict
@@ -150,14 +150,17 @@ def test_with_a_location_a_nearer_site_raises_the_learned_score(store):
     assert near_scale.score > far.score  # the nearness scale is the ranker's setting
 
 
-def test_bm25_by_field_scores_each_field_for_the_given_trials_only(store):
-    scores = field_scores(store, "asthma thrombocytopenia", ["NCT09000002", "NCT09000003"])
-    assert set(scores) == {"NCT09000002", "NCT09000003"}
-    assert scores["NCT09000003"]["conditions"] > 0 and scores["NCT09000002"]["conditions"] > 0
-    assert field_scores(store, "asthma", ["NCT09000001", "NCT09000002"]) == {}  # neither mentions asthma
-    assert field_scores(store, "the and", ["NCT09000003"]) == {}
-    many = [f"NCT{n:08d}" for n in range(1200)] + ["NCT09000003"]  # past SQLite's parameters per statement
-    assert set(field_scores(store, "asthma", many)) == {"NCT09000003"}
+def test_bm25_by_field_comes_with_the_ranking_for_the_best_and_the_wanted_trials(store):
+    ranking, fields = bm25_with_fields(store, "asthma thrombocytopenia", 1)
+    assert len(ranking) == 1 and set(fields) == {ranking[0][0]}
+    assert fields[ranking[0][0]]["all"] == ranking[0][1] == bm25_search(store, "asthma thrombocytopenia", 1)[0][1]
+    best, wanted = ranking[0][0], {"NCT09000001", "NCT09000002", "NCT09000003"} - {ranking[0][0]}
+    _, fields = bm25_with_fields(store, "asthma thrombocytopenia", 1, wanted=wanted)
+    assert set(fields) == wanted | {best}  # every trial the text matches that was asked for
+    assert fields["NCT09000003"]["conditions"] > 0 and fields["NCT09000002"]["conditions"] > 0
+    assert fields["NCT09000003"]["criteria"] == 0 or "asthma" in store.trial("NCT09000003").eligibility_text.lower()
+    assert bm25_with_fields(store, "asthma", 10, among=["NCT09000001", "NCT09000002"]) == ([], {})
+    assert bm25_with_fields(store, "the and", 10) == ([], {})
 
 
 def test_concept_overlap_exact_narrower_and_sibling():
