@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..ranking import ModelError
 from . import (
     batch_cmd,
     crawl_cmd,
@@ -22,7 +23,6 @@ from . import (
     stats_cmd,
     update_cmd,
 )
-from ..ranking import ModelError
 from .common import UsageError
 
 # In the order `trialmatch --help` lists them.
