@@ -6,7 +6,8 @@ the criteria, embed), built once and re-parsed when the parser changes. Every pa
 then read and that patient's judged trials assessed by the real engine (`Ranker.assess`): the
 features of every pair, and beside them the baselines (BM25, BM25 + embeddings, the hand-set
 score). The pairs are cached in benchmarks/out/<collection>-pairs.json, under a key of
-the code and lexicons that compute them and of the registry's state: any change recomputes them.
+the code and lexicons that compute them and of the database file: any change recomputes them
+(a new model does not: the pairs do not depend on it).
 """
 
 from __future__ import annotations
@@ -94,13 +95,14 @@ def code_key() -> str:
 
 
 def assess_collection(collection: str, db_path: Path) -> list[Pair]:
-    from matcher.batch.registry_state import fingerprint, read_registry_state
+    from matcher.batch.registry_state import fingerprint
     from matcher.patient import load_patient
     from matcher.rank import Ranker, hand_set_score
     from matcher.ranking import FEATURES
     from matcher.store import Store
 
-    key = fingerprint(code_key(), read_registry_state(db_path))
+    stat = db_path.stat()  # the database changes only when built or re-parsed
+    key = fingerprint(code_key(), str(stat.st_size), str(stat.st_mtime_ns))
     cache = OUT / f"{collection}-pairs.json"
     if cache.exists():
         cached = json.loads(cache.read_text())

@@ -76,7 +76,7 @@ def main() -> None:
             "collection": "TREC 2021 Clinical Trials track (75 patient notes; qrels 2 eligible, 1 excluded, "
                           "0 not relevant), judged trials with a record in its corpus",
             "patients": len({p.topic for p in trec}), "pairs": len(trec),
-            "relevance_pairs": len(trec), "eligibility_pairs": sum(1 for p in trec if p.grade > 0 and p.has_criteria),
+            "eligibility_pairs": sum(1 for p in trec if p.grade > 0 and p.has_criteria),
             "criteria_parser": parser_version(), "command": "python benchmarks/train_ranker.py",
         },
         "metrics": rounded(measure(trec, sigir)),

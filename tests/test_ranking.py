@@ -134,6 +134,7 @@ def test_hand_set_score_stays_available_by_name(store):
     patient = load_patient(EXAMPLE)
     [match] = ranker.rank(patient, shortlist=["NCT09000002"])
     [assessed] = ranker.assess(patient, shortlist=["NCT09000002"])
+    assert list(assessed.features) == list(FEATURES) or set(assessed.features) == set(FEATURES)
     assert match.score == hand_set_score(assessed.label, assessed.relevance, assessed.verdicts, assessed.site.distance_km)
     assert match.explanation == [] and match.eligible_probability is None
     assert Ranker(store, use_embeddings=False).model is shipped_model()

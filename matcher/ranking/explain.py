@@ -78,7 +78,7 @@ WORDS: dict[str, Callable[[float], str]] = {
     "open_status": _either("open to recruitment", "not recruiting"),
     "interventional": _either("interventional", "not interventional"),
     "healthy_volunteers": _either("takes healthy volunteers", "no healthy volunteers"),
-    "record_words": _either("a detailed record", "a short record", 5.0),
+    "record_length": _either("a detailed record", "a short record", 8.0),
 }
 
 

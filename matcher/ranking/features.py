@@ -14,6 +14,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from models.match import Verdict
@@ -55,9 +56,11 @@ FEATURES = (
     "unknown_values",  # unknown because the record lacks a value (a lab, a score)
     "label_eligible", "label_ineligible",
     # the trial itself
-    "phase", "open_status", "interventional", "healthy_volunteers", "record_words",
+    "phase", "open_status", "interventional", "healthy_volunteers", "record_length",
 )
 
+_FAILED_KEY = {category: f"failed_{group}" for group, categories in FAILED_GROUPS.items() for category in categories}
+ELIGIBILITY_FEATURES = FEATURES[FEATURES.index("registry_condition"):FEATURES.index("phase")]
 FEATURES_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 NEEDS_A_VALUE = ("measurement", "performance_status")
@@ -83,16 +86,23 @@ def _outcome_sign(verdict: Verdict | None) -> float:
     return 1.0 if verdict.outcome == "satisfied" else -1.0
 
 
-def _concepts(names) -> list:
-    return [info for info in dict.fromkeys(find_condition(name) for name in names) if info is not None]
+@lru_cache(maxsize=16384)
+def _concepts(names: tuple[str, ...]) -> tuple:
+    return tuple(info for info in dict.fromkeys(find_condition(name) for name in names) if info is not None)
+
+
+@lru_cache(maxsize=16384)
+def _condition_words(conditions: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    found = (frozenset(w[:5] for w in _WORD.findall(condition.lower()) if w not in _FILLER) for condition in conditions)
+    return tuple(words for words in found if words)
 
 
 def concept_overlap(patient: Patient, trial: Trial) -> dict[str, float]:
     """Whether a diagnosis of the patient is a condition the trial studies: the same concept,
     a narrower one (the patient's is-a the trial's, through MeSH ancestors), a broader one, or a
     sibling (both under the same most specific MeSH parent)."""
-    have = _concepts(c.name for c in patient.conditions if not c.negated)
-    wanted = _concepts([*trial.conditions, *trial.condition_mesh_terms])
+    have = _concepts(tuple(c.name for c in patient.conditions if not c.negated))
+    wanted = _concepts((*trial.conditions, *trial.condition_mesh_terms))
     found = dict.fromkeys(("concept_exact", "concept_patient_narrower", "concept_trial_narrower", "concept_sibling"), 0.0)
     for mine in have:
         for theirs in wanted:
@@ -111,12 +121,8 @@ def concept_overlap(patient: Patient, trial: Trial) -> dict[str, float]:
 def condition_words(patient_words: set[str], trial: Trial) -> float:
     """The largest share of one of the trial's conditions' distinctive words that the patient's
     text has (a word counts by its first 5 letters: "metastatic" finds "metastases")."""
-    best = 0.0
-    for condition in trial.conditions:
-        words = {w[:5] for w in _WORD.findall(condition.lower()) if w not in _FILLER}
-        if words:
-            best = max(best, len(words & patient_words) / len(words))
-    return best
+    return max((len(words & patient_words) / len(words) for words in _condition_words(tuple(trial.conditions))),
+               default=0.0)
 
 
 def text_stems(text: str) -> set[str]:
@@ -125,43 +131,45 @@ def text_stems(text: str) -> set[str]:
 
 
 def eligibility_features(verdicts: list[Verdict], label: str, has_criteria: bool, criteria_count: int) -> dict[str, float]:
-    registry = {v.criterion.category: v for v in verdicts if v.criterion.start < 0}
-    text = [v for v in verdicts if v.criterion.start >= 0 and not v.to_confirm]
-    out = {
-        "registry_condition": _outcome_sign(registry.get("condition")),
-        "registry_age": _outcome_sign(registry.get("age")),
-        "registry_sex": _outcome_sign(registry.get("sex")),
-        "has_criteria": float(has_criteria),
-        "criteria_count": math.log1p(criteria_count),
-    }
-    for kind in ("inclusion", "exclusion"):
-        for verdict in ("met", "not_met", "unknown"):
-            out[f"{kind}_{verdict}"] = float(sum(1 for v in text if v.criterion.kind == kind and v.verdict == verdict))
-    outcomes = [v.outcome for v in text]
+    out = dict.fromkeys(ELIGIBILITY_FEATURES, 0.0)
+    out["has_criteria"] = float(has_criteria)
+    out["criteria_count"] = math.log1p(criteria_count)
+    counted, first = 0, None
+    for v in verdicts:  # one pass: a match assesses a hundred trials of dozens of criteria
+        criterion, outcome = v.criterion, v.outcome
+        if criterion.start < 0:  # a registry field
+            if criterion.category in ("condition", "age", "sex"):
+                out[f"registry_{criterion.category}"] = _outcome_sign(v)
+        elif outcome != "to_confirm":
+            counted += 1
+            out[f"{criterion.kind}_{v.verdict}"] += 1
+            out[f"share_{outcome}"] += 1
+            if outcome == "failed" and first is None:
+                first = criterion
+            if outcome == "unknown" and criterion.category in NEEDS_A_VALUE:
+                out["unknown_values"] += 1
+        if outcome == "failed":
+            out["failed_with_evidence" if v.evidence else "failed_by_absence"] += 1
+            group = _FAILED_KEY.get(criterion.category)
+            if group:
+                out[group] += 1
     for outcome in ("satisfied", "failed", "unknown"):
-        out[f"share_{outcome}"] = outcomes.count(outcome) / len(outcomes) if outcomes else 0.0
-    failed = [v for v in verdicts if v.outcome == "failed"]
-    out["failed_with_evidence"] = float(sum(1 for v in failed if v.evidence))
-    out["failed_by_absence"] = float(sum(1 for v in failed if not v.evidence))
-    for group, categories in FAILED_GROUPS.items():
-        out[f"failed_{group}"] = float(sum(1 for v in failed if v.criterion.category in categories))
-    first = next((v for v in text if v.outcome == "failed"), None)
-    out["first_failure_inclusion"] = float(first is not None and first.criterion.kind == "inclusion")
-    out["first_failure_condition"] = float(first is not None and first.criterion.category == "condition")
-    out["unknown_values"] = float(sum(1 for v in text if v.outcome == "unknown" and v.criterion.category in NEEDS_A_VALUE))
+        out[f"share_{outcome}"] = out[f"share_{outcome}"] / counted if counted else 0.0
+    out["first_failure_inclusion"] = float(first is not None and first.kind == "inclusion")
+    out["first_failure_condition"] = float(first is not None and first.category == "condition")
     out["label_eligible"] = float(label == "eligible")
     out["label_ineligible"] = float(label == "ineligible")
     return out
 
 
 def trial_features(trial: Trial) -> dict[str, float]:
-    words = sum(len((text or "").split()) for text in (trial.brief_title, trial.brief_summary, trial.eligibility_text))
+    length = sum(len(text or "") for text in (trial.brief_title, trial.brief_summary, trial.eligibility_text))
     return {
         "phase": max((_PHASE.get(p, 0) for p in trial.phases), default=0),
         "open_status": float(trial.overall_status in OPEN_STATUSES),
         "interventional": float(trial.study_type == "INTERVENTIONAL"),
         "healthy_volunteers": float(bool(trial.healthy_volunteers)),
-        "record_words": math.log1p(words),
+        "record_length": math.log1p(length),
     }
 
 
@@ -176,4 +184,4 @@ def pair_features(patient: Patient, patient_words: set[str], trial: Trial, crite
     out["condition_words"] = condition_words(patient_words, trial)
     out.update(eligibility_features(verdicts, label, criteria_count > 0, criteria_count))
     out.update(trial_features(trial))
-    return {name: float(out.get(name, 0.0)) for name in FEATURES}
+    return out
