@@ -6,8 +6,8 @@ the criteria, embed), built once and re-parsed when the parser changes. Every pa
 then read and that patient's judged trials assessed by the real engine (`Ranker.assess`): the
 features of every pair, and beside them the baselines (BM25, BM25 + embeddings, the hand-set
 score). The pairs are cached in benchmarks/out/<collection>-pairs.json, under a key of
-the code and lexicons that compute them and of the database file: any change recomputes them
-(a new model does not: the pairs do not depend on it).
+the code and lexicons that compute them (and that built the database from the corpus): any change
+recomputes them; a new model does not, the pairs do not depend on it.
 """
 
 from __future__ import annotations
@@ -101,8 +101,7 @@ def assess_collection(collection: str, db_path: Path) -> list[Pair]:
     from matcher.ranking import FEATURES
     from matcher.store import Store
 
-    stat = db_path.stat()  # the database changes only when built or re-parsed
-    key = fingerprint(code_key(), str(stat.st_size), str(stat.st_mtime_ns))
+    key = fingerprint(code_key())  # the database derives from the corpus by the same code
     cache = OUT / f"{collection}-pairs.json"
     if cache.exists():
         cached = json.loads(cache.read_text())
