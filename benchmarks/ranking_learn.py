@@ -64,14 +64,6 @@ def evaluate(pairs: list[Pair], scores, topics: list[str] | None = None) -> dict
     return {"NDCG@10": found[wanted[0]], "P@10": found[wanted[1]], "MRR": found[wanted[2]]}
 
 
-def per_topic_ndcg(pairs: list[Pair], scores) -> dict[str, float]:
-    ir_measures, wanted = measures()
-    topics = set(topics_with_eligible(pairs))
-    qrels = [ir_measures.Qrel(p.topic, p.nct_id, p.grade) for p in pairs if p.topic in topics]
-    run = [ir_measures.ScoredDoc(p.topic, p.nct_id, float(s)) for p, s in zip(pairs, scores) if p.topic in topics]
-    return {m.query_id: m.value for m in ir_measures.iter_calc([wanted[0]], qrels, run)}
-
-
 def random_scores(pairs: list[Pair], shuffle: int) -> list[float]:
     rng = random.Random(SEED + shuffle)
     return [rng.random() for _ in pairs]

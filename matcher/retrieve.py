@@ -85,12 +85,14 @@ def bm25_with_fields(store: Store, text: str, limit: int, among: list[str] | Non
     names = ("all", *FIELDS)
     ranking, fields, missing = [], {}, set(wanted)
     for row in store.conn.execute(sql, (fts_query(terms),)):
-        if len(ranking) >= limit and not missing:
-            break
-        fields[row[0]] = {name: -value for name, value in zip(names, row[1:])}
-        missing.discard(row[0])
         if len(ranking) < limit:
             ranking.append((row[0], -row[1]))
+        elif not missing:
+            break
+        elif row[0] not in missing:
+            continue
+        fields[row[0]] = {name: -value for name, value in zip(names, row[1:])}
+        missing.discard(row[0])
     return ranking, fields
 
 
