@@ -122,18 +122,21 @@ def measure(db_path: Path, people) -> dict:
 
 def stage_costs(db_path: Path, people) -> dict[str, float]:
     """Mean CPU ms per patient of the stages of a warm match, as ``Ranker.rank`` runs them
-    (default filters: open trials): the query embedding, BM25 among the open trials, evaluating
-    every criterion of the candidates, and the whole match."""
-    from matcher.eligibility import evaluate_trial
+    (default filters: open trials): the query embedding, BM25 among the open trials (with BM25 by
+    field, for the learned ranker's features), the similarity of the candidates, evaluating every
+    criterion of the candidates, the features and the learned score, and the whole match."""
+    from matcher.eligibility import evaluate_trial, trial_label
     from matcher.embeddings import embed_query
-    from matcher.rank import Filters, Ranker, patient_text
-    from matcher.retrieve import bm25_search
+    from matcher.rank import Assessed, Filters, Ranker, patient_text
+    from matcher.ranking import pair_features, text_stems
+    from matcher.retrieve import bm25_with_fields
     from matcher.store import Store
 
     ranker = Ranker(Store(db_path, read_only=True))
     ranker.rank(people[0], top=10)
     among = ranker.allowed(Filters(), None)[1]
-    totals = dict.fromkeys(("query embedding", "BM25", "criteria evaluation", "whole match"), 0.0)
+    totals = dict.fromkeys(("query embedding", "BM25 (whole record and by field)", "similarity", "criteria evaluation",
+                            "features and learned score", "whole match"), 0.0)
 
     def timed(stage, work):
         started = time.process_time()
@@ -143,10 +146,16 @@ def stage_costs(db_path: Path, people) -> dict[str, float]:
 
     for person in people:
         text = patient_text(person)
-        timed("query embedding", lambda: embed_query(text))
-        timed("BM25", lambda: bm25_search(ranker.store, text, ranker.pool, among=among))
-        found = [ranker.trial_and_criteria(c.nct_id) for c in ranker.candidates(person, among, None)]
-        timed("criteria evaluation", lambda: [evaluate_trial(person, trial, criteria) for trial, criteria in found])
+        query = timed("query embedding", lambda: embed_query(text))
+        timed("BM25 (whole record and by field)", lambda: bm25_with_fields(ranker.store, text, ranker.pool, among=among))
+        candidates, by_field = ranker.candidates(text, query, among, None)
+        retrieval = timed("similarity", lambda: ranker.retrieval(query, candidates, by_field))
+        found = [ranker.trial_and_criteria(c.nct_id) for c in candidates]
+        verdicts = timed("criteria evaluation", lambda: [evaluate_trial(person, trial, criteria) for trial, criteria in found])
+        timed("features and learned score", lambda: ranker.scored([
+            Assessed(trial, criteria, v, label, 0.5, None,
+                     pair_features(person, text_stems(text), trial, len(criteria), v, label, retrieval[trial.nct_id]))
+            for (trial, criteria), v, label in ((f, v, trial_label(v)) for f, v in zip(found, verdicts))], 10))
         timed("whole match", lambda: ranker.rank(person, top=10))
     return {stage: 1000 * total / len(people) for stage, total in totals.items()}
 
@@ -174,6 +183,12 @@ def main() -> None:
               f"{statistics.median(ms['full']):>9.0f}ms{percentile(ms['full'], 95):>6.0f}ms")
     costs = stage_costs(sample, people)
     print("XML sample, mean CPU per patient: " + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in costs.items()))
+    from matcher.ranking import RankingModel
+    from matcher.resources import data_path
+
+    started = time.perf_counter()
+    RankingModel.load(data_path("ranker.json"))
+    print(f"loading the learned model (data/ranker.json): {1000 * (time.perf_counter() - started):.1f} ms")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,10 @@ def match_json(match: Match) -> dict:
         "criteria": [verdict_json(v) for v in match.verdicts],
         "url": match.url,
     }
+    if match.explanation:
+        out["why"] = match.explanation
+    if match.eligible_probability is not None:
+        out["eligible_probability"] = match.eligible_probability
     if match.nearest_site:
         site = match.nearest_site
         out["nearest_site"] = {"facility": site.facility, "city": site.city, "country": site.country,
@@ -93,9 +97,11 @@ def _table(matches: list[Match], width: int) -> str:
                      f"{t['satisfied']:>3}/{t['failed']}/{t['unknown']:<3}  {where}")
     for m in matches[:3]:
         failed, unknown = m.with_outcome("failed"), m.with_outcome("unknown")
-        if failed or unknown:
+        if failed or unknown or m.explanation:
             lines.append("")
             lines.append(f"{m.nct_id} ({m.eligibility}):")
+            if m.explanation:
+                lines.append(f"  ranked here: {'; '.join(m.explanation)}")
             for v in failed + unknown[:8]:
                 lines.append(f"  {criterion_line(v)}")
             if len(unknown) > 8:

@@ -1,8 +1,10 @@
 """Rank trials for one patient: retrieve candidates, filter, evaluate every criterion, order.
 
-The score puts eligible before possible before ineligible; within each, it mixes relevance
-(the fused BM25 + embedding rank), the share of the trial's criteria the patient meets, and,
-when the patient's location is known, how near the nearest open site is.
+The order comes from a model learned from real judgements (``matcher.ranking``: retrieval
+scores by field, the patient's diagnoses against the trial's conditions, the verdicts and the
+trial's record); with the patient's location, the nearness of the nearest open site scales it.
+The hand-set score it replaced (eligible before possible before ineligible; within each a mix
+of relevance, the share of criteria met and nearness) stays available as ``model="hand-set"``.
 """
 
 from __future__ import annotations
@@ -11,20 +13,30 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
+
+from models.criteria import Criterion
 from models.match import Match, NearestSite, Verdict
 from models.patient import Patient
 from models.trial import OPEN_STATUSES, Trial
 
 from .eligibility import evaluate_trial, trial_label
 from .geo import distance_km, locate
-from .retrieve import Candidate, bm25_search, fuse
+from .ranking import FEATURES, FIELDS, RankingModel, Retrieval, explain, pair_features, shipped_model, text_stems
+from .retrieve import Candidate, bm25_with_fields, fuse
 from .store import Store
 
+HAND_SET = "hand-set"  # the score set by hand before the learned model, kept as a named baseline
 TIER = {"eligible": 2, "possible": 1, "ineligible": 0}
 # Within a tier: relevance, share of criteria met, nearness of the nearest site (when known).
 WEIGHTS = {"relevance": 0.5, "share_met": 0.3, "nearness": 0.2}
 NEARNESS_KM = 300  # a site this far away counts half as near as one next door
+# The judgements the model learned from have no patient location: with one, the learned score is
+# scaled by (1 - w) + w × nearness, a weight set by hand (as the hand-set score's).
+NEARNESS_WEIGHT = 0.2
+EXPLAINED = 3  # features named in a match's explanation
 
 
 @dataclass
@@ -108,24 +120,62 @@ def nearest_site(trial: Trial, point: tuple[float, float] | None) -> NearestSite
     return NearestSite(best.facility, best.city, best.country, round(distance_km(point[0], point[1], best.lat, best.lon), 1))
 
 
-def score(label: str, relevance: float, verdicts: list[Verdict], distance: float | None = None) -> float:
-    """In [0, 1]: a tier per label, and within it relevance (0–1), the share of criteria met,
-    and the nearness of the nearest site (when the patient's location is known)."""
+def nearness(distance: float, scale_km: float = NEARNESS_KM) -> float:
+    """1 next door, ½ at ``scale_km``, towards 0 far away."""
+    return scale_km / (scale_km + distance)
+
+
+def hand_set_score(label: str, relevance: float, verdicts: list[Verdict], distance: float | None = None,
+                   nearness_km: float = NEARNESS_KM) -> float:
+    """The hand-set score: in [0, 1], a tier per label, and within it relevance (0–1), the share
+    of criteria met, and the nearness of the nearest site (when the patient's location is known)."""
     counted = [v for v in verdicts if not v.to_confirm]
     share = sum(1 for v in counted if v.outcome == "satisfied") / len(counted) if counted else 0.0
     parts = {"relevance": relevance, "share_met": share}
     if distance is not None:
-        parts["nearness"] = NEARNESS_KM / (NEARNESS_KM + distance)
+        parts["nearness"] = nearness(distance, nearness_km)
     within = sum(WEIGHTS[k] * v for k, v in parts.items()) / sum(WEIGHTS[k] for k in parts)
     return round((TIER[label] + within) / 3, 4)
 
 
-class Ranker:
-    """Ranks trials of one database; keeps the embedding index in memory between patients."""
+@dataclass
+class Assessed:
+    """A candidate trial as ranking sees it: its verdicts, label, relevance and features."""
 
-    def __init__(self, store: Store, *, use_embeddings: bool = True, pool: int = 100, cache_trials: int = 4096):
+    trial: Trial
+    criteria: list[Criterion]
+    verdicts: list[Verdict]
+    label: str
+    relevance: float  # fused BM25 + embeddings, relative to the best candidate (0–1)
+    site: NearestSite | None
+    features: dict[str, float]
+
+
+def relative(values: dict[str, float]) -> dict[str, float]:
+    """Each value over the largest (0 when none is positive)."""
+    best = max(values.values(), default=0.0)
+    return {key: value / best if best > 0 else 0.0 for key, value in values.items()}
+
+
+class Ranker:
+    """Ranks trials of one database; keeps the embedding index in memory between patients.
+
+    ``model``: the learned model shipped in data/ranker.json (None), another one (a
+    ``RankingModel`` or the path of its file), or ``"hand-set"`` for the hand-set score.
+    ``pool``: how many candidates retrieval passes to the eligibility engine. ``nearness_km``:
+    the distance at which a site counts half as near as one next door. ``use_embeddings``:
+    fuse embedding similarity with BM25 (else BM25 alone)."""
+
+    def __init__(self, store: Store, *, model: RankingModel | str | Path | None = None, pool: int = 100,
+                 nearness_km: float = NEARNESS_KM, use_embeddings: bool = True, cache_trials: int = 4096):
         self.store = store
+        if model is None:
+            model = shipped_model()
+        elif isinstance(model, (str, Path)) and str(model) != HAND_SET:
+            model = RankingModel.load(model)
+        self.model = model
         self.pool = pool
+        self.nearness_km = nearness_km
         self.use_embeddings = use_embeddings
         self._index = None
         self._trials: OrderedDict[str, tuple] = OrderedDict()  # nct_id → (Trial, criteria), most recent last
@@ -174,23 +224,36 @@ class Ranker:
             self._index = VectorIndex.load(self.store)
         return self._index
 
-    def candidates(self, patient: Patient, among: list[str] | None, shortlist: list[str] | None) -> list[Candidate]:
-        """Trials by fused relevance, among the allowed ones; all of a shortlist's allowed trials."""
-        text = patient_text(patient)
+    def candidates(self, text: str, query, among: list[str] | None,
+                   shortlist: list[str] | None) -> tuple[list[Candidate], dict[str, dict[str, float]]]:
+        """Trials by fused relevance, among the allowed ones (all of a shortlist's allowed
+        trials), and the BM25 by field of those the text matches."""
         limit = len(among) if shortlist is not None else self.pool
-        rankings = [bm25_search(self.store, text, limit, among=among)] if text else [[]]
-        if self.use_embeddings and text and len(self.index):
-            from .embeddings import embed_query
-
-            rankings.append(self.index.search(embed_query(text), limit, among=among))
-        fused = fuse(rankings)
+        vector = self.index.search(query, limit, among=among) if query is not None else []
+        ranking, fields = bm25_with_fields(self.store, text, limit, among, wanted=[n for n, _ in vector])
+        fused = fuse([ranking, vector] if vector else [ranking])
         if shortlist is not None:  # a shortlist is ranked whole, matched by text or not
             found = {c.nct_id for c in fused}
             fused += [Candidate(n, 0.0) for n in among if n not in found]
-        return fused[:limit]
+        return fused[:limit], fields
 
-    def rank(self, patient: Patient, *, top: int = 10, filters: Filters | None = None,
-             shortlist: Iterable[str] | None = None) -> list[Match]:
+    def retrieval(self, query, candidates: list[Candidate], by_field: dict[str, dict[str, float]]) -> dict[str, Retrieval]:
+        """Per candidate: BM25 by field and embedding similarity, each relative to the best."""
+        ids = [c.nct_id for c in candidates]
+        fields = {name: relative({n: by_field.get(n, {}).get(name, 0.0) for n in ids}) for name in ("all", *FIELDS)}
+        cosines = {}
+        rows = {n: self.index.position[n] for n in ids if n in self.index.position} if query is not None else {}
+        if rows:
+            cosines = dict(zip(rows, (self.index.matrix[list(rows.values())] @ query).tolist()))
+        top_cosine = max(cosines.values(), default=0.0)
+        best = max((c.relevance for c in candidates), default=0.0) or 1.0
+        return {c.nct_id: Retrieval({name: fields[name][c.nct_id] for name in fields}, cosines.get(c.nct_id),
+                                    top_cosine - cosines.get(c.nct_id, 0.0), c.relevance / best) for c in candidates}
+
+    def assess(self, patient: Patient, *, filters: Filters | None = None,
+               shortlist: Iterable[str] | None = None) -> list[Assessed]:
+        """The candidate trials (by retrieval, or a shortlist), each evaluated criterion by
+        criterion, with its features; in no particular order."""
         self.forget_if_changed()
         filters = filters or (Filters(statuses=None) if shortlist is not None else Filters())
         point = patient_point(patient)
@@ -200,21 +263,57 @@ class Ranker:
             among = shortlist
         else:
             among = allowed[1] if allowed is not None else None
-        candidates = self.candidates(patient, among, shortlist)
-        best = max((c.relevance for c in candidates), default=0.0) or 1.0
-        matches = []
+        text = patient_text(patient)
+        query = None
+        if self.use_embeddings and text and len(self.index):
+            from .embeddings import embed_query
+
+            query = embed_query(text)
+        candidates, by_field = self.candidates(text, query, among, shortlist)
+        retrieval = self.retrieval(query, candidates, by_field)
+        words = text_stems(text)
+        assessed = []
         for candidate in candidates:
             trial, criteria = self.trial_and_criteria(candidate.nct_id)
             if trial is None:
                 continue
-            site = nearest_site(trial, point)
             verdicts = evaluate_trial(patient, trial, criteria)
             label = trial_label(verdicts)
-            relevance = candidate.relevance / best
+            found = retrieval[candidate.nct_id]
+            features = pair_features(patient, words, trial, len(criteria), verdicts, label, found)
+            assessed.append(Assessed(trial, criteria, verdicts, label, found.fused, nearest_site(trial, point), features))
+        return assessed
+
+    def scored(self, assessed: list[Assessed], top: int) -> tuple[list[float], list[float | None], list[list[str]]]:
+        """Each trial's score, its learned chance of eligibility (trials with criteria only: it
+        was measured on those), and, for the ``top`` ones, what moved the score most."""
+        distances = [a.site.distance_km if a.site else None for a in assessed]
+        if self.model == HAND_SET:
+            scores = [hand_set_score(a.label, a.relevance, a.verdicts, d, self.nearness_km) for a, d in zip(assessed, distances)]
+            return scores, [None] * len(assessed), [[] for _ in assessed]
+        x = np.array([[a.features[name] for name in FEATURES] for a in assessed]).reshape(len(assessed), len(FEATURES))
+        scale = [(1 - NEARNESS_WEIGHT) + NEARNESS_WEIGHT * nearness(d, self.nearness_km) if d is not None else 1.0
+                 for d in distances]
+        scores = [round(float(s) * k, 4) for s, k in zip(self.model.score(x), scale)]
+        eligible = [round(float(p), 2) if a.criteria else None for a, p in zip(assessed, self.model.eligible_probability(x))]
+        explanations: list[list[str]] = [[] for _ in assessed]
+        first = sorted(range(len(assessed)), key=lambda i: (-scores[i], assessed[i].trial.nct_id))[:top]
+        if first:
+            for i, moved in zip(first, self.model.contributions(x[first])):
+                explanations[i] = explain(dict(zip(FEATURES, moved)), assessed[i].features, EXPLAINED)
+        return scores, eligible, explanations
+
+    def rank(self, patient: Patient, *, top: int = 10, filters: Filters | None = None,
+             shortlist: Iterable[str] | None = None) -> list[Match]:
+        assessed = self.assess(patient, filters=filters, shortlist=shortlist)
+        matches = []
+        for a, score, eligible, why in zip(assessed, *self.scored(assessed, top)):
+            trial = a.trial
             matches.append(Match(
-                nct_id=trial.nct_id, title=trial.brief_title, status=trial.overall_status,
-                score=score(label, relevance, verdicts, site.distance_km if site else None), eligibility=label, verdicts=verdicts,
-                phases=trial.phases, nearest_site=site, relevance=round(relevance, 4), source_url=trial.source_url,
+                nct_id=trial.nct_id, title=trial.brief_title, status=trial.overall_status, score=score,
+                eligibility=a.label, verdicts=a.verdicts, phases=trial.phases, nearest_site=a.site,
+                relevance=round(a.relevance, 4), source_url=trial.source_url, explanation=why,
+                eligible_probability=eligible,
             ))
         matches.sort(key=lambda m: (-m.score, m.nct_id))
         for position, match in enumerate(matches[:top], start=1):

@@ -16,6 +16,15 @@ from .store import Store
 # Weights of the trials_fts columns in bm25(): brief_title, official_title, brief_summary,
 # conditions, condition_mesh_terms, keywords, eligibility_text.
 FTS_WEIGHTS = (4.0, 2.0, 1.0, 6.0, 3.0, 2.0, 0.5)
+# The fields scored one by one for ranking features: name → the trials_fts columns it covers.
+FIELDS = {
+    "title": (0, 1),
+    "summary": (2,),
+    "conditions": (3,),
+    "mesh_terms": (4,),
+    "keywords": (5,),
+    "criteria": (6,),
+}
 RRF_K = 60
 
 _STOPWORDS = frozenset(
@@ -51,19 +60,40 @@ def fts_query(terms: Iterable[str]) -> str:
 
 def bm25_search(store: Store, text: str, limit: int, among: list[str] | None = None) -> list[tuple[str, float]]:
     """Trials by BM25 over titles, conditions, MeSH terms, keywords, summary and criteria."""
+    return bm25_with_fields(store, text, limit, among)[0]
+
+
+def bm25_with_fields(store: Store, text: str, limit: int, among: list[str] | None = None,
+                     wanted: Iterable[str] = ()) -> tuple[list[tuple[str, float]], dict[str, dict[str, float]]]:
+    """The ``limit`` best trials by BM25 (as ``bm25_search``), and the BM25 of the whole record
+    ("all") and of each field (``FIELDS``) for those and for the ``wanted`` trials the text
+    matches, in one pass over the index: scoring costs little beside matching. FTS5's bm25()
+    normalises by the length of the whole record, not of the field alone."""
     terms = query_terms(text)
     if not terms or (among is not None and not among):
-        return []
-    weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+        return [], {}
+    columns = [", ".join(str(w) for w in FTS_WEIGHTS)]
+    columns += [", ".join("1.0" if i in covered else "0.0" for i in range(len(FTS_WEIGHTS))) for covered in FIELDS.values()]
     join = ""
     if among is not None:
         restrict_to(store, among)
         join = "JOIN temp.allowed_trials a ON a.nct_id = t.nct_id"
     sql = (
-        f"SELECT t.nct_id, bm25(trials_fts, {weights}) AS score FROM trials_fts "
-        f"JOIN trials t ON t.rowid = trials_fts.rowid {join} WHERE trials_fts MATCH ? ORDER BY score LIMIT ?"
+        f"SELECT t.nct_id, {', '.join(f'bm25(trials_fts, {weights})' for weights in columns)} FROM trials_fts "
+        f"JOIN trials t ON t.rowid = trials_fts.rowid {join} WHERE trials_fts MATCH ? ORDER BY 2"
     )
-    return [(nct_id, -score) for nct_id, score in store.conn.execute(sql, (fts_query(terms), limit))]
+    names = ("all", *FIELDS)
+    ranking, fields, missing = [], {}, set(wanted)
+    for row in store.conn.execute(sql, (fts_query(terms),)):
+        if len(ranking) < limit:
+            ranking.append((row[0], -row[1]))
+        elif not missing:
+            break
+        elif row[0] not in missing:
+            continue
+        fields[row[0]] = {name: -value for name, value in zip(names, row[1:])}
+        missing.discard(row[0])
+    return ranking, fields
 
 
 _restricted_to: WeakKeyDictionary[Store, list[str]] = WeakKeyDictionary()

@@ -59,6 +59,8 @@ class Match:
     relevance: float = 0.0
     rank: int = 0
     source_url: str | None = None  # the listing page a trial without an NCT id was scraped from
+    explanation: list[str] = field(default_factory=list)  # what moved the learned score most, in words
+    eligible_probability: float | None = None  # learned: eligible rather than excluded, if relevant
 
     @property
     def url(self) -> str | None:

@@ -223,6 +223,23 @@ def test_matches_new_since_the_previous_run_after_the_registry_changes(registry,
         assert db.execute("SELECT new_matches FROM batch_runs WHERE id = 2").fetchone() == (len(new_pairs),)
 
 
+def test_a_retrained_ranker_starts_a_new_run(registry, tmp_path, monkeypatch):
+    """Scores of two ranking models are never mixed in one run: the model's version keys it."""
+    import types
+
+    from matcher.batch import registry_state
+
+    patients = write_jsonl(tmp_path / "patients.jsonl", synthetic_patients(5, seed=4))
+    out = tmp_path / "matches.csv"
+    command = ["--db", str(registry), "batch", str(patients), "--out", str(out), "--no-embeddings"]
+    assert main(command) == 0 and main(command) == 0  # the same model: the run is resumed
+    monkeypatch.setattr(registry_state, "shipped_model", lambda: types.SimpleNamespace(version="retrained"))
+    assert main(command) == 0
+    with results_db(registry) as db:
+        assert db.execute("SELECT id FROM batch_runs ORDER BY id").fetchall() == [(1,), (2,)]
+        assert json.loads(db.execute("SELECT registry_state FROM batch_runs WHERE id = 2").fetchone()[0])["ranker"] == "retrained"
+
+
 def test_csv_input_and_jsonl_output_with_two_workers(registry, tmp_path, capsys):
     patients = tmp_path / "patients.csv"
     patients.write_text(

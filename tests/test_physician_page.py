@@ -68,6 +68,9 @@ async def test_seed_patient_finds_the_seed_trial_with_its_reasons(datasette):
     # "Participants with the following conditions at screening:" too (its nesting is lost on the page)
     assert "12 satisfied · 0 not satisfied · 4 unknown · 2 to confirm at screening" in facts
     assert seed.select_one(".eligibility").get_text(strip=True).startswith("? Possibly eligible")
+    assert "chance of eligibility learned from judged cases:" in seed.select_one(".eligibility").get_text()
+    why = seed.select_one(".why").get_text(" ", strip=True)
+    assert why.startswith("Ranked here: ") and why.count("↑") + why.count("↓") == 3
     reasons = seed.select_one("details.criteria").get_text(" ", strip=True)
     assert "platelet count 22 10^9/L on 2026-11-10 < 30" in reasons and "prednisone in the record" in reasons
     checklist = [item.get_text(" ", strip=True) for item in seed.select(".checklist li")]

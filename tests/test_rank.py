@@ -113,8 +113,8 @@ def test_match_reads_a_note_from_stdin(store):
     assert json.loads(result.stdout)["results"][0]["nct_id"] == "NCT09000002"
 
 
-def test_within_a_tier_a_nearer_site_scores_higher_and_tiers_still_come_first():
-    from matcher.rank import score
+def test_hand_set_score_within_a_tier_a_nearer_site_scores_higher_and_tiers_still_come_first():
+    from matcher.rank import hand_set_score as score
 
     assert score("possible", 0.5, [], distance=10) > score("possible", 0.5, [], distance=5000)
     assert score("possible", 0.5, []) == score("possible", 0.5, [], distance=None)

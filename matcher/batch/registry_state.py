@@ -1,7 +1,8 @@
 """What the registry database holds, summed up so that a change to it shows.
 
 Two batch runs over the same input give the same results when the registry state (trials,
-their parsed criteria, the parser, the embedding index) and the ranking options are the same;
+their parsed criteria, the parser, the embedding index, the learned ranker) and the ranking
+options are the same;
 a rerun then only matches the patients not done yet.
 """
 
@@ -11,11 +12,13 @@ import hashlib
 import json
 
 from ..derive import parser_version
+from ..ranking import shipped_model
 from ..store import Store
 
 
 def registry_state(store: Store) -> dict:
-    """Counts and high-water marks of what ranking reads, and the criteria parser's version."""
+    """Counts and high-water marks of what ranking reads, the criteria parser's version and the
+    learned ranker's (a new model is a new run, never scores of two models mixed)."""
     conn = store.conn
     trials, last_update = conn.execute("SELECT count(*), max(updated_at) FROM trials").fetchone()
     criteria, last_criterion = conn.execute("SELECT count(*), max(id) FROM criteria").fetchone()
@@ -25,6 +28,7 @@ def registry_state(store: Store) -> dict:
         "criteria": criteria,
         "last_criterion": last_criterion,
         "criteria_parser": parser_version(),
+        "ranker": shipped_model().version,
         "vectors": 0,
         "last_vector": None,
     }

@@ -10,6 +10,7 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+from ..ranking import ModelError
 from . import (
     batch_cmd,
     crawl_cmd,
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"trialmatch {args.command}: {error}", file=sys.stderr)
         return 2
+    except ModelError as error:  # an install whose ranking model does not fit its code
+        print(f"trialmatch {args.command}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"trialmatch {args.command}: interrupted", file=sys.stderr)
         return 130

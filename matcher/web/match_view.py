@@ -54,6 +54,8 @@ class MatchView:
     unknown: list[CriterionLine]
     to_confirm: list[CriterionLine]
     criteria: list[CriterionLine]
+    why: list[str]  # what moved the learned score most
+    eligible_chance: str | None  # the learned probability of eligibility, in words
 
 
 def enum_label(value: str | None) -> str:
@@ -109,6 +111,9 @@ def match_view(match: Match, browse_path: str) -> MatchView:
         unknown=lines["unknown"],
         to_confirm=lines["to_confirm"],
         criteria=criteria,
+        why=match.explanation,
+        eligible_chance=(f"chance of eligibility learned from judged cases: {round(100 * match.eligible_probability)} % "
+                         "(a rough guide)" if match.eligible_probability is not None else None),
     )
 
 
