@@ -291,8 +291,11 @@ class RegistryClient:
         studies = document.get("studies", [])
         if not isinstance(studies, list):
             raise RegistryError(f"{url}: 'studies' is a {type(studies).__name__}, not a list")
-        total = document.get("totalCount")
-        return Page(url, studies, document.get("nextPageToken") or None, _now(), total if isinstance(total, int) else None)
+        total, token = document.get("totalCount"), document.get("nextPageToken") or None
+        if token is not None and not isinstance(token, str):
+            raise RegistryError(f"{url}: 'nextPageToken' is a {type(token).__name__}, not text")
+        counted = isinstance(total, int) and not isinstance(total, bool)
+        return Page(url, studies, token, _now(), total if counted else None)
 
     def pages(self, query: StudyQuery, *, since: str | None = None, page_token: str | None = None,
               page_size: int = MAX_PAGE_SIZE, limit: int | None = None) -> Iterator[Page]:
