@@ -71,7 +71,7 @@ def test_serve_binds_127_0_0_1_and_answers(registry):
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
-    assert f"http://127.0.0.1:{port}/" in output and "immutable" in output
+    assert f"http://127.0.0.1:{port}/" in output and "read-only" in output
 
 
 def test_serve_without_a_database_says_so(tmp_path):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
 import sqlite3
-import sys
 from pathlib import Path
 
 from .common import UsageError, database_path, open_store
@@ -20,10 +20,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8001, help="port to listen on (default: 8001)")
-    parser.add_argument(
-        "--mutable", action="store_true",
-        help="follow changes another process writes to the database while serving (default: immutable, faster)",
-    )
+    parser.add_argument("--mutable", action="store_true", help=argparse.SUPPRESS)  # kept for old scripts: serving always follows changes
     parser.add_argument(
         "--rankers", type=int, default=1, metavar="N",
         help="rank patients for the search page in N processes, so N physicians are served at once "
@@ -61,20 +58,14 @@ def run(args) -> int:
     from ..web import physician_page
     from ..web.browse import make_datasette
 
-    given = database_path(args)
-    write_ahead_log = given.with_name(given.name + "-wal")
-    if not args.mutable and write_ahead_log.is_file() and write_ahead_log.stat().st_size > 0:
-        print(f"note: {write_ahead_log} is not empty, another process may be writing: serving what is "
-              "checkpointed (use --mutable to follow changes)", file=sys.stderr)
     if args.rankers < 1:
         raise UsageError(f"--rankers must be at least 1, not {args.rankers}")
     path = check_registry(args)
     check_port_free(args.host, args.port)
-    datasette = make_datasette(path, mutable=args.mutable, plugins=[physician_page])
+    datasette = make_datasette(path, plugins=[physician_page])
     search = physician_page.search_for(datasette, args.rankers)
     search.start_warming_up()  # the model loads while the server starts
-    mode = "mutable" if args.mutable else "immutable"
-    print(f"Browsing {path} ({mode}) at http://{args.host}:{args.port}/ — Ctrl-C to stop", flush=True)
+    print(f"Browsing {path} (read-only, following what imports and crawls write) at http://{args.host}:{args.port}/ — Ctrl-C to stop", flush=True)
     print(f"Find trials for a patient at http://{args.host}:{args.port}{physician_page.PATH}", flush=True)
     try:
         uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning", lifespan="on")

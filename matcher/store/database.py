@@ -67,7 +67,9 @@ class Store:
         if read_only:
             if not self.path.exists():
                 raise FileNotFoundError(f"no database at {self.path}")
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            # autocommit: a reader must not hold a transaction open between queries, which would keep
+            # it on an old snapshot and stop every checkpoint (the write-ahead log then grows without end)
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
             self.db = sqlite_utils.Database(conn)
         else:
             self.db = sqlite_utils.Database(self.path)
