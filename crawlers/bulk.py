@@ -24,6 +24,7 @@ from lxml import etree
 from models.trial import Provenance, RawRecord, Trial
 
 from . import json_input
+from .json_input import bounded_lines
 from .records import RecordError, parse_json_record, parse_xml, parse_xml_element, studies_in_json, xml_download_date
 
 SUFFIXES = (".zip", ".xml", ".json", ".jsonl", ".jsonl.gz", ".json.gz")
@@ -249,18 +250,6 @@ def _read_jsonl(path: Path) -> Iterator[ReadItem]:
                     yield _json_item(format_name, study, raw, location)
     except (OSError, EOFError, zlib.error) as error:
         yield Rejection(f"{path}:{line_number + 1}", f"file ends early or is corrupt: {error}")
-
-
-def bounded_lines(stream, limit: int) -> Iterator[bytes | None]:
-    """The lines of a binary stream, each with its end of line; None for a line longer than
-    ``limit`` bytes, which is skipped without being held in memory whole."""
-    while line := stream.readline(limit + 1):
-        if len(line) <= limit or line.endswith(b"\n"):
-            yield line
-            continue
-        while (rest := stream.readline(limit)) and not rest.endswith(b"\n"):
-            pass
-        yield None
 
 
 def _raw(content: bytes, format_name: str, location: str, media_type: str, retrieved: str | None) -> RawRecord:

@@ -1,11 +1,12 @@
-"""JSON from outside, decoded so that whatever is wrong with it is one ``ValueError`` saying why.
+"""Outside input: JSON decoded so that whatever is wrong with it is one ``ValueError`` saying why.
 
 Python's ``json`` fails on hostile input with errors that are not ``JSONDecodeError``:
 ``RecursionError`` for nesting a few thousand deep, ``ValueError`` for a number of more than
 4,300 digits, ``UnicodeDecodeError`` for bytes that are not UTF-8; and it accepts strings with a
 lone surrogate (``"\\ud800"``), which are not text and cannot be stored or printed. Every reader
 of outside JSON goes through ``loads``, so each of these is one clear reason for one record,
-never a crash of the whole read. ``NaN`` and ``Infinity`` are read as the floats they name:
+never a crash of the whole read. ``bounded_lines`` reads the lines of a file without ever
+holding a line longer than a limit. ``NaN`` and ``Infinity`` are read as the floats they name:
 readers check numbers where they use them (a count of ``Infinity`` is not read, a lab value of
 ``NaN`` is refused with its field).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -52,3 +54,15 @@ def loads(data: str | bytes) -> Any:
     if _SURROGATE_ESCAPE.search(raw):
         _check_text(value)
     return value
+
+
+def bounded_lines(stream, limit: int) -> Iterator[bytes | None]:
+    """The lines of a binary stream, each with its end of line; None for a line longer than
+    ``limit`` bytes, which is skipped without being held in memory whole."""
+    while line := stream.readline(limit + 1):
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        while (rest := stream.readline(limit)) and not rest.endswith(b"\n"):
+            pass
+        yield None

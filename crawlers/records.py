@@ -12,7 +12,6 @@ A record that cannot be read raises ``RecordError`` with the reason; callers rep
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from typing import Any

@@ -96,7 +96,7 @@ def test_serve_on_a_port_in_use_says_so(registry):
 
 def test_serve_needs_at_least_one_ranker(registry):
     result = trialmatch("--db", registry, "serve", "--port", free_port(), "--rankers", "0")
-    assert result.returncode == 2 and "--rankers must be at least 1, not 0" in result.stderr
+    assert result.returncode == 2 and "--rankers must be between 1 and 64, not 0" in result.stderr
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads processes from /proc (Linux)")

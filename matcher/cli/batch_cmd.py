@@ -19,8 +19,12 @@ from ..batch.registry_state import registry_state
 from ..batch.results import PatientResult, ResultsStore
 from ..batch.dask_engine import DEFAULT_PARTITION_SIZE, DaskEngine, DaskEngineError
 from ..batch.runner import Engine, LocalEngine, MatchSettings, run_batch
-from .common import UsageError, database_path, open_store, progress
-from .match_cmd import add_ranking_arguments, build_filters, read_candidates
+from .common import UsageError, check_range, database_path, open_store, progress
+from .match_cmd import add_ranking_arguments, build_filters, check_ranking_options, read_candidates
+
+MAX_WORKERS = 256
+MAX_PARTITION_SIZE = 100_000
+HANDLES_PATIENTS = True  # an unexpected error's log leaves out its message and the command line
 
 
 def add_parser(subparsers) -> None:
@@ -85,8 +89,7 @@ def options_of(settings: MatchSettings) -> dict:
 
 
 def check_engine_options(args) -> None:
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    check_range("--workers", args.workers, 1, MAX_WORKERS)
     if args.engine == "local":
         for option, value in (("--scheduler", args.scheduler), ("--partition-size", args.partition_size),
                               ("--shared-registry", args.shared_registry)):
@@ -97,8 +100,7 @@ def check_engine_options(args) -> None:
         raise UsageError("--workers: a cluster's workers are started with `dask worker`; leave --workers out with --scheduler")
     if args.shared_registry is not None and args.scheduler is None:
         raise UsageError("--shared-registry goes with --scheduler (a local cluster reads the registry where it is)")
-    if args.partition_size is not None and args.partition_size < 1:
-        raise UsageError("--partition-size must be at least 1")
+    check_range("--partition-size", args.partition_size, 1, MAX_PARTITION_SIZE)
     if importlib.util.find_spec("distributed") is None:
         raise UsageError("--engine dask needs Dask: pip install 'trialmatch[dask]'")
 
@@ -111,16 +113,24 @@ def make_engine(args, settings: MatchSettings, state: dict):
                       partition_size=args.partition_size or DEFAULT_PARTITION_SIZE, shared_registry=args.shared_registry)
 
 
-def run(args) -> int:
-    if args.top < 1:
-        raise UsageError("--top must be at least 1")
-    check_engine_options(args)
-    out = Path(args.out)
+def check_output(out: Path, source: Path, registry: Path, results_db: Path | None) -> None:
+    """--out names a new or old .csv/.jsonl file in an existing folder, and no file the run reads."""
+    if out.is_dir():
+        raise UsageError(f"--out {out}: a folder; name a .csv or .jsonl file")
     if output_format(out) is None:
         raise UsageError(f"--out {out.name}: expected a .csv or .jsonl file name")
     if not out.parent.is_dir():
         raise UsageError(f"--out: no such folder: {out.parent}")
-    source = Path(args.input)
+    for what, path in (("the input", source), ("the registry", registry), ("the results database", results_db)):
+        if path is not None and out.resolve() == path.resolve():
+            raise UsageError(f"--out {out}: that is {what}; the matches go to another file")
+
+
+def run(args) -> int:
+    check_ranking_options(args)
+    check_engine_options(args)
+    out, source = Path(args.out), Path(args.input)
+    check_output(out, source, database_path(args), Path(args.results_db) if args.results_db else None)
     try:
         records = read_input(source)
     except BatchInputError as error:
@@ -135,6 +145,8 @@ def run(args) -> int:
     try:
         with make_engine(args, settings, state) as engine:
             results = ResultsStore(results_path(args, registry))
+            for file in results.tightened:
+                print(f"note: {file} was readable by other users; it is now readable by its owner only", file=sys.stderr)
             run = results.open_run(input_path=str(source.resolve()), registry=str(registry.resolve()), registry_state=state,
                                    options=options_of(settings), new_run=args.new_run)
             summary = match_all(records, results, run, engine, count_records(source))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import socket
-import sqlite3
-from pathlib import Path
 
-from .common import UsageError, database_path, open_store
+from .common import UsageError, check_range, open_store
+
+MAX_RANKERS = 64
+HANDLES_PATIENTS = True  # an unexpected error's log leaves out its message and the command line
 
 
 def add_parser(subparsers) -> None:
@@ -29,20 +30,6 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def check_registry(args) -> Path:
-    """The registry database's path; a UsageError when it is missing or not a registry."""
-    store = open_store(args, read_only=True)
-    try:
-        has_trials = store.db["trials"].exists()
-    except sqlite3.DatabaseError as error:
-        raise UsageError(f"{store.path} is not a SQLite database: {error}") from None
-    finally:
-        store.close()
-    if not has_trials:
-        raise UsageError(f"{store.path} has no trials table: is it a trialmatch registry database?")
-    return store.path
-
-
 def check_port_free(host: str, port: int) -> None:
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -58,9 +45,11 @@ def run(args) -> int:
     from ..web import physician_page
     from ..web.browse import make_datasette
 
-    if args.rankers < 1:
-        raise UsageError(f"--rankers must be at least 1, not {args.rankers}")
-    path = check_registry(args)
+    check_range("--port", args.port, 1, 65535)
+    check_range("--rankers", args.rankers, 1, MAX_RANKERS)
+    store = open_store(args, read_only=True)  # a UsageError when it is missing or not a registry
+    store.close()
+    path = store.path
     check_port_free(args.host, args.port)
     datasette = make_datasette(path, plugins=[physician_page])
     search = physician_page.search_for(datasette, args.rankers)
