@@ -44,6 +44,7 @@ def run(args) -> int:
 
     from ..web import physician_page
     from ..web.browse import make_datasette
+    from ..web.sql_limits import limit_process_heap
 
     check_range("--port", args.port, 1, 65535)
     check_range("--rankers", args.rankers, 1, MAX_RANKERS)
@@ -51,13 +52,15 @@ def run(args) -> int:
     store.close()
     path = store.path
     check_port_free(args.host, args.port)
+    limit_process_heap()
     datasette = make_datasette(path, plugins=[physician_page])
     search = physician_page.search_for(datasette, args.rankers)
     search.start_warming_up()  # the model loads while the server starts
     print(f"Browsing {path} (read-only, following what imports and crawls write) at http://{args.host}:{args.port}/ — Ctrl-C to stop", flush=True)
     print(f"Find trials for a patient at http://{args.host}:{args.port}{physician_page.PATH}", flush=True)
     try:
-        uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning", lifespan="on")
+        uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning", lifespan="on",
+                    h11_max_incomplete_event_size=physician_page.HTTP_REQUEST_BYTES)
     finally:
         search.close()
     return 0

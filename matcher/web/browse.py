@@ -21,7 +21,7 @@ from datasette.plugins import pm
 from datasette.utils import parse_metadata
 
 from ..resources import data_path
-from . import datasette_plugin
+from . import datasette_plugin, quiet_errors
 from .query_cache import QueryCachingDatabase
 
 DATABASE_NAME = "trials"
@@ -51,7 +51,9 @@ def make_datasette(db_path: str | Path, *, plugins: Iterable[ModuleType] = ()) -
     path = Path(db_path)
     if not path.is_file():
         raise FileNotFoundError(f"no database at {path}")
-    register_plugins([datasette_plugin, *plugins])
+    if not pm.is_blocked(quiet_errors.DATASETTE_HANDLER):
+        pm.set_blocked(quiet_errors.DATASETTE_HANDLER)  # it prints requests and their locals: quiet_errors answers instead
+    register_plugins([datasette_plugin, quiet_errors, *plugins])
     datasette = Datasette(metadata=load_metadata(), settings=SETTINGS)
     datasette.remove_database("_memory")  # Datasette adds it when given no files
     datasette.add_database(QueryCachingDatabase(datasette, str(path.resolve())), name=DATABASE_NAME)

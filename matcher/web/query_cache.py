@@ -13,9 +13,12 @@ estimated size passes the budget. Nothing is ever written through this view.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import OrderedDict
 
 from datasette.database import Database
+
+from .sql_limits import BoundedConnection
 
 DEFAULT_BUDGET_BYTES = 64 * 1024 * 1024
 WAL_INDEX_HEADER_BYTES = 48  # the -shm file's first header: its change counter, frame count and salts
@@ -59,9 +62,12 @@ class QueryCachingDatabase(Database):
         self._state: tuple | None = None
 
     def connect(self, write=False):
+        """A read-only connection whose results are bounded in size (``sql_limits``)."""
         if write:
             raise PermissionError("the registry is served read-only")
-        return super().connect()
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, factory=BoundedConnection)
+        self._all_file_connections.append(conn)
+        return conn
 
     def _forget(self) -> None:
         self._results.clear()
