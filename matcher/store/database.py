@@ -20,6 +20,19 @@ from .criteria_rows import constraint_row, criterion_from_rows, criterion_row
 from .schema import create_schema
 
 CHILD_TABLES = ("sites", "conditions", "interventions", "contacts")
+WRITE_LOCK_WAIT_SECONDS = 600.0
+
+
+def _create_schema(db: sqlite_utils.Database) -> None:
+    """``create_schema``, when another process may be creating it at the same moment: what the
+    other made first is not an error."""
+    for attempt in range(5):
+        try:
+            create_schema(db)
+            return
+        except sqlite3.OperationalError as error:
+            if "already exists" not in str(error) or attempt == 4:
+                raise
 
 
 def utc_now() -> str:
@@ -72,10 +85,11 @@ class Store:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
             self.db = sqlite_utils.Database(conn)
         else:
-            self.db = sqlite_utils.Database(self.path)
+            # another writer (an import, a crawl, a parse) may hold the write lock for a while: wait for it
+            self.db = sqlite_utils.Database(sqlite3.connect(self.path, timeout=WRITE_LOCK_WAIT_SECONDS))
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
-            create_schema(self.db)
+            _create_schema(self.db)
         self.db.execute("PRAGMA foreign_keys = ON")
 
     @property
@@ -108,6 +122,8 @@ class Store:
         if not batch and also is None:
             return outcome
         with self.conn:
+            # the write lock first: versions read before it could be stale by the time this writes
+            self.conn.execute("BEGIN IMMEDIATE")
             stored = self._stored_versions({t.nct_id for t, _ in batch})
             for trial, raw in batch:
                 digest = rows.content_hash(trial)
