@@ -37,6 +37,9 @@ class Rejection:
     location: str
     reason: str
 
+    def __post_init__(self):
+        self.reason = " ".join(self.reason.split())  # one line, whatever the parser's message
+
 
 ReadItem = tuple[Trial, RawRecord] | Rejection
 

@@ -40,7 +40,10 @@ def text_lines(text: str) -> PageText:
 
 
 def html_lines(content: bytes | str) -> PageText:
-    soup = BeautifulSoup(content, "lxml")
+    try:
+        soup = BeautifulSoup(content, "lxml")
+    except ValueError:  # a declared charset lxml refuses (a NUL in its name): read the bytes as UTF-8
+        soup = BeautifulSoup(content.decode("utf-8", "replace") if isinstance(content, bytes) else content, "lxml")
     canonical = soup.find("link", rel="canonical") or soup.find("meta", property="og:url")
     canonical_url = (canonical.get("href") or canonical.get("content")) if canonical else None
     links = [(a["href"].strip(), _SPACE.sub(" ", a.get_text(" ")).strip()) for a in soup.find_all("a", href=True)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from crawlers.bulk import unexpected
 from crawlers.listing_fetch import FetchedPage, fetch_pages
 from crawlers.listings import ListingError, parse_listing
 
@@ -64,6 +65,9 @@ class _Scrape:
                 self.reject(location, str(error))
             else:
                 self.index_pages += 1
+            return False
+        except Exception as error:  # noqa: BLE001 — one page the reader does not foresee never stops the others
+            self.reject(location, unexpected(error))
             return False
         self.outcome.merge(self.store.write_trials([(trial, raw)]))
         print(terminal_safe(f"{trial.nct_id}: {trial.brief_title[:90]} ({trial.url or location})"))

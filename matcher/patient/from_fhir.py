@@ -76,7 +76,8 @@ def _codes(concept: Any, field: str) -> set[str]:
 def _status_code(resource: dict, key: str) -> str:
     value = resource.get(key)
     if isinstance(value, dict):
-        return next((str(c.get("code", "")) for c in value.get("coding") or [] if isinstance(c, dict)), "")
+        codings = _list(value.get("coding"), f"{key}.coding")
+        return next((str(c.get("code", "")) for c in codings if isinstance(c, dict)), "")
     return str(value or "")
 
 

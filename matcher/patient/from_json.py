@@ -207,7 +207,8 @@ def patient_from_json(data: Any, *, today: date | None = None) -> Patient:
         raise PatientError("patient", f"expected a JSON object, got {_describe(data)}")
     unknown = sorted(set(data) - KNOWN_FIELDS)
     if unknown:
-        raise PatientError(unknown[0], f"unknown field (known: {', '.join(sorted(KNOWN_FIELDS))})")
+        name = unknown[0] if unknown[0].isidentifier() else _describe(unknown[0])
+        raise PatientError(name, f"unknown field (known: {', '.join(sorted(KNOWN_FIELDS))})")
     as_of = _date(data.get("as_of"), "as_of") or today or date.today()
     birth_date = _date(data.get("birth_date"), "birth_date")
     age = _number(data["age"], "age") if data.get("age") is not None else None
