@@ -79,6 +79,23 @@ def kill_after(args: list, seconds: float, *, wait_for_orphans: float = 20.0, **
     return Kill(seconds, finished, len(children), alive(children))
 
 
+def log_kill(kind: str, kill: Kill, db: Path, table: str = "trials") -> None:
+    """One line per kill in ``$TRIALMATCH_FAULT_LOG`` (for benchmarks/fault_soak.py): when it
+    landed, and how much the killed run had stored of ``table``."""
+    if not os.environ.get("TRIALMATCH_FAULT_LOG"):
+        return
+    stored = None
+    if db.exists():
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                stored = conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
+        except sqlite3.Error:
+            stored = None
+    with open(os.environ["TRIALMATCH_FAULT_LOG"], "a", encoding="utf-8") as log:
+        log.write(json.dumps({"kind": kind, "after_seconds": kill.after_seconds, "finished_first": kill.finished_first,
+                              "children": kill.children, "orphans": len(kill.orphans), "stored": stored}) + "\n")
+
+
 def counts(db: Path, tables=REGISTRY_TABLES) -> dict:
     """Rows per table, and SQLite's own checks of the file."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
