@@ -129,7 +129,7 @@ def test_index_killed_anywhere_then_rerun_indexes_every_trial_once(tmp_path):
         conn.row_factory = sqlite3.Row
         expected = {row["nct_id"]: hashlib.sha1(trial_text(dict(row)).encode()).hexdigest()
                     for row in conn.execute("SELECT * FROM trials")}
-    for moment in kill_moments("index", 30):  # the model loads for most of a run's first seconds
+    for moment in kill_moments("index", 20):  # a clean run here: ~20 s, the model loading for most of it
         kill = kill_after(["--db", db, "index"], moment)
         log_kill("index", kill, db, "trial_vectors")
         assert_no_orphans(kill)

@@ -51,6 +51,8 @@ def open_store(args, *, read_only: bool = False) -> Store:
     check_registry_file(path, must_exist=read_only)
     try:
         return Store(path, read_only=read_only)
+    except sqlite3.OperationalError:
+        raise  # the file is fine, the moment is not (locked, unreadable folder): not bad input
     except sqlite3.DatabaseError as error:
         raise UsageError(f"{path} cannot be opened as a registry database: {error}") from None
 
@@ -61,8 +63,12 @@ def check_registry_file(path: Path, *, must_exist: bool) -> None:
     if not path.exists():
         return
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)) as conn:
             tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error):
+            return  # another process is creating it: Store waits for it
+        raise UsageError(f"{path} is not a SQLite database ({error})") from None
     except sqlite3.DatabaseError as error:
         raise UsageError(f"{path} is not a SQLite database ({error})") from None
     if "trials" in tables or (not tables and not must_exist):

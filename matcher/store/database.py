@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import sqlite3
+import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,16 +25,24 @@ CHILD_TABLES = ("sites", "conditions", "interventions", "contacts")
 WRITE_LOCK_WAIT_SECONDS = 600.0
 
 
-def _create_schema(db: sqlite_utils.Database) -> None:
-    """``create_schema``, when another process may be creating it at the same moment: what the
-    other made first is not an error."""
-    for attempt in range(5):
+def _prepare(db: sqlite_utils.Database) -> None:
+    """WAL mode and the schema, when other processes may be doing the same at the same moment
+    (several writers starting on a new file): what another made first is not an error, and a
+    lock SQLite gives up on at once here (while the file changes journal mode or schema) is
+    waited for, as the busy timeout waits for the others."""
+    deadline = time.monotonic() + WRITE_LOCK_WAIT_SECONDS
+    while True:
         try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
             create_schema(db)
             return
         except sqlite3.OperationalError as error:
-            if "already exists" not in str(error) or attempt == 4:
+            if not ("already exists" in str(error) or "locked" in str(error)) or time.monotonic() > deadline:
                 raise
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            time.sleep(random.uniform(0.02, 0.2))
 
 
 def utc_now() -> str:
@@ -87,9 +97,7 @@ class Store:
         else:
             # another writer (an import, a crawl, a parse) may hold the write lock for a while: wait for it
             self.db = sqlite_utils.Database(sqlite3.connect(self.path, timeout=WRITE_LOCK_WAIT_SECONDS))
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            _create_schema(self.db)
+            _prepare(self.db)
         self.db.execute("PRAGMA foreign_keys = ON")
 
     @property
