@@ -42,18 +42,15 @@ def vm_peak_kb(pid: int) -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 
 
-@pytest.fixture(scope="module")
-def server(registry):
-    """`trialmatch serve` in its own process; yields (base URL, process)."""
+def start_serve(registry) -> tuple[str, subprocess.Popen]:
+    """`trialmatch serve` in its own process, once it answers: (base URL, process)."""
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(registry), "serve", "--port", str(port)],
                                cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     wait_until_answering(f"{base}/trials", process)
-    yield base, process
-    process.terminate()
-    process.communicate(timeout=60)
+    return base, process
 
 
 def stop_and_read(process: subprocess.Popen) -> str:
@@ -62,14 +59,16 @@ def stop_and_read(process: subprocess.Popen) -> str:
     return out + err
 
 
+@pytest.fixture(scope="module")
+def server(registry):
+    base, process = start_serve(registry)
+    yield base, process
+    stop_and_read(process)
+
+
 def test_a_request_that_fails_prints_nothing_of_its_address(registry):
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(registry), "serve", "--port", str(port)],
-                               cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
+    base, process = start_serve(registry)
     try:
-        wait_until_answering(f"{base}/trials", process)
         for path in ("/Find", "/trials/no_such_table", "/trials.json", "/no/such/page.json"):
             requests.get(f"{base}{path}?{urlencode(SECRET_QUERY)}", timeout=30)
     finally:
