@@ -147,7 +147,7 @@ def serve_and_load(db_path: Path, kinds: Sequence[str], url_for: Callable[[str],
         server.terminate()
         server.wait(timeout=30)
     trials = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True).execute("SELECT count(*) FROM trials").fetchone()[0]
-    print(f"database: {trials:,} trials; trialmatch serve {' '.join(serve_options)} (immutable) on 127.0.0.1, {os.cpu_count()} cores, "
+    print(f"database: {trials:,} trials; trialmatch serve {' '.join(serve_options)} (read-only) on 127.0.0.1, {os.cpu_count()} cores, "
           f"load average before the run {load_before:.1f}")
     print(f"{args.users} concurrent users x {args.requests_per_user} requests, think time {args.think_ms:.0f} ms")
     print_report(kinds, results, elapsed)

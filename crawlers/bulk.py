@@ -12,9 +12,10 @@ import gzip
 import io
 import json
 import multiprocessing
+import queue as queue_module
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,16 +23,22 @@ from lxml import etree
 
 from models.trial import Provenance, RawRecord, Trial
 
+from . import json_input
+from .json_input import bounded_lines
 from .records import RecordError, parse_json_record, parse_xml, parse_xml_element, studies_in_json, xml_download_date
 
 SUFFIXES = (".zip", ".xml", ".json", ".jsonl", ".jsonl.gz", ".json.gz")
 SMALL_FILE_BYTES = 8 * 1024 * 1024  # larger .xml files are streamed element by element
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # a .json file, an archive member or a .jsonl line read whole
 
 
 @dataclass
 class Rejection:
     location: str
     reason: str
+
+    def __post_init__(self):
+        self.reason = " ".join(self.reason.split())  # one line, whatever the parser's message
 
 
 ReadItem = tuple[Trial, RawRecord] | Rejection
@@ -92,9 +99,12 @@ def _read_file(path: Path) -> Iterator[ReadItem]:
         opener = gzip.open if suffix.endswith(".gz") else open
         try:
             with opener(path, "rb") as stream:
-                content = stream.read()
+                content = stream.read(MAX_DOCUMENT_BYTES + 1)
         except (OSError, EOFError, zlib.error) as error:
             yield Rejection(str(path), f"unreadable file: {error}")
+            return
+        if len(content) > MAX_DOCUMENT_BYTES:
+            yield Rejection(str(path), too_large("file"))
             return
         yield from _read_json_document(content, str(path))
     else:
@@ -113,6 +123,9 @@ def _read_zip(path: Path) -> Iterator[ReadItem]:
             location = f"{path}!{info.filename}"
             suffix = _suffix(info.filename)
             if suffix not in (".xml", ".json"):
+                continue
+            if info.file_size > MAX_DOCUMENT_BYTES:
+                yield Rejection(location, too_large("archive member"))
                 continue
             try:
                 content = archive.read(info)
@@ -152,6 +165,8 @@ def _iterparse_studies(stream, location: str) -> Iterator[ReadItem]:
                 yield parse_xml_element(element), _raw(etree.tostring(element, encoding="utf-8"), "ctgov-xml", where, "application/xml", None)
             except RecordError as error:
                 yield Rejection(where, str(error))
+            except Exception as error:  # noqa: BLE001 — one unreadable record never stops the others
+                yield Rejection(where, unexpected(error))
             element.clear()
     except etree.XMLSyntaxError as error:
         yield Rejection(location, f"malformed XML after {found} studies: {error}")
@@ -165,13 +180,15 @@ def _xml_item(content: bytes, location: str) -> ReadItem:
         trial = parse_xml(content)
     except RecordError as error:
         return Rejection(location, str(error))
+    except Exception as error:  # noqa: BLE001 — one unreadable record never stops the others
+        return Rejection(location, unexpected(error))
     return trial, _raw(content, "ctgov-xml", location, "application/xml", xml_download_date(content))
 
 
 def _read_json_document(content: bytes, location: str) -> Iterator[ReadItem]:
     try:
-        document = json.loads(content)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = json_input.loads(content)
+    except ValueError as error:
         yield Rejection(location, f"invalid JSON: {error}")
         return
     documents = document if isinstance(document, list) else [document]
@@ -184,18 +201,29 @@ def _read_json_document(content: bytes, location: str) -> Iterator[ReadItem]:
             continue
         for number, (format_name, study) in enumerate(studies, start=1):
             where = location if single else f"{location}#{index + number}"
-            raw = content if single else json.dumps(study, ensure_ascii=False).encode("utf-8")
+            raw = (lambda: content) if single else (lambda: json.dumps(study, ensure_ascii=False).encode("utf-8"))
             yield _json_item(format_name, study, raw, where)
 
 
-def _json_item(format_name: str, study: dict, raw: bytes, location: str) -> ReadItem:
+def _json_item(format_name: str, study: dict, raw: Callable[[], bytes], location: str) -> ReadItem:
+    """``raw()`` gives the bytes kept as the record as received."""
     try:
         trial = parse_json_record(format_name, study)
+        content = raw()
     except RecordError as error:
         return Rejection(location, str(error))
-    except (TypeError, AttributeError, ValueError) as error:
-        return Rejection(location, f"unexpected structure: {error}")
-    return trial, _raw(raw, format_name, location, "application/json", None)
+    except Exception as error:  # noqa: BLE001 — one unreadable record never stops the others
+        return Rejection(location, unexpected(error))
+    return trial, _raw(content, format_name, location, "application/json", None)
+
+
+def too_large(what: str) -> str:
+    return f"{what} larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB, the most read as one record"
+
+
+def unexpected(error: Exception) -> str:
+    """The reason given for a record that broke the reader in a way it does not foresee."""
+    return f"unexpected structure ({type(error).__name__}: {str(error)[:200]})"
 
 
 def _read_jsonl(path: Path) -> Iterator[ReadItem]:
@@ -203,13 +231,16 @@ def _read_jsonl(path: Path) -> Iterator[ReadItem]:
     line_number = 0
     try:
         with opener(path, "rb") as stream:
-            for line_number, line in enumerate(stream, start=1):
+            for line_number, line in enumerate(bounded_lines(stream, MAX_DOCUMENT_BYTES), start=1):
+                location = f"{path}:{line_number}"
+                if line is None:
+                    yield Rejection(location, too_large("line"))
+                    continue
                 if not line.strip():
                     continue
-                location = f"{path}:{line_number}"
                 try:
-                    document = json.loads(line)
-                except (UnicodeDecodeError, json.JSONDecodeError) as error:
+                    document = json_input.loads(line)
+                except ValueError as error:
                     yield Rejection(location, f"invalid JSON: {error}")
                     continue
                 try:
@@ -218,7 +249,7 @@ def _read_jsonl(path: Path) -> Iterator[ReadItem]:
                     yield Rejection(location, str(error))
                     continue
                 for format_name, study in studies:
-                    raw = line.rstrip(b"\r\n") if len(studies) == 1 else json.dumps(study).encode("utf-8")
+                    raw = (lambda: line.rstrip(b"\r\n")) if len(studies) == 1 else (lambda: json.dumps(study).encode("utf-8"))
                     yield _json_item(format_name, study, raw, location)
     except (OSError, EOFError, zlib.error) as error:
         yield Rejection(f"{path}:{line_number + 1}", f"file ends early or is corrupt: {error}")
@@ -228,8 +259,10 @@ def _raw(content: bytes, format_name: str, location: str, media_type: str, retri
     return RawRecord(Provenance(format=format_name, location=location, retrieved=retrieved), content, media_type)
 
 
-def _produce(paths: list[str], queue, batch_size: int) -> None:
+def _produce(paths: list[str], queue, batch_size: int, child_setup: Callable[[], None] | None) -> None:
     """Child-process side of ``read_paths_in_background``."""
+    if child_setup is not None:
+        child_setup()
     batch: list[ReadItem] = []
     try:
         for item in read_paths(paths):
@@ -240,23 +273,32 @@ def _produce(paths: list[str], queue, batch_size: int) -> None:
         queue.put(("items", batch))
         queue.put(("done", None))
     except SourceError as error:
+        queue.put(("items", batch))
         queue.put(("source_error", str(error)))
     except BaseException as error:  # reported in the parent, which owns the terminal
+        queue.put(("items", batch))
         queue.put(("crash", f"{type(error).__name__}: {error}"))
 
 
-def read_paths_in_background(paths: Iterable[str | Path], batch_size: int = 200) -> Iterator[ReadItem]:
+def read_paths_in_background(paths: Iterable[str | Path], batch_size: int = 200, *,
+                             child_setup: Callable[[], None] | None = None) -> Iterator[ReadItem]:
     """``read_paths`` run in a second process, so parsing overlaps with the caller's writing.
 
-    Same items, same order, same errors as ``read_paths``.
+    Same items, same order, same errors as ``read_paths``. ``child_setup`` (a module-level
+    function) runs first in the child, e.g. to make it end with this process however it ends.
     """
     context = multiprocessing.get_context("spawn")
     queue = context.Queue(maxsize=8)
-    process = context.Process(target=_produce, args=([str(p) for p in paths], queue, batch_size), daemon=True)
+    process = context.Process(target=_produce, args=([str(p) for p in paths], queue, batch_size, child_setup), daemon=True)
     process.start()
     try:
         while True:
-            kind, payload = queue.get()
+            try:
+                kind, payload = queue.get(timeout=1.0)
+            except queue_module.Empty:
+                if process.is_alive():
+                    continue
+                raise RuntimeError(f"record reader ended unexpectedly (exit code {process.exitcode})") from None
             if kind == "items":
                 yield from payload
             elif kind == "done":

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import date, datetime, timezone
 from urllib.parse import quote
 
@@ -104,12 +106,67 @@ def updated_since_filter(since: str) -> str:
     return f"AREA[LastUpdatePostDate]RANGE[{since},MAX]"
 
 
+@dataclass(frozen=True)
+class UnreadableStudy:
+    """A study of a page that cannot be decoded on its own (nested too deeply for the decoder);
+    the others of its page are read as usual."""
+
+    reason: str
+
+
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+def decode_response(content: bytes) -> Any:
+    """The JSON of a response. A search page that the decoder cannot take whole (a study nested
+    thousands deep) is decoded study by study: that study becomes an ``UnreadableStudy``."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        pass
+    depth, key, array, start, studies = 0, None, None, None, []
+    for token in _JSON_TOKEN.finditer(content):
+        text = token.group()
+        if text in (b"[", b"{"):
+            depth += 1
+            if depth == 2 and key == b'"studies"' and text == b"[":
+                array = [token.start(), None]
+            elif depth == 3 and array and array[1] is None:
+                start = token.start()
+        elif text in (b"]", b"}"):
+            depth -= 1
+            if depth == 2 and start is not None:
+                studies.append(_study(content[start:token.end()]))
+                start = None
+            elif depth == 1 and array and array[1] is None:
+                array[1] = token.end()
+        elif depth == 1 and text.startswith(b'"'):
+            key = text
+    try:
+        document = json.loads(content[:array[0]] + b"[]" + content[array[1]:]) if array and array[1] else None
+    except RecursionError:
+        document = None
+    if not isinstance(document, dict):
+        raise ValueError("nested too deeply")
+    document["studies"] = studies
+    return document
+
+
+def _study(content: bytes) -> dict | UnreadableStudy:
+    try:
+        return json.loads(content)
+    except RecursionError:
+        return UnreadableStudy("invalid JSON: nested too deeply")
+    except ValueError as error:
+        return UnreadableStudy(f"invalid JSON: {error}")
+
+
 @dataclass
 class Page:
     """One page of search results as received."""
 
     url: str
-    studies: list[dict]
+    studies: list[dict | UnreadableStudy]
     next_token: str | None
     retrieved: str  # ISO timestamp of the fetch
     total: int | None = None  # totalCount, when asked for
@@ -206,7 +263,7 @@ class RegistryClient:
             detail = " ".join(response.text.split())[:300]
             raise RequestRejected(f"{status} for {response.url}: {detail}", response.status_code)
         try:
-            document = json.loads(content)
+            document = decode_response(content)
         except ValueError as error:  # truncated or not JSON at all (UnicodeDecodeError is a ValueError)
             return None, f"invalid JSON in a {len(content):,}-byte response ({error})", None
         if not isinstance(document, dict):
@@ -234,8 +291,11 @@ class RegistryClient:
         studies = document.get("studies", [])
         if not isinstance(studies, list):
             raise RegistryError(f"{url}: 'studies' is a {type(studies).__name__}, not a list")
-        total = document.get("totalCount")
-        return Page(url, studies, document.get("nextPageToken") or None, _now(), total if isinstance(total, int) else None)
+        total, token = document.get("totalCount"), document.get("nextPageToken") or None
+        if token is not None and not isinstance(token, str):
+            raise RegistryError(f"{url}: 'nextPageToken' is a {type(token).__name__}, not text")
+        counted = isinstance(total, int) and not isinstance(total, bool)
+        return Page(url, studies, token, _now(), total if counted else None)
 
     def pages(self, query: StudyQuery, *, since: str | None = None, page_token: str | None = None,
               page_size: int = MAX_PAGE_SIZE, limit: int | None = None) -> Iterator[Page]:

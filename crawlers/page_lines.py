@@ -84,7 +84,10 @@ def _clean(text: str) -> str:
 def html_lines(content: bytes | str, is_label: Callable[[str], bool] = lambda text: False) -> PageText:
     """The page's lines; ``is_label`` says which texts are labels (for captions and label-classed
     elements, and for reading a table by columns)."""
-    soup = BeautifulSoup(content, "lxml")
+    try:
+        soup = BeautifulSoup(content, "lxml")
+    except ValueError:  # a declared charset lxml refuses (a NUL in its name): read the bytes as UTF-8
+        soup = BeautifulSoup(content.decode("utf-8", "replace") if isinstance(content, bytes) else content, "lxml")
     canonical = soup.find("link", rel="canonical") or soup.find("meta", property="og:url")
     site = soup.find("meta", property="og:site_name") or soup.find("meta", attrs={"name": "application-name"})
     page = PageText(

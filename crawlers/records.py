@@ -130,7 +130,7 @@ def parse_xml_element(root) -> Trial:
         completion_date=_lenient(iso_date, _text(root, "completion_date")),
         first_posted=_lenient(iso_date, _text(root, "study_first_posted") or _text(root, "firstreceived_date")),
         last_update_posted=_lenient(iso_date, _text(root, "last_update_posted") or _text(root, "lastchanged_date")),
-        enrollment=int(enrollment) if enrollment and enrollment.isdigit() else None,
+        enrollment=_enrollment(int(enrollment)) if enrollment and enrollment.isascii() and enrollment.isdigit() and len(enrollment) < 12 else None,
         minimum_age=minimum_age,
         maximum_age=maximum_age,
         min_age_years=_lenient(age_in_years, minimum_age),
@@ -193,121 +193,178 @@ def xml_download_date(content: bytes) -> str | None:
 
 # ---------------------------------------------------------------------------- API v2 JSON
 
-
-def _get(obj: Any, *path: str, default=None):
-    for key in path:
-        if not isinstance(obj, dict):
-            return default
-        obj = obj.get(key)
-        if obj is None:
-            return default
-    return obj
+_JSON_KINDS = {dict: "an object", list: "a list", str: "text", bool: "true or false", int: "a number", float: "a number"}
+MAX_ENROLLMENT = 10**8  # more people than any trial enrolls: a count beyond it is not read
 
 
-def _names(items: Any, key: str = "term") -> list[str]:
-    if not isinstance(items, list):
-        return []
-    return _dedupe([str(i.get(key, "")).strip() for i in items if isinstance(i, dict)])
+def _kind(value: Any) -> str:
+    return "null" if value is None else _JSON_KINDS.get(type(value), type(value).__name__)
 
 
-def _float(value) -> float | None:
+def _checked_text(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise RecordError(f"{field}: expected text, got {_kind(value)}")
     try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordError(f"{field}: not valid Unicode text (a lone surrogate)") from None
+    return value
+
+
+class _Fields:
+    """A JSON object of a record, read field by field with the type each must have: a field of
+    another type is a RecordError naming its path (``protocolSection.designModule.phases``).
+    A missing field, or null, is not given."""
+
+    def __init__(self, value: Any, path: str):
+        if value is not None and not isinstance(value, dict):
+            raise RecordError(f"{path}: expected an object, got {_kind(value)}")
+        self.value: dict = value or {}
+        self.path = path
+
+    def _field(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def obj(self, *keys: str) -> _Fields:
+        fields = self
+        for key in keys:
+            fields = _Fields(fields.value.get(key), fields._field(key))
+        return fields
+
+    def text(self, key: str) -> str | None:
+        value = self.value.get(key)
+        return None if value is None else _checked_text(value, self._field(key))
+
+    def texts(self, key: str) -> list[str]:
+        return _dedupe([_checked_text(v, f"{self._field(key)}[{i}]") for i, v in enumerate(self._list(key))])
+
+    def objs(self, key: str) -> list[_Fields]:
+        return [_Fields(v, f"{self._field(key)}[{i}]") for i, v in enumerate(self._list(key))]
+
+    def names(self, key: str, name_key: str = "term") -> list[str]:
+        """The ``name_key`` texts of a list of objects (MeSH terms, collaborators)."""
+        return _dedupe([(item.text(name_key) or "").strip() for item in self.objs(key)])
+
+    def number(self, key: str) -> float | int | None:
+        value = self.value.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecordError(f"{self._field(key)}: expected a number, got {_kind(value)}")
+        return value
+
+    def flag(self, key: str) -> bool | str | None:
+        value = self.value.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        return self.text(key)
+
+    def _list(self, key: str) -> list:
+        value = self.value.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise RecordError(f"{self._field(key)}: expected a list, got {_kind(value)}")
+        return value
+
+
+def _coordinate(value: float | int | None, limit: float) -> float | None:
+    """A latitude or longitude the registry gives; anything off the globe (or NaN) is not read."""
+    if value is None or not -limit <= value <= limit:
         return None
+    return float(value)
+
+
+def _enrollment(value: float | int | None) -> int | None:
+    """A count of people: a whole number between 0 and MAX_ENROLLMENT, else not read."""
+    if value is None or not 0 <= value <= MAX_ENROLLMENT or value != int(value):
+        return None
+    return int(value)
+
+
+def _v2_site(location: _Fields) -> Site:
+    contact = next((c for c in location.objs("contacts") if c.text("phone") or c.text("email")), _Fields(None, ""))
+    point = location.obj("geoPoint")
+    return Site(
+        facility=location.text("facility"),
+        city=location.text("city"),
+        state=location.text("state"),
+        zip=location.text("zip"),
+        country=location.text("country"),
+        status=normalize_status(location.text("status")),
+        lat=_coordinate(point.number("lat"), 90),
+        lon=_coordinate(point.number("lon"), 180),
+        contact_name=contact.text("name"),
+        contact_phone=contact.text("phone"),
+        contact_email=contact.text("email"),
+    )
 
 
 def parse_v2_study(study: dict) -> Trial:
-    """One API v2 study object (``{"protocolSection": …, "derivedSection": …}``) → Trial."""
+    """One API v2 study object (``{"protocolSection": …, "derivedSection": …}``) → Trial.
+
+    A field of the wrong JSON type is a RecordError naming it; a value of the right type that
+    cannot be read (a date "soon", an enrollment of 1e300) is kept as not given."""
     if not isinstance(study, dict) or not isinstance(study.get("protocolSection"), dict):
         raise RecordError("not an API v2 study (no protocolSection)")
-    protocol = study["protocolSection"]
-    ident = protocol.get("identificationModule") or {}
-    nct_id = _check_nct_id(ident.get("nctId"))
-    status = protocol.get("statusModule") or {}
-    design = protocol.get("designModule") or {}
-    eligibility = protocol.get("eligibilityModule") or {}
-    sponsors = protocol.get("sponsorCollaboratorsModule") or {}
-    description = protocol.get("descriptionModule") or {}
-    conditions = protocol.get("conditionsModule") or {}
-    contacts_locations = protocol.get("contactsLocationsModule") or {}
-    derived = study.get("derivedSection") or {}
+    record = _Fields(study, "")
+    protocol = record.obj("protocolSection")
+    ident = protocol.obj("identificationModule")
+    nct_id = _check_nct_id(ident.value.get("nctId"))
+    status = protocol.obj("statusModule")
+    design = protocol.obj("designModule")
+    eligibility = protocol.obj("eligibilityModule")
+    sponsors = protocol.obj("sponsorCollaboratorsModule")
+    description = protocol.obj("descriptionModule")
+    conditions = protocol.obj("conditionsModule")
+    contacts_locations = protocol.obj("contactsLocationsModule")
+    derived = record.obj("derivedSection")
+    date_of = lambda key: _lenient(iso_date, status.obj(key).text("date"))  # noqa: E731
 
-    sites = []
-    for loc in contacts_locations.get("locations") or []:
-        if not isinstance(loc, dict):
-            continue
-        contact = next((c for c in loc.get("contacts") or [] if isinstance(c, dict) and (c.get("phone") or c.get("email"))), {})
-        sites.append(
-            Site(
-                facility=loc.get("facility"),
-                city=loc.get("city"),
-                state=loc.get("state"),
-                zip=loc.get("zip"),
-                country=loc.get("country"),
-                status=normalize_status(loc.get("status")),
-                lat=_float(_get(loc, "geoPoint", "lat")),
-                lon=_float(_get(loc, "geoPoint", "lon")),
-                contact_name=contact.get("name"),
-                contact_phone=contact.get("phone"),
-                contact_email=contact.get("email"),
-            )
-        )
     contacts = [
-        Contact(name=c.get("name"), role=c.get("role") or "CONTACT", phone=c.get("phone"), email=c.get("email"))
-        for c in contacts_locations.get("centralContacts") or []
-        if isinstance(c, dict)
-    ] + [
-        Contact(name=o.get("name"), role=o.get("role"))
-        for o in contacts_locations.get("overallOfficials") or []
-        if isinstance(o, dict)
-    ]
+        Contact(name=c.text("name"), role=c.text("role") or "CONTACT", phone=c.text("phone"), email=c.text("email"))
+        for c in contacts_locations.objs("centralContacts")
+    ] + [Contact(name=o.text("name"), role=o.text("role")) for o in contacts_locations.objs("overallOfficials")]
     interventions = [
-        Intervention(
-            type=i.get("type"),
-            name=i.get("name") or "",
-            description=i.get("description"),
-            other_names=_dedupe(i.get("otherNames") or []),
-        )
-        for i in _get(protocol, "armsInterventionsModule", "interventions", default=[])
-        if isinstance(i, dict)
+        Intervention(type=i.text("type"), name=i.text("name") or "", description=i.text("description"),
+                     other_names=i.texts("otherNames"))
+        for i in protocol.obj("armsInterventionsModule").objs("interventions")
     ]
-    enrollment = _get(design, "enrollmentInfo", "count")
-    minimum_age, maximum_age = eligibility.get("minimumAge"), eligibility.get("maximumAge")
+    minimum_age, maximum_age = eligibility.text("minimumAge"), eligibility.text("maximumAge")
     return Trial(
         nct_id=nct_id,
-        nct_aliases=_dedupe(ident.get("nctIdAliases") or []),
-        brief_title=ident.get("briefTitle") or "",
-        official_title=ident.get("officialTitle"),
-        acronym=ident.get("acronym"),
-        overall_status=normalize_status(status.get("overallStatus")),
-        phases=normalize_phases(design.get("phases")),
-        study_type=normalize_study_type(design.get("studyType")),
-        conditions=_dedupe(conditions.get("conditions") or []),
-        condition_mesh_terms=_names(_get(derived, "conditionBrowseModule", "meshes")),
-        condition_mesh_ancestors=_names(_get(derived, "conditionBrowseModule", "ancestors")),
-        keywords=_dedupe(conditions.get("keywords") or []),
+        nct_aliases=ident.texts("nctIdAliases"),
+        brief_title=ident.text("briefTitle") or "",
+        official_title=ident.text("officialTitle"),
+        acronym=ident.text("acronym"),
+        overall_status=normalize_status(status.text("overallStatus")),
+        phases=normalize_phases(design.texts("phases")),
+        study_type=normalize_study_type(design.text("studyType")),
+        conditions=conditions.texts("conditions"),
+        condition_mesh_terms=derived.obj("conditionBrowseModule").names("meshes"),
+        condition_mesh_ancestors=derived.obj("conditionBrowseModule").names("ancestors"),
+        keywords=conditions.texts("keywords"),
         interventions=interventions,
-        intervention_mesh_terms=_names(_get(derived, "interventionBrowseModule", "meshes")),
-        lead_sponsor=_get(sponsors, "leadSponsor", "name"),
-        sponsor_class=normalize_sponsor_class(_get(sponsors, "leadSponsor", "class")),
-        collaborators=_names(sponsors.get("collaborators"), key="name"),
-        start_date=_lenient(iso_date, _get(status, "startDateStruct", "date")),
-        primary_completion_date=_lenient(iso_date, _get(status, "primaryCompletionDateStruct", "date")),
-        completion_date=_lenient(iso_date, _get(status, "completionDateStruct", "date")),
-        first_posted=_lenient(iso_date, _get(status, "studyFirstPostDateStruct", "date")),
-        last_update_posted=_lenient(iso_date, _get(status, "lastUpdatePostDateStruct", "date")),
-        enrollment=int(enrollment) if isinstance(enrollment, (int, float)) else None,
+        intervention_mesh_terms=derived.obj("interventionBrowseModule").names("meshes"),
+        lead_sponsor=sponsors.obj("leadSponsor").text("name"),
+        sponsor_class=normalize_sponsor_class(sponsors.obj("leadSponsor").text("class")),
+        collaborators=sponsors.names("collaborators", "name"),
+        start_date=date_of("startDateStruct"),
+        primary_completion_date=date_of("primaryCompletionDateStruct"),
+        completion_date=date_of("completionDateStruct"),
+        first_posted=date_of("studyFirstPostDateStruct"),
+        last_update_posted=date_of("lastUpdatePostDateStruct"),
+        enrollment=_enrollment(design.obj("enrollmentInfo").number("count")),
         minimum_age=minimum_age,
         maximum_age=maximum_age,
         min_age_years=_lenient(age_in_years, minimum_age),
         max_age_years=_lenient(age_in_years, maximum_age),
-        sex=normalize_sex(eligibility.get("sex")),
-        healthy_volunteers=normalize_yes_no(eligibility.get("healthyVolunteers")),
-        eligibility_text=(eligibility.get("eligibilityCriteria") or "").strip(),
-        brief_summary=description.get("briefSummary"),
-        detailed_description=description.get("detailedDescription"),
-        sites=sites,
+        sex=normalize_sex(eligibility.text("sex")),
+        healthy_volunteers=normalize_yes_no(eligibility.flag("healthyVolunteers")),
+        eligibility_text=(eligibility.text("eligibilityCriteria") or "").strip(),
+        brief_summary=description.text("briefSummary"),
+        detailed_description=description.text("detailedDescription"),
+        sites=[_v2_site(location) for location in contacts_locations.objs("locations")],
         contacts=[c for c in contacts if c.name],
     )
 
@@ -315,52 +372,64 @@ def parse_v2_study(study: dict) -> Trial:
 # ---------------------------------------------------------------------------- flat records
 
 
-def _as_list(value) -> list[str]:
+def _flat_list(record: _Fields, key: str) -> list[str]:
+    """A text, or a list of texts (numbers read as text), as corpora write list fields."""
+    value = record.value.get(key)
     if value is None:
         return []
     if isinstance(value, str):
         return [value] if value.strip() else []
-    return _dedupe([str(v).strip() for v in value if v is not None])
+    items = [v for v in record._list(key) if v is not None]
+    for i, item in enumerate(items):
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise RecordError(f"{key}[{i}]: expected text, got {_kind(item)}")
+    return _dedupe([_checked_text(str(item), f"{key}[{i}]").strip() for i, item in enumerate(items)])
+
+
+def _flat_site(location: Any, field: str) -> Site:
+    if isinstance(location, str):
+        return Site(facility=_checked_text(location, field))
+    loc = _Fields(location, field)
+    return Site(facility=loc.text("facility") or loc.text("name"), city=loc.text("city"), state=loc.text("state"),
+                zip=loc.text("zip"), country=loc.text("country"), status=normalize_status(loc.text("status")))
 
 
 def parse_flat_record(record: dict) -> Trial:
     """A flat record (``nct_id``, ``title``, ``criteria_text``, ``status``, ``min_age`` …) → Trial."""
     nct_id = _check_nct_id(record.get("nct_id"))
-    locations = record.get("locations") or []
-    sites = [
-        Site(facility=loc.get("facility") or loc.get("name"), city=loc.get("city"), state=loc.get("state"),
-             zip=loc.get("zip"), country=loc.get("country"), status=normalize_status(loc.get("status")))
-        if isinstance(loc, dict) else Site(facility=str(loc))
-        for loc in (locations if isinstance(locations, list) else [])
-    ]
-    minimum_age, maximum_age = record.get("min_age"), record.get("max_age")
-    criteria = record.get("criteria_text") or record.get("eligibility_text")
-    if not criteria and (record.get("inclusion_criteria") or record.get("exclusion_criteria")):
-        parts = [("Inclusion Criteria:", record.get("inclusion_criteria")), ("Exclusion Criteria:", record.get("exclusion_criteria"))]
+    fields = _Fields(record, "")
+    text = fields.text
+    sites = [_flat_site(loc, f"locations[{i}]") for i, loc in enumerate(fields._list("locations"))]
+    minimum_age, maximum_age = text("min_age"), text("max_age")
+    criteria = text("criteria_text") or text("eligibility_text")
+    if not criteria and (text("inclusion_criteria") or text("exclusion_criteria")):
+        parts = [("Inclusion Criteria:", text("inclusion_criteria")), ("Exclusion Criteria:", text("exclusion_criteria"))]
         criteria = "\n\n".join(f"{head}\n{body}" for head, body in parts if body)
-    enrollment = record.get("enrollment")
+    phase_key = "phase" if record.get("phase") else "phases"
+    phases = fields.texts(phase_key) if isinstance(record.get(phase_key), list) else text(phase_key)
+    enrollment = fields.number("enrollment") if not isinstance(record.get("enrollment"), str) else None
     return Trial(
         nct_id=nct_id,
-        brief_title=record.get("brief_title") or record.get("title") or "",
-        official_title=record.get("official_title"),
-        overall_status=normalize_status(record.get("status") or record.get("overall_status")),
-        phases=normalize_phases(record.get("phase") or record.get("phases")),
-        study_type=normalize_study_type(record.get("study_type")),
-        conditions=_as_list(record.get("conditions")),
-        keywords=_as_list(record.get("keywords")),
-        interventions=[Intervention(name=name) for name in _as_list(record.get("interventions"))],
-        lead_sponsor=record.get("sponsor") or record.get("lead_sponsor"),
-        last_update_posted=_lenient(iso_date, record.get("last_update_posted")),
-        enrollment=int(enrollment) if isinstance(enrollment, (int, float)) else None,
+        brief_title=text("brief_title") or text("title") or "",
+        official_title=text("official_title"),
+        overall_status=normalize_status(text("status") or text("overall_status")),
+        phases=normalize_phases(phases),
+        study_type=normalize_study_type(text("study_type")),
+        conditions=_flat_list(fields, "conditions"),
+        keywords=_flat_list(fields, "keywords"),
+        interventions=[Intervention(name=name) for name in _flat_list(fields, "interventions")],
+        lead_sponsor=text("sponsor") or text("lead_sponsor"),
+        last_update_posted=_lenient(iso_date, text("last_update_posted")),
+        enrollment=_enrollment(enrollment),
         minimum_age=minimum_age,
         maximum_age=maximum_age,
         min_age_years=_lenient(age_in_years, minimum_age),
         max_age_years=_lenient(age_in_years, maximum_age),
-        sex=normalize_sex(record.get("sex") or record.get("gender")),
-        healthy_volunteers=normalize_yes_no(record.get("healthy_volunteers")),
+        sex=normalize_sex(text("sex") or text("gender")),
+        healthy_volunteers=normalize_yes_no(fields.flag("healthy_volunteers")),
         eligibility_text=(criteria or "").strip(),
-        brief_summary=record.get("brief_summary"),
-        detailed_description=record.get("detailed_description"),
+        brief_summary=text("brief_summary"),
+        detailed_description=text("detailed_description"),
         sites=sites,
     )
 

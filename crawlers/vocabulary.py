@@ -100,6 +100,7 @@ _AGE_UNITS_IN_YEARS = {
     "hour": 1 / (365.25 * 24),
     "minute": 1 / (365.25 * 24 * 60),
 }
+MAX_AGE_YEARS = 150  # an age limit beyond it is not a person's age
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*(?:old)?\s*$", re.I)
 
 
@@ -117,6 +118,8 @@ def age_in_years(text: str | None) -> float | None:
     if not match or match.group(2).lower() not in _AGE_UNITS_IN_YEARS:
         raise ValueError(f"not an age: {text!r}")
     years = float(match.group(1)) * _AGE_UNITS_IN_YEARS[match.group(2).lower()]
+    if years > MAX_AGE_YEARS:
+        raise ValueError(f"not an age: {text!r}")
     return round(years, 4)
 
 

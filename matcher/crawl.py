@@ -17,8 +17,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from queue import SimpleQueue
 
-from crawlers.bulk import Rejection
-from crawlers.ctgov_api import Page, PageTokenRejected, RegistryClient, RegistryError, RequestRejected, StudyQuery
+from crawlers.bulk import Rejection, unexpected
+from crawlers.ctgov_api import (
+    Page,
+    PageTokenRejected,
+    RegistryClient,
+    RegistryError,
+    RequestRejected,
+    StudyQuery,
+    UnreadableStudy,
+)
 from crawlers.records import RecordError, parse_v2_study
 from models.trial import Provenance, RawRecord, Trial
 
@@ -68,11 +76,16 @@ def page_records(page: Page) -> tuple[list[tuple[Trial, RawRecord]], list[Reject
     records, rejections = [], []
     for number, study in enumerate(page.studies, start=1):
         try:
+            if isinstance(study, UnreadableStudy):
+                raise RecordError(study.reason)
             trial = parse_v2_study(study)
-        except (RecordError, TypeError, AttributeError, ValueError) as error:
+            raw = json.dumps(study, ensure_ascii=False).encode("utf-8")
+        except RecordError as error:
             rejections.append(Rejection(f"{page.url}#{number}", str(error)))
             continue
-        raw = json.dumps(study, ensure_ascii=False).encode("utf-8")
+        except Exception as error:  # noqa: BLE001 — one unreadable study never stops its page
+            rejections.append(Rejection(f"{page.url}#{number}", unexpected(error)))
+            continue
         provenance = Provenance("ctgov-api-v2", f"{page.url}#{trial.nct_id}", page.retrieved)
         records.append((trial, RawRecord(provenance, raw, "application/json")))
     return records, rejections

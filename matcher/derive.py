@@ -17,6 +17,7 @@ from models.criteria import Criterion
 
 from .criteria import parse_criteria
 from .geo import locate
+from .process_guard import end_with_parent
 from .resources import data_path
 from .store import Store
 
@@ -62,7 +63,7 @@ def parse_trials(
     pending = store.trials_needing_parse(version) if nct_ids is None else store.eligibility_texts(nct_ids)
     chunks = _chunks(pending, PARSE_CHUNK)
     if workers > 1 and len(pending) > PARSE_CHUNK:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=end_with_parent) as pool:  # none outlives a kill -9
             for parsed in pool.map(_parse_chunk, chunks):
                 store.replace_criteria(parsed, version)
                 on_progress(len(parsed))

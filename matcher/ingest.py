@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from crawlers.bulk import ReadItem, Rejection, read_paths, read_paths_in_background
 
+from .process_guard import end_with_parent
 from .store import Store, WriteOutcome
 
 BATCH_SIZE = 500
+# What a record's own values can make SQLite refuse; other errors (a full disk, a lock) stop the import.
+UNSTORABLE = (sqlite3.IntegrityError, sqlite3.InterfaceError, OverflowError, ValueError)
 
 
 @dataclass
@@ -43,7 +48,7 @@ def import_paths(
     paths = [str(p) for p in paths]
     summary = ImportSummary(run_id=store.start_run("import", " ".join(paths)))
     status = "failed"
-    reader = read_paths_in_background if parallel else read_paths
+    reader = partial(read_paths_in_background, child_setup=end_with_parent) if parallel else read_paths
     try:
         write_items(store, reader(paths), summary, on_progress=on_progress, batch_size=batch_size)
         status = "finished"
@@ -60,18 +65,45 @@ def write_items(
     on_progress: Callable[[int], None] = lambda n: None,
     batch_size: int = BATCH_SIZE,
 ) -> None:
-    batch = []
-    for item in items:
+    """Write the items in transactions of ``batch_size``. When reading fails part-way, what was
+    read before is written, then the error is raised."""
+    batch: list = []
+    items = iter(items)
+    while True:
+        try:
+            item = next(items, None)
+        except BaseException:
+            _write_batch(store, batch, summary, on_progress)
+            raise
+        if item is None:
+            break
         if isinstance(item, Rejection):
-            summary.rejections.append(item)
-            store.record_rejection(summary.run_id, item.location, item.reason)
+            _reject(store, summary, item)
             on_progress(1)
             continue
         batch.append(item)
         if len(batch) >= batch_size:
-            summary.outcome.merge(store.write_trials(batch))
-            on_progress(len(batch))
+            _write_batch(store, batch, summary, on_progress)
             batch = []
-    if batch:
+    _write_batch(store, batch, summary, on_progress)
+
+
+def _write_batch(store: Store, batch: list, summary: ImportSummary, on_progress: Callable[[int], None]) -> None:
+    """One transaction; if a record of the batch cannot be stored (a value SQLite refuses), the
+    batch is written record by record and that record alone is rejected."""
+    if not batch:
+        return
+    try:
         summary.outcome.merge(store.write_trials(batch))
-        on_progress(len(batch))
+    except UNSTORABLE:
+        for trial, raw in batch:
+            try:
+                summary.outcome.merge(store.write_trials([(trial, raw)]))
+            except UNSTORABLE as error:
+                _reject(store, summary, Rejection(raw.provenance.location, f"cannot be stored: {type(error).__name__}: {error}"))
+    on_progress(len(batch))
+
+
+def _reject(store: Store, summary: ImportSummary, rejection: Rejection) -> None:
+    summary.rejections.append(rejection)
+    store.record_rejection(summary.run_id, rejection.location, rejection.reason)

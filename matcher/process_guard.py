@@ -2,8 +2,10 @@
 
 A pool's workers wait for work on a pipe; when their parent is killed outright (SIGKILL, the
 out-of-memory killer, a scheduler's timeout) nothing tells them, and they would wait forever,
-each holding a model and a trial cache. A worker that calls ``end_with_parent()`` watches its
-parent and exits as soon as it is gone.
+each holding a model, a trial cache or a part of an archive. A worker that calls
+``end_with_parent()`` watches its parent and exits as soon as it is gone. Every child process
+trialmatch starts calls it: batch and ranker workers, the record reader of an import
+(``ingest``), the criteria parsers (``derive``).
 """
 
 from __future__ import annotations

@@ -314,7 +314,7 @@ def test_a_run_wide_shortlist_and_the_distance_filter(registry, tmp_path, capsys
 @pytest.mark.parametrize("arguments, message", [
     (["--out", "{tmp}/m.txt"], "--out m.txt: expected a .csv, .jsonl or .ndjson file name, or --format"),
     (["--out", "{tmp}/m.csv", "--results-db", "{tmp}/trials.db"], "--results-db: results never go in the registry database"),
-    (["--out", "{tmp}/m.csv", "--workers", "0"], "--workers must be at least 1"),
+    (["--out", "{tmp}/m.csv", "--workers", "0"], "--workers must be between 1 and 256, not 0"),
 ])
 def test_bad_options_are_one_line_and_status_2(registry, tmp_path, capsys, arguments, message):
     patients = write_jsonl(tmp_path / "patients.jsonl", [{"id": "a", "age": 40}])

@@ -71,7 +71,7 @@ def test_serve_binds_127_0_0_1_and_answers(registry):
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
-    assert f"http://127.0.0.1:{port}/" in output and "immutable" in output
+    assert f"http://127.0.0.1:{port}/" in output and "read-only" in output
 
 
 def test_serve_without_a_database_says_so(tmp_path):
@@ -96,7 +96,7 @@ def test_serve_on_a_port_in_use_says_so(registry):
 
 def test_serve_needs_at_least_one_ranker(registry):
     result = trialmatch("--db", registry, "serve", "--port", free_port(), "--rankers", "0")
-    assert result.returncode == 2 and "--rankers must be at least 1, not 0" in result.stderr
+    assert result.returncode == 2 and "--rankers must be between 1 and 64, not 0" in result.stderr
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads processes from /proc (Linux)")

@@ -145,7 +145,7 @@ def test_exhausted_retries_fail_in_one_line_and_keep_what_was_fetched(catalog, d
     (["--since", "yesterday"], "--since: expected a date as YYYY-MM-DD"),
     (["--status", "OPEN"], "--status 'OPEN': expected one of RECRUITING, NOT_YET_RECRUITING"),
     (["--page-size", "0"], "--page-size must be between 1 and 1000"),
-    (["--rate", "-1"], "--rate cannot be -1.0"),
+    (["--rate", "-1"], "--rate must be between 0 and 1000, not -1.0"),
     (["--nct", "123"], "--nct: not an NCT id"),
     (["--nct", "NCT09100001", "--condition", "x"], "cannot be combined"),
     (["--advanced", "AREA[Phase]PHASE2"], "the registry rejected the search: 400"),

@@ -2,8 +2,9 @@
 
 Reading only checks what the batch itself needs (valid JSON, the CSV columns, the patient's id,
 the shortlist); the patient is loaded, and fully validated, where it is matched. A record that
-cannot be used carries its ``error`` and the reading goes on. Two records with the same patient
-id: the later one is an error.
+cannot be used carries its ``error`` and the reading goes on: a line that is not JSON or not
+UTF-8, nested too deeply, longer than ``MAX_RECORD_BYTES``, a bundle that is a folder or cannot
+be read. Two records with the same patient id: the later one is an error.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from crawlers.json_input import bounded_lines, loads
+
 from .csv_patients import COLUMNS, CsvCellError, patient_from_row, unknown_columns
+
+MAX_RECORD_BYTES = 1024 * 1024  # a JSONL line or a CSV row: a patient with a 100,000-character note fits
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024  # a FHIR Bundle file
+
 
 class BatchInputError(ValueError):
     """The input as a whole cannot be read (missing, unknown format, bad CSV header)."""
@@ -53,7 +60,7 @@ def count_records(path: Path) -> int:
     if kind == "fhir folder":
         return sum(1 for _ in path.glob("*.json"))
     with path.open("rb") as stream:
-        lines = sum(1 for line in stream if line.strip())
+        lines = sum(1 for line in bounded_lines(stream, MAX_RECORD_BYTES) if line is None or line.strip())
     return max(0, lines - 1) if kind == "csv" else lines
 
 
@@ -62,8 +69,8 @@ def _patient_id(data, fallback: str) -> str:
     if not isinstance(data, dict):
         return fallback
     identifier = data.get("id")
-    if data.get("resourceType") == "Bundle":
-        for entry in data.get("entry") or []:
+    if data.get("resourceType") == "Bundle" and isinstance(data.get("entry"), list):
+        for entry in data["entry"]:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if isinstance(resource, dict) and resource.get("resourceType") == "Patient" and resource.get("id"):
                 identifier = resource["id"]
@@ -93,47 +100,108 @@ def _record(line: int, where: str, content: bytes, data, fallback_id: str) -> In
     return record
 
 
+def _too_long(limit: int) -> str:
+    return f"longer than {limit // (1024 * 1024)} MB, the most read for one patient"
+
+
 def read_jsonl(path: Path) -> Iterator[InputRecord]:
     with path.open("rb") as stream:
-        for number, raw in enumerate(stream, start=1):
+        for number, raw in enumerate(bounded_lines(stream, MAX_RECORD_BYTES), start=1):
+            where = f"line {number}"
+            if raw is None:
+                yield InputRecord(number, where, _digest(str(number).encode()), error=_too_long(MAX_RECORD_BYTES))
+                continue
             if not raw.strip():
                 continue
-            where, text = f"line {number}", raw.strip()
+            text = raw.strip()
             try:
-                data = json.loads(text)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                reason = f"{error.msg} at column {error.colno}" if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
-                yield InputRecord(number, where, _digest(text), error=f"not valid JSON ({reason})")
+                data = loads(text)
+            except ValueError as error:
+                yield InputRecord(number, where, _digest(text), error=f"not valid JSON ({str(error).replace(' at line 1,', ' at')})")
                 continue
             yield _record(number, where, text, data, fallback_id=where)
 
 
-def read_csv(path: Path) -> Iterator[InputRecord]:
-    with path.open(newline="", encoding="utf-8-sig") as stream:
-        reader = csv.DictReader(stream)
-        reader.fieldnames  # reads the header row
+def _not_utf8(row: dict) -> str | None:
+    """The first column whose cell held bytes that are not UTF-8 (read as surrogate escapes)."""
+    for key, value in row.items():
+        for text in (key, *(value if isinstance(value, list) else [value])):
+            if isinstance(text, str) and not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    return key if isinstance(key, str) else "(extra)"
+    return None
+
+
+def _csv_rows(reader: csv.DictReader) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(first line, row, problem) of each row: a row the csv module cannot read (a quoted cell
+    running past the limit) is a problem, and reading goes on at the next line."""
+    first_line = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield first_line, None, f"a cell longer than {MAX_RECORD_BYTES // (1024 * 1024)} MB (a quote never closed?)"
+            first_line = reader.line_num + 1
+            continue
+        yield first_line, row, None
         first_line = reader.line_num + 1
-        for row in reader:
-            number, first_line = first_line, reader.line_num + 1
-            if not any((value or "").strip() for key, value in row.items() if key is not None):
-                continue
-            where, content = f"line {number}", json.dumps(list(row.items())).encode()
-            try:
-                data = patient_from_row(row)
-            except CsvCellError as error:
-                yield InputRecord(number, where, _digest(content), error=str(error))
-                continue
-            yield _record(number, where, content, data, fallback_id=where)
+
+
+def read_csv(path: Path) -> Iterator[InputRecord]:
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, MAX_RECORD_BYTES))  # the module's default (128 KB) is shorter than a note
+    try:
+        with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as stream:
+            reader = csv.DictReader(stream)
+            reader.fieldnames  # reads the header row
+            for number, row, problem in _csv_rows(reader):
+                where = f"line {number}"
+                if problem is not None:
+                    yield InputRecord(number, where, _digest(where.encode()), error=problem)
+                    continue
+                if not any((value or "").strip() for key, value in row.items() if isinstance(value, str)):
+                    continue
+                content = json.dumps(list(row.items())).encode()
+                column = _not_utf8(row)
+                try:
+                    if column is not None:
+                        raise CsvCellError(column, "not UTF-8 text")
+                    data = patient_from_row(row)
+                except CsvCellError as error:
+                    yield InputRecord(number, where, _digest(content), error=str(error))
+                    continue
+                yield _record(number, where, content, data, fallback_id=where)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _bundle_bytes(file: Path) -> bytes:
+    """The file's content; OSError with the reason when it is not a readable file of bounded size."""
+    if file.is_dir():
+        raise OSError("a folder, not a file")
+    with file.open("rb") as stream:
+        content = stream.read(MAX_BUNDLE_BYTES + 1)
+    if len(content) > MAX_BUNDLE_BYTES:
+        raise OSError(_too_long(MAX_BUNDLE_BYTES))
+    return content
 
 
 def read_fhir_folder(path: Path) -> Iterator[InputRecord]:
     for position, file in enumerate(sorted(path.glob("*.json")), start=1):
-        content = file.read_bytes()
         try:
-            data = json.loads(content)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            reason = f"{error.msg} at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
-            yield InputRecord(position, file.name, _digest(content), error=f"not valid JSON ({reason})")
+            content = _bundle_bytes(file)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            yield InputRecord(position, file.name, _digest(file.name.encode()), error=f"cannot be read: {reason}")
+            continue
+        try:
+            data = loads(content)
+        except ValueError as error:
+            yield InputRecord(position, file.name, _digest(content), error=f"not valid JSON ({error})")
             continue
         if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
             yield InputRecord(position, file.name, _digest(content), error="resourceType: expected a FHIR Bundle")
@@ -143,10 +211,12 @@ def read_fhir_folder(path: Path) -> Iterator[InputRecord]:
 
 def check_csv_header(path: Path) -> None:
     try:
-        with path.open(newline="", encoding="utf-8-sig") as stream:
+        with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as stream:
             header = next(csv.reader(stream), [])
-    except UnicodeDecodeError:
-        raise BatchInputError(f"{path.name}: not UTF-8 text") from None
+    except csv.Error:
+        raise BatchInputError(f"{path.name}: the header row cannot be read as CSV") from None
+    if _not_utf8(dict.fromkeys(header, "")):
+        raise BatchInputError(f"{path.name}: the header row is not UTF-8 text")
     unknown = unknown_columns(header)
     if not header or unknown:
         problem = f"unknown column {unknown[0]!r}" if unknown else "no header row"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -97,15 +98,35 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     db["matches"].create_index(["patient", "run_id"], if_not_exists=True)
 
 
+def owner_only(path: Path) -> list[Path]:
+    """Make ``path`` readable by its owner alone: a new file is created so in one step (never
+    readable by others, even for a moment); an existing one, and its write-ahead log and index,
+    lose any access by others. Returns the files that had to be tightened."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return []
+    except FileExistsError:
+        pass
+    tightened = []
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            os.chmod(file, mode & 0o700)
+            tightened.append(file)
+    return tightened
+
+
 class ResultsStore:
-    """The results database file (created, owner-only, on first use)."""
+    """The results database file: owner-only (created so, or made so when it was not), and so
+    are the write-ahead log and index SQLite keeps beside it (it gives them the file's mode)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        created = not self.path.exists()
+        self.tightened = owner_only(self.path)
         self.db = sqlite_utils.Database(self.path)
-        if created:
-            os.chmod(self.path, 0o600)
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")

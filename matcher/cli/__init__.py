@@ -25,6 +25,7 @@ from . import (
     stats_cmd,
     update_cmd,
 )
+from ..crash_log import print_one_line
 from .common import UsageError
 
 # In the order `trialmatch --help` lists them.
@@ -71,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Whatever happens ends in one line on stderr at most: bad input exits 2,
+    anything unexpected exits 1 with a log file for the details (``matcher.crash_log``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -86,3 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as error:  # noqa: BLE001 — the one handler of this face: one line, details in a log
+        patients = getattr(sys.modules[args.run.__module__], "HANDLES_PATIENTS", False)
+        print_one_line(args.command, error, with_message=not patients, argv=sys.argv if argv is None else ["trialmatch", *argv])
+        return 1

@@ -19,8 +19,12 @@ from ..batch.registry_state import registry_state
 from ..batch.results import PatientResult, ResultsStore
 from ..batch.dask_engine import DEFAULT_PARTITION_SIZE, DaskEngine, DaskEngineError
 from ..batch.runner import Engine, LocalEngine, MatchSettings, run_batch
-from .common import UsageError, database_path, open_store, progress
-from .match_cmd import add_ranking_arguments, build_filters, read_candidates
+from .common import UsageError, check_range, database_path, open_store, progress
+from .match_cmd import add_ranking_arguments, build_filters, check_ranking_options, read_candidates
+
+MAX_WORKERS = 256
+MAX_PARTITION_SIZE = 100_000
+HANDLES_PATIENTS = True  # an unexpected error's log leaves out its message and the command line
 
 
 def add_parser(subparsers) -> None:
@@ -89,8 +93,7 @@ def options_of(settings: MatchSettings) -> dict:
 
 
 def check_engine_options(args) -> None:
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    check_range("--workers", args.workers, 1, MAX_WORKERS)
     if args.engine == "local":
         for option, value in (("--scheduler", args.scheduler), ("--partition-size", args.partition_size),
                               ("--shared-registry", args.shared_registry)):
@@ -101,8 +104,7 @@ def check_engine_options(args) -> None:
         raise UsageError("--workers: a cluster's workers are started with `dask worker`; leave --workers out with --scheduler")
     if args.shared_registry is not None and args.scheduler is None:
         raise UsageError("--shared-registry goes with --scheduler (a local cluster reads the registry where it is)")
-    if args.partition_size is not None and args.partition_size < 1:
-        raise UsageError("--partition-size must be at least 1")
+    check_range("--partition-size", args.partition_size, 1, MAX_PARTITION_SIZE)
     if importlib.util.find_spec("distributed") is None:
         raise UsageError("--engine dask needs Dask: pip install 'trialmatch[dask]'")
 
@@ -115,18 +117,32 @@ def make_engine(args, settings: MatchSettings, state: dict):
                       partition_size=args.partition_size or DEFAULT_PARTITION_SIZE, shared_registry=args.shared_registry)
 
 
-def run(args) -> int:
-    if args.top < 1:
-        raise UsageError("--top must be at least 1")
-    check_engine_options(args)
+def check_output(args, source: Path, registry: Path, results_db: Path | None) -> str:
+    """--out names standard output, or a new or old file in an existing folder that no file the
+    run reads is; the output format, from --format or the file's extension."""
     kind = output_format(args.out, args.format)
+    if args.out == STDOUT:
+        return kind
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"--out {out}: a folder; name a .csv, .jsonl or .ndjson file")
     if kind is None:
-        raise UsageError(f"--out {Path(args.out).name}: expected a .csv, .jsonl or .ndjson file name, "
+        raise UsageError(f"--out {out.name}: expected a .csv, .jsonl or .ndjson file name, "
                          "or --format csv, jsonl or fhir")
-    if args.out != STDOUT and not Path(args.out).parent.is_dir():
-        raise UsageError(f"--out: no such folder: {Path(args.out).parent}")
-    report = sys.stderr if args.out == STDOUT else sys.stdout  # standard output carries the matches
+    if not out.parent.is_dir():
+        raise UsageError(f"--out: no such folder: {out.parent}")
+    for what, path in (("the input", source), ("the registry", registry), ("the results database", results_db)):
+        if path is not None and out.resolve() == path.resolve():
+            raise UsageError(f"--out {out}: that is {what}; the matches go to another file")
+    return kind
+
+
+def run(args) -> int:
+    check_ranking_options(args)
+    check_engine_options(args)
     source = Path(args.input)
+    kind = check_output(args, source, database_path(args), Path(args.results_db) if args.results_db else None)
+    report = sys.stderr if args.out == STDOUT else sys.stdout  # standard output carries the matches
     try:
         records = read_input(source)
     except BatchInputError as error:
@@ -141,6 +157,8 @@ def run(args) -> int:
     try:
         with make_engine(args, settings, state) as engine:
             results = ResultsStore(results_path(args, registry))
+            for file in results.tightened:
+                print(f"note: {file} was readable by other users; it is now readable by its owner only", file=sys.stderr)
             run = results.open_run(input_path=str(source.resolve()), registry=str(registry.resolve()), registry_state=state,
                                    options=options_of(settings), new_run=args.new_run)
             summary = match_all(records, results, run, engine, count_records(source))

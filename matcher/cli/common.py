@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -44,16 +47,68 @@ def registry_values(option: str, texts: Iterable[str], normalize: Callable[[str]
     return tuple(dict.fromkeys(found))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text to print on a terminal: control characters removed (the escape sequences a registry
+    record could use to rewrite the screen start with one), line breaks and tabs kept."""
+    return _CONTROL.sub("", text)
+
+
+def terminal_json(value) -> str:
+    """JSON to print: every control character escaped (``json`` leaves U+007F-U+009F as they are)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _CONTROL.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
 def database_path(args) -> Path:
     return Path(args.db or os.environ.get("TRIALMATCH_DB") or DEFAULT_DB)
 
 
 def open_store(args, *, read_only: bool = False) -> Store:
-    """The registry database named by --db / $TRIALMATCH_DB / ./trials.db."""
+    """The registry database named by --db / $TRIALMATCH_DB / ./trials.db: a UsageError when it
+    is missing (to read), a folder, not a SQLite database, or another application's database."""
     path = database_path(args)
     if read_only and not path.exists():
         raise UsageError(f"no database at {path}: build one with `trialmatch update` or `trialmatch import PATH`")
-    return Store(path, read_only=read_only)
+    if path.is_dir():
+        raise UsageError(f"--db {path}: a folder, not a database file")
+    check_registry_file(path, must_exist=read_only)
+    try:
+        return Store(path, read_only=read_only)
+    except sqlite3.OperationalError:
+        raise  # the file is fine, the moment is not (locked, unreadable folder): not bad input
+    except sqlite3.DatabaseError as error:
+        raise UsageError(f"{path} cannot be opened as a registry database: {error}") from None
+
+
+def check_registry_file(path: Path, *, must_exist: bool) -> None:
+    """A file that exists must be a SQLite database with a ``trials`` table, or (when it is to be
+    written, ``must_exist`` False) one with no tables yet."""
+    if not path.exists():
+        return
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)) as conn:
+            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error):
+            return  # another process is creating it: Store waits for it
+        raise UsageError(f"{path} is not a SQLite database ({error})") from None
+    except sqlite3.DatabaseError as error:
+        raise UsageError(f"{path} is not a SQLite database ({error})") from None
+    if "trials" in tables or (not tables and not must_exist):
+        return
+    if not tables:
+        raise UsageError(f"{path} is an empty database: build the registry with `trialmatch update` or `trialmatch import PATH`")
+    raise UsageError(f"{path} is not a trialmatch registry (it has no trials table; its tables: "
+                     f"{', '.join(sorted(tables)[:5])}): name another file with --db")
+
+
+def check_range(option: str, value: float | None, low: float, high: float) -> None:
+    """A number option within [low, high] (NaN is not); a UsageError naming it otherwise."""
+    if value is not None and not low <= value <= high:
+        raise UsageError(f"{option} must be between {low:g} and {high:g}, not {value}")
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from crawlers.vocabulary import normalize_status
 from models.trial import NCT_ID, STATUSES
 
 from ..crawl import Crawl, CrawlReport, fetch_studies
-from .common import UsageError, database_path, open_store, progress, registry_values
+from .common import UsageError, check_range, database_path, open_store, progress, registry_values, terminal_safe
 from .import_cmd import derive_after_writing
 
 
@@ -64,9 +64,8 @@ def base_url(value: str | None) -> str:
 
 
 def client_from_args(args, on_retry=None) -> RegistryClient:
-    for name, low in (("rate", 0), ("max_retries", 0), ("backoff", 0), ("timeout", 0.001)):
-        if getattr(args, name) < low:
-            raise UsageError(f"--{name.replace('_', '-')} cannot be {getattr(args, name)}")
+    for name, low, high in (("rate", 0, 1000), ("max_retries", 0, 100), ("backoff", 0, 3600), ("timeout", 0.001, 3600)):
+        check_range(f"--{name.replace('_', '-')}", getattr(args, name), low, high)
     return RegistryClient(
         base_url(args.base_url),
         rate=args.rate,
@@ -173,7 +172,7 @@ def _fetch(store, client, nct_ids: list[str], bar, db_path) -> int:
         print(f"trialmatch crawl: {error}", file=sys.stderr)
         return 1
     for rejection in report.rejections:
-        print(f"rejected {rejection.location}: {rejection.reason}", file=sys.stderr)
+        print(terminal_safe(f"rejected {rejection.location}: {rejection.reason}"), file=sys.stderr)
     print(f"crawl of {report.description} into {db_path}: {report.line()}")
     derive_after_writing(store)
     return 1 if report.rejections and not report.studies else 0

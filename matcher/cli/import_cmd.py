@@ -9,7 +9,7 @@ from crawlers.bulk import SourceError, estimate_records
 from ..derive import geocode_sites, parse_trials, parser_version
 from ..ingest import import_paths
 from ..store import Store
-from .common import UsageError, open_store, progress
+from .common import UsageError, open_store, progress, terminal_safe
 
 MAX_LISTED_REJECTIONS = 20
 PARALLEL_FROM_RECORDS = 1000  # below this, starting a reader process costs more than it saves
@@ -42,7 +42,7 @@ def import_into(store: Store, paths: list[str]):
     except SourceError as error:
         raise UsageError(str(error)) from None
     for rejection in summary.rejections[:MAX_LISTED_REJECTIONS]:
-        print(f"rejected {rejection.location}: {rejection.reason}", file=sys.stderr)
+        print(terminal_safe(f"rejected {rejection.location}: {rejection.reason}"), file=sys.stderr)
     if len(summary.rejections) > MAX_LISTED_REJECTIONS:
         print(
             f"... and {len(summary.rejections) - MAX_LISTED_REJECTIONS} more rejections "

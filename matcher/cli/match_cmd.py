@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from crawlers.json_input import loads
 from crawlers.vocabulary import normalize_phases, normalize_status, normalize_study_type
 from models.trial import PHASES, STATUSES, STUDY_TYPES
 
 from ..eligibility.reading import diagnoses_read, not_understood_notice, reading_json
 from ..match_output import results_json, results_table
 from ..patient import PatientError, add_note_facts, lab_notices, patient_from_note, read_patient_file
+from ..patient.from_json import check_note_length
 from ..rank import Filters, Ranker
-from .common import UsageError, open_store, registry_values
+from .common import UsageError, check_range, open_store, registry_values, terminal_json, terminal_safe
 
 DEFAULT_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING")
+MAX_TOP = 1000
+MAX_KM = 20_000  # half the way round the Earth
+HANDLES_PATIENTS = True  # an unexpected error's log leaves out its message and the command line
 
 
 def add_parser(subparsers) -> None:
@@ -52,11 +56,15 @@ def read_candidates(path: str) -> list[str]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise UsageError(f"--candidates: cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--candidates: {path} is not UTF-8 text") from None
     if text.lstrip().startswith("["):
         try:
-            ids = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise UsageError(f"--candidates: {path} is not a valid JSON list ({error.msg})") from None
+            ids = loads(text)
+        except ValueError as error:
+            raise UsageError(f"--candidates: {path} is not a valid JSON list ({error})") from None
+        if not isinstance(ids, list):
+            raise UsageError(f"--candidates: {path} is not a JSON list")
     else:
         ids = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     if not ids or not all(isinstance(i, str) for i in ids):
@@ -78,12 +86,17 @@ def build_filters(args, shortlist: bool) -> Filters:
     return Filters(statuses=statuses, phases=phases, study_types=study_types, within_km=args.within_km)
 
 
+def check_ranking_options(args) -> None:
+    check_range("--top", args.top, 1, MAX_TOP)
+    check_range("--within-km", args.within_km, 0, MAX_KM)
+
+
 def run(args) -> int:
-    if args.top < 1:
-        raise UsageError("--top must be at least 1")
+    check_ranking_options(args)
     try:
         patient = read_patient_file(args.patient, stdin_text=sys.stdin.read() if args.patient == "-" else None)
         if args.note:
+            check_note_length(args.note, "--note")
             add_note_facts(patient, patient_from_note(args.note, patient_id=patient.id, as_of=patient.as_of))
             patient.note = "\n".join(filter(None, [patient.note, args.note]))
     except PatientError as error:
@@ -99,11 +112,11 @@ def run(args) -> int:
     for notice in lab_notices(patient):
         print(f"note: {notice}", file=sys.stderr)
     if args.json:
-        print(json.dumps(results_json(patient.id, matches, reading_json(patient)), indent=2, ensure_ascii=False))
+        print(terminal_json(results_json(patient.id, matches, reading_json(patient))))
     elif not matches:
         notice = not_understood_notice(patient)
         print("\n".join(filter(None, [notice and f"⚠ {notice}", "no trials match the filters"])))
     else:
-        print(results_table(matches, read_as=[r.line() for r in diagnoses_read(patient)],
-                            notice=not_understood_notice(patient)))
+        print(terminal_safe(results_table(matches, read_as=[r.line() for r in diagnoses_read(patient)],
+                                          notice=not_understood_notice(patient))))
     return 0

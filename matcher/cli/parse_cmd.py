@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from models import to_dict
 
 from ..criteria import parse_criteria
 from ..derive import parse_trials, parser_version
-from .common import UsageError, open_store, progress
+from .common import UsageError, check_range, open_store, progress, terminal_json, terminal_safe
 
 
 def add_parser(subparsers) -> None:
@@ -31,18 +30,19 @@ def add_parser(subparsers) -> None:
 def _print(criteria, as_json: bool, nct_id: str | None = None) -> None:
     if as_json:
         out = [to_dict(c) for c in criteria]
-        print(json.dumps({"nct_id": nct_id, "criteria": out} if nct_id else out, indent=2, ensure_ascii=False))
+        print(terminal_json({"nct_id": nct_id, "criteria": out} if nct_id else out))
         return
     if nct_id:
         print(f"{nct_id}:")
     for c in criteria:
-        print(f"  [{c.kind[:3]}] ({c.category}) {' '.join(c.text.split())[:110]}")
+        print(terminal_safe(f"  [{c.kind[:3]}] ({c.category}) {' '.join(c.text.split())[:110]}"))
         for k in c.constraints:
             fields = {key: value for key, value in to_dict(k).items() if key not in ("type", "text", "negated") or (key == "negated" and value)}
-            print(f"        {k.type}: {fields}")
+            print(terminal_safe(f"        {k.type}: {fields}"))
 
 
 def run(args) -> int:
+    check_range("--workers", args.workers, 1, 256)
     if args.text:
         if args.nct:
             raise UsageError("give --text or --nct, not both")
@@ -50,6 +50,8 @@ def run(args) -> int:
             text = sys.stdin.read() if args.text == "-" else Path(args.text).read_text(encoding="utf-8")
         except OSError as error:
             raise UsageError(f"--text: cannot read {args.text}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"--text: {args.text} is not UTF-8 text") from None
         _print(parse_criteria(text), args.json)
         return 0
     store = open_store(args)

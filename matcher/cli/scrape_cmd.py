@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from crawlers.bulk import unexpected
 from crawlers.listing_fetch import FetchedPage, fetch_pages
 from crawlers.listings import ListingError, parse_listing
 
 from ..store import Store, WriteOutcome
-from .common import UsageError, database_path, open_store, progress
+from .common import UsageError, check_range, database_path, open_store, progress, terminal_safe
 from .import_cmd import derive_after_writing
 
 PAGE_SUFFIXES = (".html", ".htm", ".txt", ".xhtml")
@@ -65,21 +66,22 @@ class _Scrape:
             else:
                 self.index_pages += 1
             return False
+        except Exception as error:  # noqa: BLE001 — one page the reader does not foresee never stops the others
+            self.reject(location, unexpected(error))
+            return False
         self.outcome.merge(self.store.write_trials([(trial, raw)]))
-        print(f"{trial.nct_id}: {trial.brief_title[:90]} ({trial.url or location})")
+        print(terminal_safe(f"{trial.nct_id}: {trial.brief_title[:90]} ({trial.url or location})"))
         return True
 
     def reject(self, location: str, reason: str) -> None:
         self.rejected += 1
         self.store.record_rejection(self.run_id, location, reason)
-        print(f"skipped {location}: {reason}", file=sys.stderr)
+        print(terminal_safe(f"skipped {location}: {reason}"), file=sys.stderr)
 
 
 def run(args) -> int:
-    if args.max_pages < 1:
-        raise UsageError(f"--max-pages must be at least 1, not {args.max_pages}")
-    if args.rate < 0:
-        raise UsageError(f"--rate cannot be {args.rate}")
+    check_range("--max-pages", args.max_pages, 1, 100_000)
+    check_range("--rate", args.rate, 0, 1000)
     urls = [s for s in args.sources if s.startswith(("http://", "https://"))]
     files = _local_pages([s for s in args.sources if s not in urls])
     store = open_store(args)

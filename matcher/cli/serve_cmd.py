@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
-import sqlite3
-import sys
-from pathlib import Path
 
-from .common import UsageError, database_path, open_store
+from .common import UsageError, check_range, open_store
+
+MAX_RANKERS = 64
+HANDLES_PATIENTS = True  # an unexpected error's log leaves out its message and the command line
 
 
 def add_parser(subparsers) -> None:
@@ -20,30 +21,13 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8001, help="port to listen on (default: 8001)")
-    parser.add_argument(
-        "--mutable", action="store_true",
-        help="follow changes another process writes to the database while serving (default: immutable, faster)",
-    )
+    parser.add_argument("--mutable", action="store_true", help=argparse.SUPPRESS)  # kept for old scripts: serving always follows changes
     parser.add_argument(
         "--rankers", type=int, default=1, metavar="N",
         help="rank patients for the search page in N processes, so N physicians are served at once "
         "(default: 1, a thread of the server; each process holds its own model and trial cache, up to ~0.9 GB)",
     )
     parser.set_defaults(run=run)
-
-
-def check_registry(args) -> Path:
-    """The registry database's path; a UsageError when it is missing or not a registry."""
-    store = open_store(args, read_only=True)
-    try:
-        has_trials = store.db["trials"].exists()
-    except sqlite3.DatabaseError as error:
-        raise UsageError(f"{store.path} is not a SQLite database: {error}") from None
-    finally:
-        store.close()
-    if not has_trials:
-        raise UsageError(f"{store.path} has no trials table: is it a trialmatch registry database?")
-    return store.path
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -60,24 +44,23 @@ def run(args) -> int:
 
     from ..web import physician_page
     from ..web.browse import make_datasette
+    from ..web.sql_limits import limit_process_heap
 
-    given = database_path(args)
-    write_ahead_log = given.with_name(given.name + "-wal")
-    if not args.mutable and write_ahead_log.is_file() and write_ahead_log.stat().st_size > 0:
-        print(f"note: {write_ahead_log} is not empty, another process may be writing: serving what is "
-              "checkpointed (use --mutable to follow changes)", file=sys.stderr)
-    if args.rankers < 1:
-        raise UsageError(f"--rankers must be at least 1, not {args.rankers}")
-    path = check_registry(args)
+    check_range("--port", args.port, 1, 65535)
+    check_range("--rankers", args.rankers, 1, MAX_RANKERS)
+    store = open_store(args, read_only=True)  # a UsageError when it is missing or not a registry
+    store.close()
+    path = store.path
     check_port_free(args.host, args.port)
-    datasette = make_datasette(path, mutable=args.mutable, plugins=[physician_page])
+    limit_process_heap()
+    datasette = make_datasette(path, plugins=[physician_page])
     search = physician_page.search_for(datasette, args.rankers)
     search.start_warming_up()  # the model loads while the server starts
-    mode = "mutable" if args.mutable else "immutable"
-    print(f"Browsing {path} ({mode}) at http://{args.host}:{args.port}/ — Ctrl-C to stop", flush=True)
+    print(f"Browsing {path} (read-only, following what imports and crawls write) at http://{args.host}:{args.port}/ — Ctrl-C to stop", flush=True)
     print(f"Find trials for a patient at http://{args.host}:{args.port}{physician_page.PATH}", flush=True)
     try:
-        uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning", lifespan="on")
+        uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning", lifespan="on",
+                    h11_max_incomplete_event_size=physician_page.HTTP_REQUEST_BYTES)
     finally:
         search.close()
     return 0

@@ -11,7 +11,7 @@ from crawlers.bulk import SourceError
 from crawlers.fault_plan import FAILING, FAULTS, FaultPlan
 from crawlers.study_catalog import StudyCatalog
 
-from .common import UsageError
+from .common import UsageError, check_range
 
 
 def add_parser(subparsers) -> None:
@@ -34,6 +34,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    check_range("--port", args.port, 0, 65535)
+    check_range("--limit", args.limit, 1, float("inf"))
     try:
         faults = FaultPlan(rate=args.fault_rate, kinds=tuple(k.strip() for k in args.faults.split(",") if k.strip()),
                            seed=args.seed, retry_after=args.retry_after, empty_last_page=args.empty_last_page)

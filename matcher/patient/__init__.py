@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from pathlib import Path
 
+from crawlers.json_input import loads
 from models.patient import Patient
 
 from ..criteria import find_measure, unit_understood
 from .from_fhir import patient_from_fhir
-from .from_json import PatientError, patient_from_json
+from .from_json import MAX_NOTE_CHARS, PatientError, check_note_length, patient_from_json
 from .from_note import patient_from_note
 
-__all__ = ["PatientError", "lab_notices", "load_patient", "read_patient_file"]
+__all__ = ["MAX_NOTE_CHARS", "PatientError", "lab_notices", "load_patient", "read_patient_file"]
+
+MAX_PATIENT_FILE_BYTES = 64 * 1024 * 1024  # a FHIR Bundle of years of observations fits
 
 
 def load_patient(data: dict | str, *, today: date | None = None) -> Patient:
@@ -21,6 +22,7 @@ def load_patient(data: dict | str, *, today: date | None = None) -> Patient:
     ``"resourceType": "Bundle"``), or a free-text note (a str). A JSON patient's ``note`` adds
     the facts it states that the structured fields do not already give."""
     if isinstance(data, str):
+        check_note_length(data)
         return patient_from_note(data, as_of=today)
     if isinstance(data, dict) and "resourceType" in data:
         if data["resourceType"] != "Bundle":
@@ -52,18 +54,26 @@ def read_patient_file(path: str, *, stdin_text: str | None = None, today: date |
         text = stdin_text or ""
     else:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            with open(path, "rb") as stream:
+                content = stream.read(MAX_PATIENT_FILE_BYTES + 1)
+            text = content.decode("utf-8")
         except FileNotFoundError:
             raise PatientError("patient", f"no such file: {path}") from None
+        except IsADirectoryError:
+            raise PatientError("patient", f"{path} is a folder, not a patient file") from None
+        except OSError as error:
+            raise PatientError("patient", f"cannot read {path}: {error.strerror}") from None
         except UnicodeDecodeError:
             raise PatientError("patient", f"{path} is not UTF-8 text") from None
+        if len(content) > MAX_PATIENT_FILE_BYTES:
+            raise PatientError("patient", f"{path} is larger than {MAX_PATIENT_FILE_BYTES // (1024 * 1024)} MB")
     if not text.strip():
         raise PatientError("patient", "empty input")
     if text.lstrip().startswith(("{", "[")):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise PatientError("patient", f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
+            data = loads(text)
+        except ValueError as error:
+            raise PatientError("patient", f"not valid JSON ({error})") from None
         return load_patient(data, today=today)
     return load_patient(text, today=today)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from models.patient import ConditionFact, Evidence, LabResult, Location, MedicationFact, Patient, ProcedureFact
 
-from .from_json import PatientError, _date, _describe, _number
+from .from_json import MAX_AGE_YEARS, PatientError, _date, _describe, _number
 
 LOINC = "http://loinc.org"
 PREGNANCY_STATUS_LOINC = {"82810-3", "11449-6"}
@@ -28,22 +28,47 @@ _SYSTEMS = {
 }
 
 
-def _concept_name(concept: Any) -> tuple[str | None, str | None, str | None]:
+def _text(value: Any, field: str) -> str | None:
+    """A FHIR string (or code, uri, id) where one is read: text, or a PatientError naming the field."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PatientError(field, f"expected text, got {_describe(value)}")
+    return value
+
+
+def _list(value: Any, field: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise PatientError(field, f"expected a list, got {_describe(value)}")
+    return value
+
+
+def _codings(concept: dict, field: str) -> list[dict]:
+    codings = [c for c in _list(concept.get("coding"), f"{field}.coding") if isinstance(c, dict)]
+    for i, coding in enumerate(codings):
+        for key in ("system", "code", "display"):
+            _text(coding.get(key), f"{field}.coding[{i}].{key}")
+    return codings
+
+
+def _concept_name(concept: Any, field: str) -> tuple[str | None, str | None, str | None]:
     """(name, code, system) of a CodeableConcept: its text, else the first coding's display."""
     if not isinstance(concept, dict):
         return None, None, None
-    codings = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+    codings = _codings(concept, field)
     first = codings[0] if codings else {}
-    name = concept.get("text") or next((c.get("display") for c in codings if c.get("display")), None)
+    name = _text(concept.get("text"), f"{field}.text") or next((c.get("display") for c in codings if c.get("display")), None)
     system = first.get("system")
     return name, first.get("code"), _SYSTEMS.get(system, system)
 
 
-def _codes(concept: Any) -> set[str]:
+def _codes(concept: Any, field: str) -> set[str]:
     if not isinstance(concept, dict):
         return set()
-    found = {str(c.get("code", "")).lower() for c in concept.get("coding") or [] if isinstance(c, dict)}
-    if concept.get("text"):
+    found = {str(c.get("code", "")).lower() for c in _codings(concept, field)}
+    if _text(concept.get("text"), f"{field}.text"):
         found.add(concept["text"].lower())
     return found
 
@@ -51,7 +76,8 @@ def _codes(concept: Any) -> set[str]:
 def _status_code(resource: dict, key: str) -> str:
     value = resource.get(key)
     if isinstance(value, dict):
-        return next((str(c.get("code", "")) for c in value.get("coding") or [] if isinstance(c, dict)), "")
+        codings = _list(value.get("coding"), f"{key}.coding")
+        return next((str(c.get("code", "")) for c in codings if isinstance(c, dict)), "")
     return str(value or "")
 
 
@@ -82,16 +108,23 @@ def patient_from_fhir(bundle: dict, *, today: date | None = None) -> Patient:
         "MedicationRequest": _read_medication,
         "Procedure": _read_procedure,
     }
+    patient_entry = None
     for index, entry in enumerate(entries):
         field = f"entry[{index}].resource"
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             raise PatientError(field, "missing")
-        reader = readers.get(resource.get("resourceType"))
+        kind = resource.get("resourceType")
+        reader = readers.get(kind) if isinstance(kind, str) else None
         if reader:
             reader(patient, resource, field)
+            patient_entry = index if kind == "Patient" else patient_entry
     if patient.birth_date and patient.age is None:
-        patient.age = round((patient.as_of - patient.birth_date).days / 365.25, 2)
+        age = (patient.as_of - patient.birth_date).days / 365.25
+        if not 0 <= age <= MAX_AGE_YEARS:
+            problem = f"is after the record's date ({patient.as_of})" if age < 0 else f"gives an age of {age:.0f} years"
+            raise PatientError(f"entry[{patient_entry}].resource.birthDate", problem)
+        patient.age = round(age, 2)
     return patient
 
 
@@ -102,16 +135,17 @@ def _read_patient(patient: Patient, resource: dict, field: str) -> None:
     if gender not in (None, "female", "male", "other", "unknown"):
         raise PatientError(f"{field}.gender", f"expected female, male, other or unknown, got {_describe(gender)}")
     patient.sex = gender if gender in ("female", "male") else None
-    addresses = resource.get("address") or []
+    addresses = _list(resource.get("address"), f"{field}.address")
     if addresses and isinstance(addresses[0], dict):
-        address = addresses[0]
-        if address.get("postalCode") or address.get("city"):
-            patient.location = Location(zip=address.get("postalCode"), city=address.get("city"),
-                                        state=address.get("state"), country=address.get("country"))
+        address = {key: _text(addresses[0].get(key), f"{field}.address[0].{key}")
+                   for key in ("postalCode", "city", "state", "country")}
+        if address["postalCode"] or address["city"]:
+            patient.location = Location(zip=address["postalCode"], city=address["city"],
+                                        state=address["state"], country=address["country"])
 
 
 def _read_condition(patient: Patient, resource: dict, field: str) -> None:
-    name, code, system = _concept_name(resource.get("code"))
+    name, code, system = _concept_name(resource.get("code"), f"{field}.code")
     if not name:
         raise PatientError(f"{field}.code", "a Condition needs code.text or a coding with a display")
     verification = _status_code(resource, "verificationStatus")
@@ -127,11 +161,11 @@ def _read_condition(patient: Patient, resource: dict, field: str) -> None:
 def _read_observation(patient: Patient, resource: dict, field: str) -> None:
     if resource.get("status") in ("entered-in-error", "cancelled"):
         return
-    name, code, system = _concept_name(resource.get("code"))
-    codes = _codes(resource.get("code"))
+    name, code, system = _concept_name(resource.get("code"), f"{field}.code")
+    codes = _codes(resource.get("code"), f"{field}.code")
     when, _ = _period(resource, field, "effectiveDateTime", "effectivePeriod")
     if codes & PREGNANCY_STATUS_LOINC:
-        value = _codes(resource.get("valueCodeableConcept"))
+        value = _codes(resource.get("valueCodeableConcept"), f"{field}.valueCodeableConcept")
         if value & PREGNANT_CODES:
             patient.pregnant = True
         elif value & NOT_PREGNANT_CODES:
@@ -144,10 +178,13 @@ def _read_observation(patient: Patient, resource: dict, field: str) -> None:
         raise PatientError(f"{field}.valueQuantity", "expected an object with a value")
     if not name and not code:
         raise PatientError(f"{field}.code", "an Observation needs a code")
+    value = _number(quantity["value"], f"{field}.valueQuantity.value")
+    if value < 0:
+        raise PatientError(f"{field}.valueQuantity.value", f"a measurement cannot be negative, got {_describe(quantity['value'])}")
     patient.labs.append(LabResult(
         name=name or code,
-        value=_number(quantity["value"], f"{field}.valueQuantity.value"),
-        unit=quantity.get("unit") or quantity.get("code"),
+        value=value,
+        unit=_text(quantity.get("unit"), f"{field}.valueQuantity.unit") or _text(quantity.get("code"), f"{field}.valueQuantity.code"),
         date=when,
         loinc=code if system == "loinc" else None,
         evidence=Evidence(f"Observation/{resource.get('id', '?')}", name),
@@ -155,10 +192,10 @@ def _read_observation(patient: Patient, resource: dict, field: str) -> None:
 
 
 def _read_medication(patient: Patient, resource: dict, field: str) -> None:
-    name, _, _ = _concept_name(resource.get("medicationCodeableConcept"))
+    name, _, _ = _concept_name(resource.get("medicationCodeableConcept"), f"{field}.medicationCodeableConcept")
     if not name:
         reference = resource.get("medicationReference")
-        name = reference.get("display") if isinstance(reference, dict) else None
+        name = _text(reference.get("display"), f"{field}.medicationReference.display") if isinstance(reference, dict) else None
     if not name:
         raise PatientError(f"{field}.medicationCodeableConcept", "a medication needs a text or a coding display")
     status = resource.get("status")
@@ -174,7 +211,7 @@ def _read_medication(patient: Patient, resource: dict, field: str) -> None:
 
 
 def _read_procedure(patient: Patient, resource: dict, field: str) -> None:
-    name, _, _ = _concept_name(resource.get("code"))
+    name, _, _ = _concept_name(resource.get("code"), f"{field}.code")
     if not name:
         raise PatientError(f"{field}.code", "a Procedure needs code.text or a coding with a display")
     status = resource.get("status")

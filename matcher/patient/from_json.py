@@ -20,6 +20,7 @@ from models.patient import (
 )
 
 MAX_AGE_YEARS = 130
+MAX_NOTE_CHARS = 100_000  # about 40 pages: a longer note is refused, not read for minutes
 KNOWN_FIELDS = {
     "id", "age", "birth_date", "sex", "as_of", "conditions", "labs", "medications", "procedures",
     "pregnant", "healthy", "will_consent", "location", "note", "candidates",
@@ -38,6 +39,12 @@ class PatientError(ValueError):
 def _describe(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_note_length(note: str | None, field: str = "note") -> None:
+    if note is not None and len(note) > MAX_NOTE_CHARS:
+        raise PatientError(field, f"{len(note):,} characters, more than the {MAX_NOTE_CHARS:,} read: "
+                                  "give the part that describes the patient now")
 
 
 def _date(value: Any, field: str) -> date | None:
@@ -65,9 +72,13 @@ def _number(value: Any, field: str) -> float:
                 raise PatientError(field, f"expected a number, got {_describe(value)}") from None
         else:
             raise PatientError(field, f"expected a number, got {_describe(value)}")
+    try:
+        value = float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        raise PatientError(field, "expected a number, got one too large to use") from None
     if not math.isfinite(value):
         raise PatientError(field, f"expected a finite number, got {_describe(value)}")
-    return float(value)
+    return value
 
 
 def _text(value: Any, field: str, *, required: bool = True) -> str | None:
@@ -159,6 +170,14 @@ def _procedure(item: Any, field: str) -> ProcedureFact:
     )
 
 
+def _zip(value: Any) -> str | None:
+    if value is None or isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise PatientError("location.zip", f"expected a postal code, got {_describe(value)}")
+    return str(value).strip()
+
+
 def _location(value: Any) -> Location | None:
     if value is None:
         return None
@@ -170,7 +189,7 @@ def _location(value: Any) -> Location | None:
     location = Location(
         lat=_number(lat, "location.lat") if lat is not None else None,
         lon=_number(lon, "location.lon") if lon is not None else None,
-        zip=str(value["zip"]).strip() if value.get("zip") is not None else None,
+        zip=_zip(value.get("zip")),
         city=_text(value.get("city"), "location.city", required=False),
         state=_text(value.get("state"), "location.state", required=False),
         country=_text(value.get("country"), "location.country", required=False),
@@ -188,7 +207,8 @@ def patient_from_json(data: Any, *, today: date | None = None) -> Patient:
         raise PatientError("patient", f"expected a JSON object, got {_describe(data)}")
     unknown = sorted(set(data) - KNOWN_FIELDS)
     if unknown:
-        raise PatientError(unknown[0], f"unknown field (known: {', '.join(sorted(KNOWN_FIELDS))})")
+        name = unknown[0] if unknown[0].isidentifier() else _describe(unknown[0])
+        raise PatientError(name, f"unknown field (known: {', '.join(sorted(KNOWN_FIELDS))})")
     as_of = _date(data.get("as_of"), "as_of") or today or date.today()
     birth_date = _date(data.get("birth_date"), "birth_date")
     age = _number(data["age"], "age") if data.get("age") is not None else None
@@ -198,6 +218,8 @@ def patient_from_json(data: Any, *, today: date | None = None) -> Patient:
         if birth_date > as_of:
             raise PatientError("birth_date", f"is after as_of ({as_of})")
         age_from_birth = (as_of - birth_date).days / 365.25
+        if age_from_birth > MAX_AGE_YEARS:
+            raise PatientError("birth_date", f"gives an age of {age_from_birth:.0f} years on {as_of}, more than {MAX_AGE_YEARS}")
         if age is not None and abs(age - age_from_birth) > 1:
             raise PatientError("age", f"{age:g} disagrees with birth_date {birth_date} (about {age_from_birth:.0f})")
         age = age if age is not None else round(age_from_birth, 2)
@@ -215,6 +237,7 @@ def patient_from_json(data: Any, *, today: date | None = None) -> Patient:
     note = data.get("note")
     if note is not None and not isinstance(note, str):
         raise PatientError("note", f"expected text, got {_describe(note)}")
+    check_note_length(note)
     return Patient(
         id=str(identifier),
         as_of=as_of,

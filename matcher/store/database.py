@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import sqlite3
+import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +22,27 @@ from .criteria_rows import constraint_row, criterion_from_rows, criterion_row
 from .schema import create_schema
 
 CHILD_TABLES = ("sites", "conditions", "interventions", "contacts")
+WRITE_LOCK_WAIT_SECONDS = 600.0
+
+
+def _prepare(db: sqlite_utils.Database) -> None:
+    """WAL mode and the schema, when other processes may be doing the same at the same moment
+    (several writers starting on a new file): what another made first is not an error, and a
+    lock SQLite gives up on at once here (while the file changes journal mode or schema) is
+    waited for, as the busy timeout waits for the others."""
+    deadline = time.monotonic() + WRITE_LOCK_WAIT_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            create_schema(db)
+            return
+        except sqlite3.OperationalError as error:
+            if not ("already exists" in str(error) or "locked" in str(error)) or time.monotonic() > deadline:
+                raise
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            time.sleep(random.uniform(0.02, 0.2))
 
 
 def utc_now() -> str:
@@ -67,13 +90,14 @@ class Store:
         if read_only:
             if not self.path.exists():
                 raise FileNotFoundError(f"no database at {self.path}")
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            # autocommit: a reader must not hold a transaction open between queries, which would keep
+            # it on an old snapshot and stop every checkpoint (the write-ahead log then grows without end)
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
             self.db = sqlite_utils.Database(conn)
         else:
-            self.db = sqlite_utils.Database(self.path)
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            create_schema(self.db)
+            # another writer (an import, a crawl, a parse) may hold the write lock for a while: wait for it
+            self.db = sqlite_utils.Database(sqlite3.connect(self.path, timeout=WRITE_LOCK_WAIT_SECONDS))
+            _prepare(self.db)
         self.db.execute("PRAGMA foreign_keys = ON")
 
     @property
@@ -106,6 +130,8 @@ class Store:
         if not batch and also is None:
             return outcome
         with self.conn:
+            # the write lock first: versions read before it could be stale by the time this writes
+            self.conn.execute("BEGIN IMMEDIATE")
             stored = self._stored_versions({t.nct_id for t, _ in batch})
             for trial, raw in batch:
                 digest = rows.content_hash(trial)

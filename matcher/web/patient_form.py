@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 from models.trial import OPEN_STATUSES, STATUSES
 
 MAX_ROWS = 20  # per group of rows
+MAX_FIELDS = 1000  # in a query string: twenty rows of every group and the rest fit many times over
 TOP_CHOICES = (10, 20, 50)
 STATUS_CHOICES = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING")
 SEX_CHOICES = (("", "not given"), ("female", "female"), ("male", "male"))
@@ -229,8 +230,9 @@ def input_label(input_id: str) -> str:
 
 
 def read_form(query_string: str) -> PatientForm:
-    """The form's state from a query string. Unknown parameters are ignored."""
-    params = parse_qs(query_string, keep_blank_values=True)
+    """The form's state from a query string. Unknown parameters are ignored; more than
+    MAX_FIELDS parameters is a ValueError."""
+    params = parse_qs(query_string, keep_blank_values=True, max_num_fields=MAX_FIELDS)  # more: ValueError
     first = lambda name: params.get(name, [""])[0].strip()  # noqa: E731
     form = PatientForm(values={name: first(name) for name in SINGLE_FIELDS if first(name)})
     form.add = first("add") if first("add") in GROUPS else None

@@ -18,6 +18,7 @@ from datasette.utils.asgi import Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..criteria import all_measures
+from ..patient import MAX_NOTE_CHARS
 from ..resources import data_path
 from .browse import DATABASE_NAME
 from ..eligibility.reading import not_understood_notice
@@ -37,6 +38,8 @@ from .patient_form import (
 from .patient_search import PatientSearch, SearchOutcome, log_failure
 
 PATH = "/find"
+MAX_QUERY_BYTES = 4 * 1024 * 1024  # the whole form, a 100,000-character note percent-encoded among it
+HTTP_REQUEST_BYTES = 2 * MAX_QUERY_BYTES  # what the server reads of a request's head, so it can say so
 STYLESHEET = "find.css"
 HEADERS = {
     "Cache-Control": "no-store",
@@ -96,12 +99,20 @@ def render(datasette, form: PatientForm, outcome: SearchOutcome | None) -> str:
         "stylesheets": [datasette.urls.static("app.css"), datasette.urls.path(f"/-/trialmatch/{STYLESHEET}")],
         "home_url": datasette.urls.instance(),
         "browse_url": browse_trials,
+        "max_note_chars": MAX_NOTE_CHARS,
     }
     return templates().get_template("find.html").render(context)
 
 
 async def find_page(request, datasette):
-    form = read_form(request.query_string)
+    try:
+        if len(request.query_string) > MAX_QUERY_BYTES:
+            raise ValueError("longer than any form")
+        form = read_form(request.query_string)
+    except ValueError:  # more fields, or more bytes, than the form can send
+        refused = SearchOutcome([FieldError(None, f"this search is larger than the form can send (a note holds up to "
+                                                  f"{MAX_NOTE_CHARS:,} characters): start again from an empty form")])
+        return Response.html(render(datasette, read_form(""), refused), status=414, headers=HEADERS)
     outcome, status = None, 200
     if form.submitted:
         try:
