@@ -56,7 +56,7 @@ def test_bad_input_is_one_line_and_status_2(registry, tmp_path):
         (["--db", registry, "match", PATIENT, "--within-km", "nan"], "--within-km must be between 0 and 20000, not nan"),
         (["--db", registry, "serve", "--port", "99999"], "--port must be between 1 and 65535, not 99999"),
         (["serve-registry", FIXTURES / "records", "--port", "70000"], "--port must be between 0 and 65535"),
-        (["--db", registry, "batch", PATIENT, "--out", tmp_path / "out.csv"], "a folder; name a .csv or .jsonl file"),
+        (["--db", registry, "batch", PATIENT, "--out", tmp_path / "out.csv"], "a folder; name a .csv, .jsonl or .ndjson file"),
         (["crawl", "--rate", "inf"], "--rate must be between 0 and 1000, not inf"),
     ]
     for arguments, message in cases:
