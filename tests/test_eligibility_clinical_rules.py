@@ -26,7 +26,24 @@ def person(**fields):
 def test_a_woman_past_menopause_or_a_child_cannot_be_pregnant_or_nursing(text):
     assert verdict(person(age=67, sex="female"), text).verdict == "not_met"
     assert verdict(person(age=6, sex="female"), text).verdict == "not_met"
-    assert verdict(person(age=34, sex="female"), text).verdict == "unknown"  # to confirm
+    woman = verdict(person(age=34, sex="female"), text)
+    if "Planning" in text:  # plans are the patient's to say
+        assert woman.verdict == "unknown"
+    else:  # a pregnancy is something a record states: presumed not, and tested at screening
+        assert (woman.verdict, woman.to_confirm, woman.outcome) == ("not_met", True, "to_confirm")
+        assert "presumed" in woman.reason
+
+
+def test_a_pregnancy_the_record_does_not_state_is_presumed_absent_but_never_assumed_present():
+    woman = person(age=29, sex="female")
+    included = verdict(woman, "Non-pregnant, non-lactating women", "inclusion")
+    assert (included.verdict, included.to_confirm) == ("met", True)
+    # a trial for pregnant women is not ruled out on a presumption, nor met: the record must say
+    assert verdict(woman, "Pregnant women between 24 and 28 weeks of gestation", "inclusion").verdict == "unknown"
+    # the record decides when it speaks
+    pregnant = load_patient("A 29-year-old woman, currently pregnant at 20 weeks of gestation.", today=TODAY)
+    stated = verdict(pregnant, "Pregnancy")
+    assert (stated.verdict, stated.to_confirm) == ("met", False)
 
 
 def test_contraception_does_not_apply_to_who_cannot_conceive():

@@ -29,6 +29,9 @@ class Check:
     reason: str
     evidence: list[str] = field(default_factory=list)
     bears: bool = True
+    # decided by a convention, not by the record ("not pregnant" when no pregnancy is stated):
+    # the verdict is to be confirmed at screening
+    presumed: bool = False
 
 
 _OPS = {
@@ -132,7 +135,12 @@ def check_reproductive(patient: Patient, constraint: Constraint) -> Check:
     if state == "pregnant" and constraint.timing == "planned":
         return Check(None, "plans for pregnancy: to confirm with the patient", bears=False)
     if state == "pregnant":
-        return Check(None, "pregnancy status not in the record", bears=False)
+        # A pregnancy is something a record states; trials test for it at screening.
+        return Check(False, "no pregnancy in the record: presumed not pregnant (pregnancy test at screening)",
+                     bears=False, presumed=True)
+    if state == "lactating":
+        return Check(False, "no breastfeeding in the record: presumed not (confirm at screening)",
+                     bears=False, presumed=True)
     return Check(None, f"{state or 'reproductive status'}: to confirm with the patient", bears=False)
 
 

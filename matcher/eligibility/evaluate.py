@@ -53,7 +53,7 @@ NEEDS_A_VALUE = ("measurement", "performance_status", "age", "sex", "reproductiv
 def _apply_negation(check: Check, constraint: Constraint) -> Check:
     if not constraint.negated or check.truth is None:
         return check
-    return Check(not check.truth, check.reason, check.evidence, check.bears)
+    return Check(not check.truth, check.reason, check.evidence, check.bears, check.presumed)
 
 
 def _all(checks: list[Check]) -> bool | None:
@@ -80,7 +80,7 @@ def _explain(truth: bool | None, checks: list[Check]) -> Check:
     deciding = [c for c in checks if c.truth is truth] or checks
     reason = "; ".join(dict.fromkeys(c.reason for c in deciding))
     evidence = list(dict.fromkeys(e for c in deciding for e in c.evidence))
-    return Check(truth, reason, evidence, any(c.bears for c in deciding))
+    return Check(truth, reason, evidence, any(c.bears for c in deciding), all(c.presumed for c in deciding))
 
 
 # What "the patient will give consent and comply" answers; not insurance, residence, language.
@@ -151,6 +151,8 @@ def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
             if related and "record has" not in outcome.reason:
                 outcome.reason += f" (record has related {related}: confirm)"
     verdict = {True: "met", False: "not_met", None: "unknown"}[truth]
+    if outcome.presumed and truth is not None:  # by convention, not by the record: confirm at screening
+        return Verdict(criterion, verdict, outcome.reason, outcome.evidence, rule="presumed", to_confirm=True)
     return Verdict(criterion, verdict, outcome.reason, outcome.evidence, rule=rule)
 
 
