@@ -20,6 +20,17 @@ _STUDY_DRUG = re.compile(r"\b(?:first|last|initial|start\s+of|initiation\s+of|st
 _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|contraindicat\w*|sensitivity|"
                       r"reactions?|anaphyla\w*|idiosyncra\w*|(?:can\s*not|cannot|unable\s+to|not\s+able\s+to)\s+"
                       r"(?:use|take|receive|tolerate|be\s+(?:given|treated\s+with)))\b[^.;]{0,40}$", re.I)
+# "conditions disallowing administration of anti-HER2 therapy", "co-morbidity that would interact
+# with the application of cytotoxic agents": what a condition rules out, not a therapy given.
+_PRECLUDED = re.compile(r"\b(?:disallow\w*|preclud\w*|prohibit\w*|interact\w*\s+with|interfer\w*\s+with|"
+                        r"(?:would|could|may|might)\s+(?:not\s+)?(?:allow|permit)|prevent\w*\s+(?:the\s+)?"
+                        r"(?:use|administration|application|receipt|delivery))\b[^.;]{0,50}$", re.I)
+# "According to HERCEPTIN and PERJETA SPCs": a drug's documents cited, not a therapy given.
+_CITED_BEFORE = re.compile(r"\b(?:according\s+to|as\s+per|as\s+described\s+in|refer\s+to|see)\s+(?:the\s+)?"
+                           r"(?:[\w-]+\s*(?:,|and|or|/)?\s*){0,3}$", re.I)
+_CITED_AFTER = re.compile(r"^(?:\s*(?:,|and|or|/)\s*[\w-]+){0,3}\s*(?:'s\s+)?(?:SmPCs?|SPCs?|labels?|label(?:l)?ing|"
+                          r"prescribing\s+information|package\s+inserts?|product\s+information|monographs?|"
+                          r"investigator'?s?\s+brochures?)\b", re.I)
 # "beta blockers are contraindicated": a statement about the patient's intolerance, not a therapy.
 _ALLERGY_AFTER = re.compile(r"^[^.;]{0,30}?\b(?:(?:is|are)\s+)?(?:contraindicated|not\s+tolerated)\b", re.I)
 # A therapy named as an option, not as something given ("no standard chemotherapy available",
@@ -106,7 +117,9 @@ def _label(m: Mention) -> str:
 def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str]) -> Constraint | None:
     p: DrugMention = m.payload
     before = doc.text[max(0, m.start - 60):m.start]
-    if _STUDY_DRUG.search(before) or _ALLERGY.search(doc.clause_before(m.start)[-60:]) or \
+    clause = doc.clause_before(m.start)
+    if _STUDY_DRUG.search(before) or _ALLERGY.search(clause[-60:]) or _PRECLUDED.search(clause[-90:]) or \
+            (_CITED_BEFORE.search(before) and _CITED_AFTER.match(doc.text[m.end:m.end + 60])) or \
             _OPTION_BEFORE.search(before) or _OPTION_AFTER.match(doc.text[m.end:m.end + 40]) or \
             _ALLERGY_AFTER.match(doc.text[m.end:m.end + 40]):
         return None

@@ -55,6 +55,11 @@ _MSI = re.compile(r"\b(?:MSI[- ]?H(?:igh)?|dMMR|mismatch[- ]repair[- ]deficien\w
 _STAGE = re.compile(r"\bstage\s*(?P<n>IV|I{1,3}|[1-4])\s*(?:[A-C]\d?\b)?|\b(?P<meta>metasta(?:tic|ses|sis|sized)|mets\b|"
                     r"stage\s+IV|disseminated)|\b(?P<la>locally[- ]advanced)|\b(?P<adv>advanced)\b|"
                     r"\b(?P<early>early(?:[- ]stage)?(?![- ]onset)|localized|localised|non-?metastatic)\b", re.I)
+# TNM categories ("cT1a/b", "pN0", "ypT2", "T2N0M0"): a distant metastasis (M1) is stage IV, none
+# (M0) is stage I–III; a tumour or node category is a qualifier of its own, which a record giving a
+# stage alone cannot decide. A bare "T2" needs a prefix or a partner ("T2 lesions" are MRI's).
+_TNM = re.compile(r"(?<![\w/])(?:(?:yp|[cpy])?(?P<t>T(?:[0-4]|is|x))[a-d]?\s*(?P<n>N[0-3x])[a-c]?(?:\s*(?P<m>M[01x]))?|"
+                  r"(?:yp|[cpy])(?P<cat>[TNM])(?P<v>[0-4]|is|x)[a-d]?(?:\s*/\s*[a-d]|\s*-\s*[0-4])?)(?![\w])")
 _ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV", "I": "I", "II": "II", "III": "III", "IV": "IV"}
 _COURSE = re.compile(r"\b(?P<v>relapsed|relapsing|refractory|recurrent|recurring|recurrence|newly[- ]diagnosed|"
                      r"treatment[- ]na[iï]ve|untreated|in\s+(?:complete\s+)?remission|progressive|progressing)\b", re.I)
@@ -69,11 +74,11 @@ _CONTROL = re.compile(r"\b(?P<bad>uncontrolled|poorly[- ]controlled|not\s+(?:wel
 _GENOTYPE = re.compile(r"\b(?:genotype|GT)\s*(?P<g>[1-7][a-e]?)\b", re.I)
 _LINE = re.compile(r"\b(?P<n>first|second|third|fourth|1st|2nd|3rd|4th)[- ]line\b", re.I)
 # A cheap test before the patterns above.
-_ANY = re.compile(r"stage|metasta|mets\b|advanced|early|locali[sz]ed|positive|negative|\+|mutat|mutant|wild|amplif|"
+_ANY = re.compile(r"\b(?:yp|[cpy])?[TNM](?:[0-4]|is)|stage|metasta|mets\b|advanced|early|locali[sz]ed|positive|negative|\+|mutat|mutant|wild|amplif|"
                   r"overexpress|MSI|MSS|MMR|relaps|refractory|recurr|newly|na[iï]ve|untreated|remission|progress|"
                   r"mild|moderate|severe|controlled|genotype|\bGT\s*\d|line\b|low\b|high\b|rearrang|fusion|alter", re.I)
 
-_ANY_DECIDING = re.compile(r"stage|metasta|mets\b|advanced|early|locali[sz]ed|positive|negative|\w\s*\+|[+\-−–]\s*/|"
+_ANY_DECIDING = re.compile(r"\b(?:yp|[cpy])?[TNM](?:[0-4]|is)|stage|metasta|mets\b|advanced|early|locali[sz]ed|positive|negative|\w\s*\+|[+\-−–]\s*/|"
                            r"mutat|mutant|wild|amplif|overexpress|MSI|MSS|MMR|relaps|refractory|recurr|newly|na[iï]ve|"
                            r"untreated|remission|progress|genotype|\bGT\s*\d|\blow\b|\bhigh\b|rearrang|fusion|ITD|TKD", re.I)
 _POSITIVE_WORDS = ("itd", "tkd", "pos", "mutat", "mutant", "amplif", "overexpress", "rearrang", "fusion", "alter", "express", "deficient")
@@ -162,6 +167,16 @@ def find_qualifiers(text: str, everything: bool = True) -> tuple[Qualifiers, lis
         else:
             found.setdefault("stage", set()).update(("I", "II"))
         spans.append(m.span())
+    for m in _TNM.finditer(text):
+        categories = [m.group("cat") + m.group("v")] if m.group("cat") else \
+            [g for g in (m.group("t"), m.group("n"), m.group("m")) if g]
+        for value in categories:
+            if value[0] == "M":
+                if value[1] != "x":
+                    found.setdefault("stage", set()).update(("IV",) if value == "M1" else ("I", "II", "III"))
+            elif value[1] != "x":
+                _add(found, "TNM", value)
+        spans.append(m.span())
     for m in _COURSE.finditer(text):
         _add(found, "course", _COURSE_VALUES[re.sub(r"[\s-]+", " ", m.group("v").lower())])
         spans.append(m.span())
@@ -203,7 +218,7 @@ def merge(*readings: Qualifiers) -> Qualifiers:
 
 
 # Axes whose values decide a criterion; the line of therapy is only shown.
-DECIDING = ("stage", "course", "severity", "genotype", "HER2", "ER", "PR", "HR", "EGFR", "ALK", "ROS1", "KRAS",
+DECIDING = ("stage", "TNM", "course", "severity", "genotype", "HER2", "ER", "PR", "HR", "EGFR", "ALK", "ROS1", "KRAS",
             "NRAS", "RAS", "BRAF", "PD-L1", "MSI", "FLT3", "NPM1", "IDH1", "IDH2", "IDH", "BRCA", "BRCA1", "BRCA2",
             "NTRK", "MET", "RET", "PIK3CA", "ESR1", "KIT", "JAK2", "BCR-ABL", "TP53", "HPV", "p16", "CD20", "CD30",
             "CD33", "HLA-B27", "HBeAg", "FGFR2", "FGFR3", "HER3")
@@ -223,6 +238,12 @@ def _value_of(patient: Qualifiers, axis: str) -> frozenset[str] | None:
 
 
 def _holds(have: frozenset[str], wanted: frozenset[str], axis: str) -> bool | None:
+    if axis == "TNM":  # alternatives within a category (T1 or T2), every category asked must hold
+        verdicts = []
+        for category in sorted({w[0] for w in wanted}):
+            mine = {h for h in have if h[0] == category}
+            verdicts.append(None if not mine else mine <= {w for w in wanted if w[0] == category})
+        return False if False in verdicts else None if None in verdicts else True
     if have <= wanted:
         return True
     if axis == "genotype":  # genotype 1a is a genotype 1; a genotype 1 may or may not be 1a
@@ -272,6 +293,8 @@ def describe(qualifiers: Qualifiers) -> str:
         shown = " or ".join(sorted(values, key=lambda v: (_ORDER.index(v) if v in _ORDER else 9, v)))
         if axis == "stage":
             parts.append(f"stage {shown}")
+        elif axis == "TNM":
+            parts.append(" ".join(sorted(values, key=lambda v: ("TNM".index(v[0]), v))))
         elif axis in ("course", "severity", "control"):
             parts.append(shown)
         elif axis == "line":

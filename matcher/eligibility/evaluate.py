@@ -142,7 +142,10 @@ def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
         # known diagnoses is not met when the diagnoses are a problem list, or when it is the
         # disease the trial studies (registry field); a related disease, a narrative note,
         # a record without diagnoses, or things a record rarely lists (therapies) are unknown.
-        conditions = [c for c in checkable if c.type == "condition" and not c.negated]
+        # only what failed counts: a diagnostic biopsy an inclusion names beside the disease the
+        # record has is not absent from a problem list, it is unstated
+        conditions = [c for c, check in zip(checkable, checks) if check.truth is False and c.type == "condition"
+                      and not c.negated]
         diagnoses = [c for c in patient.conditions if not c.negated]
         complete = criterion.start < 0 or any(not _from_note(c) for c in diagnoses)
         if not conditions or not diagnoses or not complete:

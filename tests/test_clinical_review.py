@@ -1,0 +1,72 @@
+"""Verdicts a physician found wrong on a HER2-positive metastatic breast cancer patient's top
+trials (the session note of issue 11 lists them), each with the rule that fixes it. Texts are
+written for these tests in the registry's manner."""
+
+from datetime import date
+
+from matcher.criteria import parse_criteria
+from matcher.eligibility import evaluate
+from matcher.patient import load_patient
+
+PATIENT = load_patient({
+    "id": "her2", "age": 62, "sex": "female", "as_of": "2026-12-01",
+    "conditions": ["HER2-positive metastatic breast cancer"],
+    "medications": [{"name": "trastuzumab", "start": "2025-03-01", "end": "2026-09-01"},
+                    {"name": "docetaxel", "start": "2025-03-01", "end": "2025-07-01"}],
+}, today=date(2026, 12, 1))
+
+
+def verdict(text, kind="exclusion", patient=PATIENT):
+    heading = "Inclusion Criteria:" if kind == "inclusion" else "Exclusion Criteria:"
+    [v] = evaluate(patient, parse_criteria(f"{heading}\n- {text}\n"))
+    return v
+
+
+def test_a_drug_a_condition_rules_out_is_not_a_therapy_given():
+    # the patient had trastuzumab: that does not make her cardiac illness "disallow" it
+    assert verdict("Heart disease or other conditions that disallow giving anti-HER2 therapy").verdict != "met"
+    assert verdict("Comorbidity that would interact with the application of cytotoxic agents").verdict != "met"
+    # a plain prior-therapy exclusion still reads the drug
+    assert verdict("Prior treatment with trastuzumab").verdict == "met"
+
+
+def test_a_drug_cited_for_its_documents_is_not_a_therapy_given():
+    for text in ("Heart failure. According to the trastuzumab and pertuzumab SPCs.",
+                 "Cardiac disease as described in the trastuzumab prescribing information"):
+        [criterion] = parse_criteria(f"Exclusion Criteria:\n- {text}\n")
+        assert [c.type for c in criterion.constraints] == ["condition"]
+
+
+def test_a_tnm_category_is_a_qualifier_the_stage_alone_cannot_decide():
+    [c] = parse_criteria("Exclusion Criteria:\n- cT1a/b breast cancer\n")[0].constraints
+    assert c.name == "breast cancer" and c.qualifiers == "TNM=T1"
+    assert verdict("cT1a/b breast cancer").verdict == "unknown"  # a stage IV cancer may be any T
+    assert verdict("pT2N0M0 breast cancer").verdict == "not_met"  # M0 is not stage IV
+
+
+def test_hormonal_contraception_and_hrt_are_therapies_the_record_does_not_show():
+    v = verdict("Use of oral, transdermal or implanted hormonal methods of contraception, or of hormonal "
+                "replacement therapy")
+    assert v.verdict == "not_met"
+    on_hrt = load_patient({"id": "h", "age": 56, "sex": "female", "conditions": ["breast cancer"],
+                           "medications": ["estradiol"]})
+    assert verdict("Current hormone replacement therapy", patient=on_hrt).verdict == "met"
+    # endocrine therapy of a breast cancer is not hormone replacement
+    on_letrozole = load_patient({"id": "l", "age": 56, "sex": "female", "conditions": ["breast cancer"],
+                                 "medications": ["letrozole"]})
+    assert verdict("Current hormone replacement therapy", patient=on_letrozole).verdict == "not_met"
+
+
+def test_a_doubt_that_cannot_be_ruled_out_is_not_an_absence():
+    v = verdict("Current pneumonitis, or suspected pneumonitis that cannot be ruled out by imaging")
+    assert v.verdict == "not_met"  # the patient has none; "ruled out" negates nothing here
+    assert all(not c.negated for c in v.criterion.constraints)
+    note = load_patient("A 50-year-old man. Pulmonary embolism cannot be ruled out.")
+    [pe] = [c for c in note.conditions if c.name == "pulmonary embolism"]
+    assert pe.possible and not pe.negated
+
+
+def test_an_inclusion_fails_on_what_the_record_contradicts_not_on_a_procedure_it_leaves_unstated():
+    v = verdict("HER2-positive breast cancer confirmed on a diagnostic biopsy", "inclusion")
+    assert v.verdict == "unknown"  # the biopsy is unstated, not absent
+    assert verdict("Hepatocellular carcinoma confirmed on biopsy", "inclusion").verdict == "not_met"
