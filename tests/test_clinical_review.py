@@ -70,3 +70,40 @@ def test_an_inclusion_fails_on_what_the_record_contradicts_not_on_a_procedure_it
     v = verdict("HER2-positive breast cancer confirmed on a diagnostic biopsy", "inclusion")
     assert v.verdict == "unknown"  # the biopsy is unstated, not absent
     assert verdict("Hepatocellular carcinoma confirmed on biopsy", "inclusion").verdict == "not_met"
+
+
+# --- a type 2 diabetes patient with chronic kidney disease stage 3 (eGFR 45) and hypertension
+
+T2D = load_patient({
+    "id": "t2d", "age": 58, "sex": "male", "as_of": "2026-12-01",
+    "conditions": ["poorly controlled type 2 diabetes mellitus", "chronic kidney disease stage 3", "hypertension"],
+    "labs": [{"name": "eGFR", "value": 45, "unit": "mL/min/1.73m2", "date": "2026-11-15"}],
+}, today=date(2026, 12, 1))
+
+
+def test_a_disease_with_a_limit_needs_both():
+    # "estimated glomerular filtration" (without "rate") is the eGFR; 45 is not below 30
+    assert verdict("Chronic kidney disease with estimated glomerular filtration < 30 mL/min", patient=T2D).verdict == "not_met"
+
+
+def test_hypertension_is_not_a_heart_disease():
+    v = verdict("Heart disease within the last 12 months", patient=T2D)
+    assert v.verdict == "not_met", v.reason
+    angina = load_patient({"id": "a", "age": 60, "conditions": ["coronary artery disease"]})
+    assert verdict("Heart disease", patient=angina).verdict == "met"
+
+
+def test_a_personal_or_family_history_is_also_the_patients():
+    [criterion] = parse_criteria("Exclusion Criteria:\n- Personal or family history of pancreatitis\n")
+    assert [c.name for c in criterion.constraints] == ["pancreatitis"]
+    assert parse_criteria("Exclusion Criteria:\n- Family history of pancreatitis\n")[0].constraints == []
+
+
+def test_a_histologic_subtype_the_vocabulary_lacks_still_decides():
+    text = "Personal history of medullary thyroid carcinoma"
+    papillary = load_patient({"id": "p", "age": 50, "conditions": ["papillary thyroid cancer"]})
+    unspecified = load_patient({"id": "u", "age": 50, "conditions": ["thyroid cancer"]})
+    medullary = load_patient({"id": "m", "age": 50, "conditions": ["medullary thyroid carcinoma"]})
+    assert verdict(text, patient=papillary).verdict == "not_met"
+    assert verdict(text, patient=unspecified).verdict == "unknown"
+    assert verdict(text, patient=medullary).verdict == "met"

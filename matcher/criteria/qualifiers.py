@@ -60,6 +60,12 @@ _STAGE = re.compile(r"\bstage\s*(?P<n>IV|I{1,3}|[1-4])\s*(?:[A-C]\d?\b)?|\b(?P<m
 # stage alone cannot decide. A bare "T2" needs a prefix or a partner ("T2 lesions" are MRI's).
 _TNM = re.compile(r"(?<![\w/])(?:(?:yp|[cpy])?(?P<t>T(?:[0-4]|is|x))[a-d]?\s*(?P<n>N[0-3x])[a-c]?(?:\s*(?P<m>M[01x]))?|"
                   r"(?:yp|[cpy])(?P<cat>[TNM])(?P<v>[0-4]|is|x)[a-d]?(?:\s*/\s*[a-d]|\s*-\s*[0-4])?)(?![\w])")
+# Histologic subtypes written beside an organ's cancer ("medullary thyroid carcinoma", "papillary
+# renal cell carcinoma"): a cancer of another subtype is not it, one of unstated subtype may be.
+_HISTOLOGY = re.compile(r"\b(?P<h>medullary|papillary|follicular|anaplastic|lobular|ductal|mucinous|serous|clear[- ]cell|"
+                        r"endometrioid|squamous(?:[- ]cell)?|small[- ]cell|non[- ]small[- ]cell|adenoid[- ]cystic|"
+                        r"signet[- ]ring|chromophobe|sarcomatoid|urothelial|transitional[- ]cell)\b"
+                        r"(?=[\w\s,-]{0,40}?\b(?:cancer|carcinoma|adenocarcinoma|neoplasm|tumou?r|malignancy)s?\b)", re.I)
 _ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV", "I": "I", "II": "II", "III": "III", "IV": "IV"}
 _COURSE = re.compile(r"\b(?P<v>relapsed|relapsing|refractory|recurrent|recurring|recurrence|newly[- ]diagnosed|"
                      r"treatment[- ]na[iï]ve|untreated|in\s+(?:complete\s+)?remission|progressive|progressing)\b", re.I)
@@ -74,11 +80,13 @@ _CONTROL = re.compile(r"\b(?P<bad>uncontrolled|poorly[- ]controlled|not\s+(?:wel
 _GENOTYPE = re.compile(r"\b(?:genotype|GT)\s*(?P<g>[1-7][a-e]?)\b", re.I)
 _LINE = re.compile(r"\b(?P<n>first|second|third|fourth|1st|2nd|3rd|4th)[- ]line\b", re.I)
 # A cheap test before the patterns above.
-_ANY = re.compile(r"\b(?:yp|[cpy])?[TNM](?:[0-4]|is)|stage|metasta|mets\b|advanced|early|locali[sz]ed|positive|negative|\+|mutat|mutant|wild|amplif|"
+_ANY = re.compile(r"medullary|papillary|follicular|anaplastic|lobular|ductal|mucinous|serous|clear|endometrioid|"
+                  r"squamous|small|adenoid|signet|chromophobe|sarcomatoid|urothelial|transitional|\b(?:yp|[cpy])?[TNM](?:[0-4]|is)|stage|metasta|mets\b|advanced|early|locali[sz]ed|positive|negative|\+|mutat|mutant|wild|amplif|"
                   r"overexpress|MSI|MSS|MMR|relaps|refractory|recurr|newly|na[iï]ve|untreated|remission|progress|"
                   r"mild|moderate|severe|controlled|genotype|\bGT\s*\d|line\b|low\b|high\b|rearrang|fusion|alter", re.I)
 
-_ANY_DECIDING = re.compile(r"\b(?:yp|[cpy])?[TNM](?:[0-4]|is)|stage|metasta|mets\b|advanced|early|locali[sz]ed|positive|negative|\w\s*\+|[+\-−–]\s*/|"
+_ANY_DECIDING = re.compile(r"medullary|papillary|follicular|anaplastic|lobular|ductal|mucinous|serous|clear|"
+                           r"endometrioid|squamous|small|adenoid|signet|chromophobe|sarcomatoid|urothelial|transitional|\b(?:yp|[cpy])?[TNM](?:[0-4]|is)|stage|metasta|mets\b|advanced|early|locali[sz]ed|positive|negative|\w\s*\+|[+\-−–]\s*/|"
                            r"mutat|mutant|wild|amplif|overexpress|MSI|MSS|MMR|relaps|refractory|recurr|newly|na[iï]ve|"
                            r"untreated|remission|progress|genotype|\bGT\s*\d|\blow\b|\bhigh\b|rearrang|fusion|ITD|TKD", re.I)
 _POSITIVE_WORDS = ("itd", "tkd", "pos", "mutat", "mutant", "amplif", "overexpress", "rearrang", "fusion", "alter", "express", "deficient")
@@ -177,6 +185,10 @@ def find_qualifiers(text: str, everything: bool = True) -> tuple[Qualifiers, lis
             elif value[1] != "x":
                 _add(found, "TNM", value)
         spans.append(m.span())
+    for m in _HISTOLOGY.finditer(text):
+        value = re.sub(r"[\s-]+", "-", m.group("h").lower())
+        _add(found, "histology", "squamous" if value == "squamous-cell" else value)
+        spans.append(m.span())
     for m in _COURSE.finditer(text):
         _add(found, "course", _COURSE_VALUES[re.sub(r"[\s-]+", " ", m.group("v").lower())])
         spans.append(m.span())
@@ -218,7 +230,7 @@ def merge(*readings: Qualifiers) -> Qualifiers:
 
 
 # Axes whose values decide a criterion; the line of therapy is only shown.
-DECIDING = ("stage", "TNM", "course", "severity", "genotype", "HER2", "ER", "PR", "HR", "EGFR", "ALK", "ROS1", "KRAS",
+DECIDING = ("stage", "TNM", "histology", "course", "severity", "genotype", "HER2", "ER", "PR", "HR", "EGFR", "ALK", "ROS1", "KRAS",
             "NRAS", "RAS", "BRAF", "PD-L1", "MSI", "FLT3", "NPM1", "IDH1", "IDH2", "IDH", "BRCA", "BRCA1", "BRCA2",
             "NTRK", "MET", "RET", "PIK3CA", "ESR1", "KIT", "JAK2", "BCR-ABL", "TP53", "HPV", "p16", "CD20", "CD30",
             "CD33", "HLA-B27", "HBeAg", "FGFR2", "FGFR3", "HER3")
@@ -338,7 +350,7 @@ def _window(text: str, start: int, end: int, before_limit: int, after_limit: int
         before = before[cut[-1].end():]
     after = text[end:min(after_limit, end + 60)]
     stop = _CLAUSE_END.search(after)
-    return before + " " + (after[:stop.start()] if stop else after)
+    return before + text[start:end] + (after[:stop.start()] if stop else after)
 
 
 def attach_qualifiers(doc) -> None:
