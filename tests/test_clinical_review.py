@@ -107,3 +107,31 @@ def test_a_histologic_subtype_the_vocabulary_lacks_still_decides():
     assert verdict(text, patient=papillary).verdict == "not_met"
     assert verdict(text, patient=unspecified).verdict == "unknown"
     assert verdict(text, patient=medullary).verdict == "met"
+
+
+# --- the project's example: a woman with primary ITP, platelets 22, on eltrombopag
+
+ITP = load_patient("45-year-old woman with primary immune thrombocytopenia diagnosed 3 years ago, on eltrombopag. "
+                   "Platelet count 22 x10^9/L.", today=date(2026, 12, 1))
+
+
+def test_a_window_after_a_lab_times_the_lab_not_the_diagnosis():
+    v = verdict("Diagnosis of ITP for at least 3 months, and a platelet count < 30 x 10^9/L measured within "
+                "2 days before inclusion", "inclusion", patient=ITP)
+    assert v.verdict != "not_met", v.reason
+    [itp] = [c for c in v.criterion.constraints if c.type == "condition"]
+    assert itp.within_days is None
+
+
+def test_a_bleeding_disorder_is_not_a_bleeding():
+    v = verdict("Active bleeding", patient=ITP)
+    assert v.verdict == "unknown" and "confirm" in v.reason
+    hemorrhage = load_patient({"id": "h", "age": 70, "conditions": ["intracranial hemorrhage"]})
+    assert verdict("History of major bleeding", patient=hemorrhage).verdict == "met"
+
+
+def test_ich_is_the_harmonisation_council_beside_gcp():
+    [criterion] = parse_criteria("Inclusion Criteria:\n- Written informed consent according to ICH/EU/GCP\n")
+    assert criterion.category == "administrative" and criterion.constraints == []
+    [criterion] = parse_criteria("Exclusion Criteria:\n- History of ICH within 6 months\n")
+    assert [c.name for c in criterion.constraints] == ["intracranial hemorrhage"]

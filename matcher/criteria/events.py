@@ -58,7 +58,10 @@ _LIST_GAP = re.compile(r"^\s*(?:,|;)?\s*(?:or|and|and/or|nor|/)?\s*(?:[a-z-]+\s+
 def _window_for(windows: list[Window], m: Mention, doc: Doc) -> Window | None:
     """The first window after the mention in its sentence, else the nearest before it."""
     sentence_end = m.end + len(doc.clause_after(m.end))
-    after = [w for w in windows if m.end <= w.start <= sentence_end]
+    # a window after a lab value times the lab ("ITP, and a platelet count < 30 measured within 2
+    # days"), not what came before it
+    measures = [x.start for x in doc.mentions if x.type == "measure" and x.start >= m.end]
+    after = [w for w in windows if m.end <= w.start <= sentence_end and not any(p < w.start for p in measures)]
     if after:
         return after[0]
     before = [w for w in windows if w.end <= m.start and "." not in doc.text[w.end:m.start]]

@@ -78,9 +78,12 @@ def find_mentions(doc: Doc) -> None:
 # 3+ by ICH": immunohistochemistry, not intracranial hemorrhage); before "score", "staining",
 # "criteria" a scale or a test ("ASA score > 2": the anaesthesiologists' physical status, not
 # aspirin; "ICHD-III criteria").
-_METHOD_BEFORE = re.compile(r"\b(?:by|via|using|per|with\s+(?:an?\s+)?(?:positive|negative))\s*$", re.I)
+_METHOD_BEFORE = re.compile(r"\b(?:by|via|using|per|with\s+(?:an?\s+)?(?:positive|negative)|according\s+to|"
+                            r"in\s+accordance\s+with|compliant\s+with|following)\s*$", re.I)
+# ... and before another body's name or a guideline code it is an institution ("according to
+# ICH/EU/GCP", "ICH-GCP", "ICH E6"): the International Council for Harmonisation.
 _SCALE_AFTER = re.compile(r"[\s-]*(?:physical\s+status|score|class(?:ification)?|grade|scale|stain(?:ing)?|assay|"
-                          r"criteria|guidelines?)\b", re.I)
+                          r"criteria|guidelines?)\b|\s*[/-]\s*(?:GCP|EU|FDA|EMA|WHO)\b|\s+(?:GCP|E6)\b", re.I)
 
 
 def _other_sense(text: str, m: Mention) -> bool:

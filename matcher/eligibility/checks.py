@@ -309,6 +309,8 @@ def relation(wanted: ConditionInfo, have: ConditionInfo) -> str | None:
     - None: unrelated."""
     if wanted.name == have.name:
         return "covers"
+    if _PREDISPOSED.get(wanted.mesh_term, frozenset()) & {have.mesh_term, *have.ancestors}:
+        return "broader"  # a bleeding disorder (ITP, hemophilia) may or may not be bleeding now
     if is_heading_concept(wanted) and (wanted.mesh_term == have.mesh_term or wanted.mesh_term in have.ancestors):
         if wanted.mesh_term != "Neoplasms" or _malignant(have):  # "malignancy" is not a fibroid
             return "covers"
@@ -320,6 +322,14 @@ def relation(wanted: ConditionInfo, have: ConditionInfo) -> str | None:
     if ({wanted.mesh_term, *wanted.ancestors} - GENERIC_ANCESTORS) & ({have.mesh_term, *have.ancestors} - GENERIC_ANCESTORS):
         return "related"
     return None
+
+
+# Events and the disorders that dispose to them, which MeSH files under the event: a record with
+# the disorder neither has nor lacks the event.
+_PREDISPOSED = {
+    "Hemorrhage": frozenset({"Hemorrhagic Disorders", "Blood Coagulation Disorders", "Blood Platelet Disorders"}),
+    "Thrombosis": frozenset({"Thrombophilia"}),
+}
 
 
 _MALIGNANT = re.compile(r"cancer|carcinoma|malignan|sarcoma|leuk|lymphoma|melanoma|myeloma|blastoma|glioma|"
