@@ -4,6 +4,7 @@ folded, every form error at once), their CSV and JSON downloads, and the trial p
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -202,6 +203,15 @@ async def test_downloads_give_the_same_results_as_the_page(datasette):
 
 
 @pytest.mark.asyncio
+async def test_a_maps_first_tiles_asked_at_once_all_come(registry):
+    """A fresh server's first map: its tiles are asked for together, none may fail."""
+    fresh = make_datasette(registry, plugins=[physician_page])
+    await fresh.invoke_startup()  # as the server does before its first request
+    tiles = await asyncio.gather(*(fresh.client.get(f"/-/tiles/basemap/2/{x}/{y}.png") for x in range(4) for y in range(4)))
+    assert [t.status_code for t in tiles] == [200] * 16
+
+
+@pytest.mark.asyncio
 async def test_the_trial_page(datasette):
     trial = await page(datasette, "/trial/NCT09000001")
     assert trial.select_one("h1").get_text() == "Fixture Study of Drug X in Primary Immune Thrombocytopenia"
@@ -222,9 +232,10 @@ async def test_the_trial_page(datasette):
     assert sites[1][2] == "not given (active not recruiting trial)"  # Lyon: not open
     points = json.loads(trial.select_one("#trial-map")["data-points"])
     assert [p["open"] for p in points["sites"]] == [True, False]
-    scripts = [s["src"] for s in trial.select("script")]
-    assert scripts == ["/-/static-plugins/datasette-leaflet/leaflet-v1.7.1.min.js", "/-/trialmatch/trial-map.js"]
-    for src in scripts:
+    scripts = [(s["src"], s["type"]) for s in trial.select("script")]
+    assert scripts == [("/-/trialmatch/trial-map.js", "module")]
+    assert trial.select_one("#trial-map")["data-leaflet"] == "/-/static-plugins/datasette-leaflet/leaflet-v1.7.1.min.js"
+    for src in ("/-/trialmatch/trial-map.js", trial.select_one("#trial-map")["data-leaflet"]):
         assert (await get(datasette, src)).headers["content-type"].startswith(("text/javascript", "application/javascript"))
 
 

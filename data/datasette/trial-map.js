@@ -1,15 +1,11 @@
-// trialmatch trial page: a small map of the trial's sites (open ones in green), drawn with
-// Leaflet and the tiles this server serves. Registry text goes in as text nodes, never as HTML.
-document.addEventListener("DOMContentLoaded", () => {
-  const box = document.getElementById("trial-map");
-  if (!box || !window.L) {
-    return;
-  }
-  const data = JSON.parse(box.dataset.points || "{}");
-  const sites = data.sites || [];
-  if (!sites.length) {
-    return;
-  }
+// trialmatch trial page, a module: a small map of the trial's sites (open ones in green), drawn
+// with Leaflet (an ES module served by datasette-leaflet) and the tiles this server serves.
+// Registry text goes in as text nodes, never as HTML.
+const box = document.getElementById("trial-map");
+const data = box ? JSON.parse(box.dataset.points || "{}") : {};
+const sites = data.sites || [];
+if (sites.length) {
+  const L = await import(box.dataset.leaflet);
   box.hidden = false;
   const map = L.map(box, { scrollWheelZoom: false, maxZoom: 6 });
   L.tileLayer(box.dataset.tiles, { maxZoom: 6, attribution: "© OpenStreetMap contributors" }).addTo(map);
@@ -29,4 +25,4 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   const group = L.featureGroup(markers).addTo(map);
   map.fitBounds(group.getBounds(), { maxZoom: 6, padding: [20, 20] });
-});
+}

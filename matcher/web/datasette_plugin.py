@@ -123,7 +123,14 @@ def is_trial_page(path: str, base_url: str) -> bool:
 
 @hookimpl
 def startup(datasette):
-    return registries(datasette).refresh(datasette)
+    async def start():
+        # Datasette makes its internal schema tables on the first refresh; a request that meets
+        # a refresh under way goes on without waiting, and datasette-tiles' query of those
+        # tables then fails (a map's first tiles, asked at once, came back 500).
+        await datasette.refresh_schemas()
+        await registries(datasette).refresh(datasette)
+
+    return start
 
 
 @hookimpl

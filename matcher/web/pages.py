@@ -15,7 +15,7 @@ from .browse import DATABASE_NAME
 FIND_PATH = "/find"
 TRIAL_PATH = "/trial"
 ASSETS = {"find.css": "text/css; charset=utf-8", "trial-map.js": "text/javascript; charset=utf-8"}
-LEAFLET = ("datasette-leaflet", "leaflet-v1.7.1.min.js", "leaflet-v1.7.1.css")  # installed with datasette-cluster-map
+LEAFLET = ("datasette-leaflet", "leaflet-v1.7.1.min.js", "leaflet-v1.7.1.css")  # an ES module, installed with datasette-cluster-map
 _POLICY = ("default-src 'none'; {scripts}style-src 'self'; img-src 'self' data:; form-action 'self'; "
            "base-uri 'none'; frame-ancestors 'none'")
 
@@ -41,11 +41,11 @@ def frame(datasette, current: str, *, map_scripts: bool = False) -> dict:
     """The context every page's frame (page.html) needs; ``current``: home, find or trial."""
     urls = datasette.urls
     stylesheets = [urls.static("app.css"), urls.path("/-/trialmatch/find.css")]
-    scripts = []
-    if map_scripts:
+    scripts, leaflet = [], None
+    if map_scripts:  # the map's script (a module) imports Leaflet from the address in the page
         plugin, script, stylesheet = LEAFLET
         stylesheets.insert(1, urls.static_plugins(plugin, stylesheet))
-        scripts = [urls.static_plugins(plugin, script), urls.path("/-/trialmatch/trial-map.js")]
+        scripts, leaflet = [urls.path("/-/trialmatch/trial-map.js")], urls.static_plugins(plugin, script)
     return {
         "current": current,
         "home_url": urls.instance(),
@@ -53,6 +53,7 @@ def frame(datasette, current: str, *, map_scripts: bool = False) -> dict:
         "browse_url": urls.table(DATABASE_NAME, "trials"),
         "stylesheets": stylesheets,
         "scripts": scripts,
+        "leaflet": leaflet,
     }
 
 

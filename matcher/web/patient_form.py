@@ -46,6 +46,7 @@ class Column:
     json_key: str
     choices: tuple[tuple[str, str], ...] = ()  # a select's (value, text); empty: a text input
     datalist: str = ""  # id of a <datalist> of suggestions
+    size: int = 10  # of a text input, in characters
 
 
 @dataclass(frozen=True)
@@ -67,19 +68,19 @@ class RowGroup:
 DATES = "Dates as YYYY-MM-DD, YYYY-MM or YYYY."
 ROW_GROUPS = (
     RowGroup("conditions", "Diagnoses", "diagnosis", (
-        Column("diagnosis", "Diagnosis", "name"),
+        Column("diagnosis", "Diagnosis", "name", size=28),
         Column("stage", "Stage", "stage", choices=STAGE_CHOICES),
-        Column("biomarkers", "Receptors, mutations", "biomarkers"),
+        Column("biomarkers", "Receptors, mutations", "biomarkers", size=24),
     ), default_rows=3, hint="One per row, e.g. primary immune thrombocytopenia; breast cancer, stage II, "
                             "receptors ER+, PR-, HER2-negative; NSCLC, EGFR mutation."),
     RowGroup("labs", "Key labs", "lab", (
-        Column("lab", "Lab test", "name", datalist="lab-names"),
+        Column("lab", "Lab test", "name", datalist="lab-names", size=28),
         Column("lab_value", "Value", "value"),
         Column("lab_unit", "Unit", "unit", datalist="lab-units"),
         Column("lab_date", "Date", "date"),
     ), default_rows=3, hint=f"The unit as on the report, e.g. 10^9/L, g/L, mg/dL. {DATES}"),
     RowGroup("medications", "Therapies, current and past", "therapy", (
-        Column("therapy", "Therapy", "name"),
+        Column("therapy", "Therapy", "name", size=28),
         Column("therapy_status", "Current or past", "current", choices=THERAPY_STATUS_CHOICES),
         Column("therapy_outcome", "Outcome", "outcome", choices=THERAPY_OUTCOME_CHOICES),
         Column("therapy_start", "Started", "start"),
@@ -87,7 +88,7 @@ ROW_GROUPS = (
     ), default_rows=3, hint=f"A drug or a drug class. {DATES} A therapy with a start and no end is current. "
                             "The outcome answers criteria such as “refractory to or intolerant of corticosteroids”."),
     RowGroup("procedures", "Procedures", "procedure", (
-        Column("procedure", "Procedure", "name"),
+        Column("procedure", "Procedure", "name", size=28),
         Column("procedure_date", "Date", "date"),
     ), default_rows=1, hint=f"e.g. splenectomy. {DATES}"),
 )
