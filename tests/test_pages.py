@@ -103,6 +103,15 @@ async def test_browse_pages_link_back_to_the_front_door(datasette):
     assert links.get("Find trials for a patient") == "/find" and links.get("trialmatch home") == "/"
 
 
+@pytest.mark.asyncio
+async def test_the_site_map_link_shows_each_facet_once(datasette):
+    database = BeautifulSoup((await get(datasette, "/trials")).text, "html.parser")
+    [link] = [a["href"] for a in database.select("a") if a["href"].startswith("/trials/sites?latitude__notblank")]
+    sites = BeautifulSoup((await get(datasette, link)).text, "html.parser")
+    facets = [facet["data-column"] for facet in sites.select(".facet-info")]
+    assert sorted(facets) == sorted(set(facets)) and "country" in facets
+
+
 # ---------------------------------------------------------------------------- results
 
 

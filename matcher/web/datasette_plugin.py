@@ -93,7 +93,7 @@ def database_metadata(datasette, name: str) -> dict:
     urls = datasette.urls
     metadata["description_html"] = Template(metadata["description_html"]).safe_substitute(
         trials=urls.table(name, "trials"), criteria=urls.table(name, "criteria"),
-        sites_map=urls.table(name, "sites") + "?_facet=country&latitude__notblank=1",
+        sites_map=urls.table(name, "sites") + "?latitude__notblank=1",  # country is a facet of the table already
         queries=urls.database(name) + "#queries",
     )
     metadata["plugins"]["datasette-cluster-map"]["tile_layer"] = urls.path(TILES)
