@@ -277,3 +277,16 @@ async def test_the_trial_page_escapes_registry_text(datasette):
 async def test_an_unknown_trial_is_a_404_page(datasette):
     missing = await page(datasette, "/trial/NCT00000000", status=404)
     assert missing.select_one("h1").get_text() == "No trial NCT00000000 in this copy of the registry"
+
+
+@pytest.mark.asyncio
+async def test_a_failure_on_the_trial_page_says_nothing_about_the_patient(datasette, monkeypatch, capsys):
+    def broken(patient, trial, criteria):
+        raise ValueError(f"cannot evaluate {patient.conditions[0].name}")
+
+    monkeypatch.setattr("matcher.web.trial_page.evaluate_trial", broken)
+    trial = await page(datasette, f"/trial/{SEED_ID}?" + urlencode({"diagnosis": "secret-diagnosis"}))
+    assert "could not be worked out" in trial.select_one(".notice").get_text() and not trial.select(".verdict")
+    logged = capsys.readouterr()
+    assert "physician page: trial page failed: ValueError at " in logged.err
+    assert "secret-diagnosis" not in logged.err + logged.out

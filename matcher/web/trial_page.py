@@ -32,6 +32,7 @@ from .browse import DATABASE_NAME
 from .match_view import CriterionLine, category_label, criterion_line, enum_label, phase_label, web_url
 from .pages import FIND_PATH, TRIAL_PATH, frame, page
 from .patient_form import read_form
+from .patient_search import log_failure
 from .registry_text import render_registry_text
 
 SITES_LISTED = 50  # more are in the browse view
@@ -231,8 +232,12 @@ async def trial_page(request, datasette):
     if trial is None:
         return page("trial.html", {**context, "trial": None}, status=404)
     query = request.query_string
-    verdicts, point, problem = await asyncio.get_running_loop().run_in_executor(
-        None, _patient_verdicts, query, trial, criteria)
+    try:
+        verdicts, point, problem = await asyncio.get_running_loop().run_in_executor(
+            None, _patient_verdicts, query, trial, criteria)
+    except Exception as error:  # noqa: BLE001 — the page says it failed; the log says where, never what (the patient)
+        log_failure("trial page", error)
+        verdicts, point, problem = None, None, "The patient's verdicts could not be worked out; the error is in the server's log."
     view = trial_view(trial, criteria, verdicts, browse_table=datasette.urls.table(DATABASE_NAME, "trials"), point=point,
                       source_format=source_format)
     if verdicts is not None:
