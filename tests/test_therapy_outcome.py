@@ -22,6 +22,7 @@ def therapy_constraints(text, kind="inclusion"):
     ("Inadequate response to methotrexate", [("methotrexate", "failed")]),
     ("Disease progression on or after platinum-based chemotherapy", [("chemotherapy", "failed")]),
     ("Patients who cannot tolerate metformin", [("metformin", "intolerant")]),
+    ("Unable to tolerate metformin", [("metformin", "intolerant")]),
     ("Prior treatment with eltrombopag that failed", [("eltrombopag", "failed")]),
     ("Treatment failure with rituximab", [("rituximab", "failed")]),
 ])

@@ -22,7 +22,7 @@ from models.patient import (
 )
 
 from ..criteria import merge_qualifiers
-from ..criteria.qualifiers import qualifiers_of
+from ..criteria import qualifiers as written_qualifiers
 
 MAX_AGE_YEARS = 130
 KNOWN_FIELDS = {
@@ -34,6 +34,7 @@ ECOG_GRADES = range(0, 6)  # 0 (fully active) to 5 (dead): the scale's own grade
 WEIGHT_KG = (1, 500)
 HEIGHT_CM = (30, 272)
 BIOMARKER_EXAMPLE = "e.g. ER+, PR-, HER2-negative; EGFR mutation; KRAS wild-type"
+NOT_BIOMARKERS = ("stage", "course", "severity", "control", "line")  # qualifier axes a biomarkers field does not give
 
 
 class PatientError(ValueError):
@@ -146,7 +147,7 @@ def _stage(value: Any, field: str) -> tuple:
     """A stage as written ("IV", "4", "stage IIIB", "metastatic") → its qualifier."""
     text = _text(value, field)
     written = f"stage {text}" if re.fullmatch(r"(?i)[1-4]|I{1,3}|IV|(?:[1-4]|I{1,3}|IV)[A-C]\d?", text) else text
-    stage = tuple(q for q in qualifiers_of(written) if q[0] == "stage")
+    stage = tuple(q for q in written_qualifiers.qualifiers_of(written) if q[0] == "stage")
     if not stage:
         raise PatientError(field, f"expected a stage I to IV (or metastatic, locally advanced), got {_describe(value)}")
     return stage
@@ -160,7 +161,7 @@ def _biomarkers(value: Any, field: str) -> tuple:
         if not part:
             continue
         part = re.sub(r"(?<=\w)\s*[-−–]$", " negative", re.sub(r"(?<=\w)\s*\+$", " positive", part))  # "PR-" alone
-        markers = tuple(q for q in qualifiers_of(part) if q[0] not in ("stage", "course", "severity", "control", "line"))
+        markers = tuple(q for q in written_qualifiers.qualifiers_of(part) if q[0] not in NOT_BIOMARKERS)
         (found.append(markers) if markers else unread.append(part))
     if unread:
         raise PatientError(field, f"not understood: {', '.join(map(repr, unread))} ({BIOMARKER_EXAMPLE})")
