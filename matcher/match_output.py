@@ -47,7 +47,7 @@ def match_json(match: Match) -> dict:
     if match.nearest_site:
         site = match.nearest_site
         out["nearest_site"] = {"facility": site.facility, "city": site.city, "country": site.country,
-                               "distance_km": site.distance_km}
+                               "distance_km": site.distance_km, "open": site.open}
     return out
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from models.criteria import Criterion
 from models.match import Match, NearestSite, Verdict
 from models.patient import Patient
-from models.trial import OPEN_STATUSES, Trial
+from models.trial import OPEN_STATUSES, Trial, site_is_open
 
 from .eligibility import evaluate_trial, trial_label
 from .geo import distance_km, locate
@@ -82,13 +82,17 @@ def allowed_trials(store: Store, filters: Filters, point: tuple[float, float] | 
 
 
 def trials_near(store: Store, point: tuple[float, float], km: float) -> set[str]:
-    """Trials with a site within ``km`` of the point (a bounding box in SQL, then haversine)."""
+    """Trials with a site open to enrolment within ``km`` of the point (a bounding box in SQL,
+    then haversine): a closed site nearby does not bring a trial in (``site_is_open``)."""
     lat, lon = point
     dlat = km / 111.0
     dlon = km / max(1e-6, 111.0 * math.cos(math.radians(lat)))
+    marks = ",".join("?" * len(OPEN_STATUSES))
     rows = store.conn.execute(
-        "SELECT nct_id, latitude, longitude FROM sites WHERE latitude BETWEEN ? AND ? AND longitude BETWEEN ? AND ?",
-        (lat - dlat, lat + dlat, lon - dlon, lon + dlon),
+        "SELECT s.nct_id, s.latitude, s.longitude FROM sites s JOIN trials t ON t.nct_id = s.nct_id "
+        "WHERE s.latitude BETWEEN ? AND ? AND s.longitude BETWEEN ? AND ? "
+        f"AND coalesce(s.status, t.overall_status) IN ({marks})",
+        (lat - dlat, lat + dlat, lon - dlon, lon + dlon, *OPEN_STATUSES),
     )
     near: set[str] = set()
     for nct_id, site_lat, site_lon in rows:  # a trial's other sites need no distance once one is near
@@ -108,16 +112,19 @@ def patient_point(patient: Patient) -> tuple[float, float] | None:
 
 
 def nearest_site(trial: Trial, point: tuple[float, float] | None) -> NearestSite | None:
-    """The closest site with coordinates that is open (recruiting, not yet recruiting, or of
-    unknown status); any site when none is."""
-    sites = [s for s in trial.sites if s.lat is not None and s.lon is not None]
-    recruiting = [s for s in sites if s.status is None or s.status in OPEN_STATUSES]
-    pool = recruiting or sites
-    if point is None or not pool:
-        first = (recruiting or trial.sites or [None])[0]
-        return NearestSite(first.facility, first.city, first.country) if first else None
-    best = min(pool, key=lambda s: distance_km(point[0], point[1], s.lat, s.lon))
-    return NearestSite(best.facility, best.city, best.country, round(distance_km(point[0], point[1], best.lat, best.lon), 1))
+    """The closest site open to enrolment (``site_is_open``), with its distance when the point
+    is known; when no site is open, the closest of the others, marked not open."""
+    open_sites = [s for s in trial.sites if site_is_open(s.status, trial.overall_status)]
+    pool = open_sites or trial.sites
+    placed = [s for s in pool if s.lat is not None and s.lon is not None]
+    if not pool:
+        return None
+    if point is None or not placed:
+        first = pool[0]
+        return NearestSite(first.facility, first.city, first.country, open=bool(open_sites))
+    best = min(placed, key=lambda s: distance_km(point[0], point[1], s.lat, s.lon))
+    return NearestSite(best.facility, best.city, best.country, round(distance_km(point[0], point[1], best.lat, best.lon), 1),
+                       open=bool(open_sites))
 
 
 def nearness(distance: float, scale_km: float = NEARNESS_KM) -> float:

@@ -67,7 +67,9 @@ class Constraint:
     - ``ethnicity``: ``value_text`` = the race or ethnicity asked for, as written ("Black"); no
       record states it, so it is always to confirm;
     - ``therapy``: ``drug`` and/or ``drug_class``, ``timing`` (``prior`` / ``current`` / ``any``),
-      ``within_days``;
+      ``within_days``; ``outcome`` when the criterion asks how it went: ``failed`` (refractory,
+      resistant, no or an inadequate response, progression on it), ``intolerant``, or both
+      (``failed|intolerant``: either will do);
     - ``condition`` / ``procedure``: ``name``, ``mesh_term``, ``timing``, ``within_days``; on a
       condition, ``value_text`` is a severity the criterion asks for (``uncontrolled``,
       ``unstable``, ``severe``, …), which the condition's mere presence does not show, or
@@ -109,6 +111,7 @@ class Constraint:
     any_of: int | None = None  # alternatives share a number
     excluding: str | None = None  # carved out: a class, drug or condition ("; " between several)
     qualifiers: str | None = None  # of a condition: "HER2=positive; stage=IV" (matcher.criteria.qualifiers)
+    outcome: str | None = None  # of a therapy: "failed", "intolerant" or "failed|intolerant"
 
 
 @dataclass

@@ -44,6 +44,7 @@ class NearestSite:
     city: str | None
     country: str | None = None
     distance_km: float | None = None
+    open: bool = True  # open to enrolment (models.trial.site_is_open); False: no site of the trial is
 
 
 @dataclass

@@ -47,6 +47,11 @@ class LabResult:
     evidence: Evidence | None = None
 
 
+# How a therapy went, when the record says: still taken, finished as planned, stopped for no or a
+# lost response (failed, refractory), or stopped for side effects (not tolerated).
+THERAPY_OUTCOMES = ("ongoing", "completed", "failed", "intolerant")
+
+
 @dataclass
 class MedicationFact:
     name: str
@@ -55,6 +60,7 @@ class MedicationFact:
     current: bool | None = None
     negated: bool = False
     evidence: Evidence | None = None
+    outcome: str | None = None  # one of THERAPY_OUTCOMES, when the record says
 
 
 @dataclass

@@ -37,6 +37,13 @@ REGISTRY_STUDY_URL = "https://clinicaltrials.gov/study/{nct_id}"
 NCT_ID = re.compile(r"^NCT\d{8}$")  # trials scraped from pages without one get a local id (LOCAL-…)
 
 
+def site_is_open(site_status: str | None, trial_status: str | None) -> bool:
+    """Whether a site is open to enrolment: its own status is recruiting or not yet recruiting,
+    or it has none and the trial's status is one of those (a site without a status in a trial
+    that no longer recruits is not open)."""
+    return (site_status or trial_status) in OPEN_STATUSES
+
+
 def study_url(nct_id: str, source_url: str | None = None) -> str | None:
     """The registry's page of a trial; for a trial known only from a listing page (a local id,
     not an NCT id), the page it was scraped from, if known."""

@@ -27,7 +27,6 @@ trialmatch batch data/examples/patients.jsonl --out matches.csv --top 5
 cat <<MSG
 
 Next:
-  .venv/bin/trialmatch serve        then open http://127.0.0.1:8001/      (browse the registry)
-                                         and http://127.0.0.1:8001/find  (search for one patient)
+  .venv/bin/trialmatch serve        then open http://127.0.0.1:8001/  (find trials for a patient, or browse the registry)
   matches.csv                       the batch run's matches; details in trials.results.db
 MSG

@@ -208,7 +208,7 @@ async def test_registry_markdown_is_rendered_on_the_trial_page(datasette):
     assert "<li>Platelet count &lt; 30 G/L</li>" in api_v2
     assert "A summary with <strong>markdown</strong>." in api_v2
     legacy = await page(datasette, "/trials/trials/NCT09000001")
-    assert 'style="white-space: pre-line">Inclusion Criteria:\n\n-  Platelet count &lt;30 x 10^9/L' in legacy
+    assert 'class="registry-text registry-plain">Inclusion Criteria:\n\n-  Platelet count &lt;30 x 10^9/L' in legacy
     listing = await page(datasette, "/trials/trials?nct_id=NCT09000002")
     assert "<li>Platelet count" not in listing and "* Platelet count \\&lt; 30 G/L" in listing
 

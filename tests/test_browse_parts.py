@@ -32,7 +32,7 @@ def test_api_v2_markdown_is_rendered_without_raw_html_or_images():
 
 def test_legacy_text_is_escaped_plain_text_with_its_lines():
     html = render_registry_text("Inclusion:\r\n\r\n\r\n\r\n     -  <i>x</i> & y\r\n", "ctgov-xml")
-    assert html.endswith('white-space: pre-line">Inclusion:\n\n-  &lt;i&gt;x&lt;/i&gt; &amp; y</div>')
+    assert html.endswith('registry-plain">Inclusion:\n\n-  &lt;i&gt;x&lt;/i&gt; &amp; y</div>')
 
 
 def test_only_a_trials_own_page_renders_its_text():

@@ -92,3 +92,19 @@ def test_what_counts_as_something_to_match_on():
     assert not form_of({"age": "45", "sex": "female", "zip": "02114"}).has_facts()
     assert form_of({"note": "ITP on eltrombopag"}).has_facts()
     assert form_of({"procedure": "splenectomy"}).has_facts()
+
+
+def test_stage_receptors_body_measures_and_outcome_go_into_the_patient_and_their_errors_to_their_inputs():
+    form = form_of({"diagnosis": ["ITP", "breast cancer"], "stage": ["", "IV"], "biomarkers": ["", "HER2-positive"],
+                    "therapy": ["prednisone", "rituximab"], "therapy_outcome": ["failed", "intolerant"],
+                    "ecog": "2", "weight_kg": "80", "height_cm": "180"})
+    data = form.patient_data()
+    assert data["conditions"] == [{"name": "ITP"}, {"name": "breast cancer", "stage": "IV", "biomarkers": "HER2-positive"}]
+    assert [m["outcome"] for m in data["medications"]] == ["failed", "intolerant"]
+    assert (data["ecog"], data["weight_kg"], data["height_cm"]) == ("2", "80", "180")
+    assert load_patient(data).labs[-1].value == 24.7  # the BMI
+    bad = form_of({"diagnosis": ["ITP", "breast cancer"], "biomarkers": ["", "HER2-so-so"], "therapy": "prednisone",
+                   "therapy_outcome": "better", "ecog": "9", "height_cm": "900"})
+    with pytest.raises(PatientError) as raised:
+        load_patient(bad.patient_data())
+    assert [bad.input_for(e.field) for e in raised.value.all] == ["biomarkers-2", "ecog", "height_cm", "therapy_outcome-1"]

@@ -98,3 +98,44 @@ def test_fhir_errors_name_the_entry():
     bundle["entry"][0]["resource"]["gender"] = "F"
     with pytest.raises(PatientError, match=r"entry\[0\].resource.gender"):
         patient_from_fhir(bundle)
+
+
+def test_every_problem_of_a_record_is_found_at_once():
+    with pytest.raises(PatientError) as error:
+        patient_from_json({**EXAMPLE, "age": "forty", "sex": "x",
+                           "labs": [{"name": "platelet count", "value": "low", "date": "yesterday"}],
+                           "medications": [{"name": "prednisone", "outcome": "so-so"}], "ecog": 7})
+    assert [(e.field, e.problem.split(",")[0]) for e in error.value.all] == [
+        ("age", "expected a number"), ("sex", 'expected "female" or "male"'), ("labs[0].value", "expected a number"),
+        ("labs[0].date", "not a date (expected YYYY-MM-DD): 'yesterday'"), ("ecog", "expected an ECOG grade"),
+        ("medications[0].outcome", "expected one of ongoing")]
+    assert str(error.value) == "age: expected a number, got 'forty'"  # the message names the first
+
+
+def test_stage_biomarkers_body_measures_and_therapy_outcome():
+    patient = patient_from_json({
+        "age": 52, "sex": "female", "ecog": 1, "weight_kg": 70, "height_cm": 170,
+        "conditions": [{"name": "breast cancer", "stage": "IIIB", "biomarkers": "ER+, PR-, HER2-negative; BRCA1 mutation"}],
+        "medications": [{"name": "tamoxifen", "outcome": "intolerant"}, {"name": "letrozole", "outcome": "ongoing"}],
+    })
+    assert dict(patient.conditions[0].qualifiers) == {"stage": {"III"}, "ER": {"positive"}, "PR": {"negative"},
+                                                      "HER2": {"negative"}, "BRCA1": {"positive"}}
+    assert [(lab.name, lab.value, lab.unit) for lab in patient.labs] == [
+        ("ECOG performance status", 1, None), ("body weight", 70, "kg"), ("height", 170, "cm"), ("body mass index", 24.2, "kg/m2")]
+    tamoxifen, letrozole = patient.medications
+    assert tamoxifen.outcome == "intolerant" and tamoxifen.current is None
+    assert letrozole.outcome == "ongoing" and letrozole.current is True
+
+
+@pytest.mark.parametrize("change, field, words", [
+    ({"conditions": [{"name": "breast cancer", "stage": "V"}]}, "conditions[0].stage", "expected a stage I to IV"),
+    ({"conditions": [{"name": "breast cancer", "biomarkers": "ER+, frobnitz"}]}, "conditions[0].biomarkers", "not understood: 'frobnitz'"),
+    ({"ecog": 1.5}, "ecog", "0 to 5"),
+    ({"weight_kg": 0}, "weight_kg", "1 to 500 kg"),
+    ({"height_cm": "tall"}, "height_cm", "expected a number"),
+    ({"medications": [{"name": "prednisone", "outcome": "ongoing", "current": False}]}, "medications[0].outcome", "said to be past"),
+])
+def test_new_fields_name_the_field_at_fault(change, field, words):
+    with pytest.raises(PatientError) as error:
+        patient_from_json({**EXAMPLE, **change})
+    assert error.value.field == field and words in error.value.problem

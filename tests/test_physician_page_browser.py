@@ -1,10 +1,14 @@
-"""The physician page in a real headless Chromium (Debian's chromium + chromium-driver), against a
+"""trialmatch's pages in a real headless Chromium (Debian's chromium + chromium-driver), against a
 real `trialmatch serve` on 127.0.0.1: a physician fills the form for the seed patient, submits,
-and reads the seed trial first with its reasons. Screenshots go to tests/artifacts/."""
+and reads the seed trial first with its reasons; the front door, a trial page, the results at a
+desktop's and a phone's width, the printed results, and the form with the keyboard alone.
+Screenshots (whole pages) go to tests/artifacts/."""
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +44,7 @@ def browser():
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,2000",
                  f"--user-data-dir={profile}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for CSP violations
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(120)
     yield driver
@@ -115,7 +120,7 @@ def find_seed_trial_first(driver, base: str, screenshot: str) -> None:
     fill_seed_patient(driver)
     driver.find_element(By.CSS_SELECTOR, "button.primary").click()
     heading = wait_for_element(driver, "results-title")  # the click only starts the navigation
-    assert "ranked for this patient" in heading.text
+    assert heading.text.endswith("for this patient")
     first = driver.find_elements(By.CSS_SELECTOR, "li.result")[0]
     assert first.find_element(By.TAG_NAME, "h3").text.startswith(f"1. {SEED_TITLE_START}")
     assert "Massachusetts General Hospital, Boston" in first.find_element(By.CLASS_NAME, "trial-facts").text
@@ -163,4 +168,155 @@ def test_add_a_row_with_the_keyboard_keeps_what_was_typed(browser, fixture_serve
     assert browser.current_url.endswith("#labs") and not browser.find_elements(By.ID, "results")
     type_into(browser, "diagnosis-1", "immune thrombocytopenia")
     browser.find_element(By.ID, "diagnosis-1").send_keys(Keys.ENTER)  # Enter in a field searches, it adds no row
-    assert wait_for_element(browser, "results-title").text.endswith("ranked for this patient")
+    assert wait_for_element(browser, "results-title").text.endswith("for this patient")
+
+
+# ---------------------------------------------------------------------------- the other pages, at two widths, printed
+
+DESKTOP, PHONE = 1280, 390
+ANY_STATUS_SEED = {**SEED_FORM, "status": ["", "RECRUITING", "NOT_YET_RECRUITING", "ACTIVE_NOT_RECRUITING"]}
+
+
+def viewport(driver, width: int, *, mobile: bool = False) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": mobile})
+
+
+def full_page_screenshot(driver, name: str) -> Path:
+    """The whole page, not only the window, as tests/artifacts/<name>."""
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 12000), "scale": 1}})
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
+
+
+def page_width(driver) -> int:
+    return driver.execute_script("return document.documentElement.scrollWidth")
+
+
+@pytest.fixture
+def desktop(browser):
+    viewport(browser, DESKTOP)
+    yield browser
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+
+def test_front_door(desktop, fixture_server):
+    from selenium.webdriver.common.by import By
+
+    desktop.get(f"{fixture_server}/")
+    headings = [h.text for h in desktop.find_elements(By.CSS_SELECTOR, "main h2")]
+    assert headings[:2] == ["Find trials for a patient", "Browse the registry"]
+    counts = [a.text.split("\n") for a in desktop.find_elements(By.CSS_SELECTOR, ".registry-counts a")]
+    assert [what for number, what in counts] == ["trials open now", "conditions they study", "sites open to enrolment"]
+    assert full_page_screenshot(desktop, "front-door.png").stat().st_size > 10_000
+
+
+def test_results_at_desktop_and_phone_width(desktop, fixture_server):
+    from selenium.webdriver.common.by import By
+
+    desktop.get(f"{fixture_server}/find?{urlencode(ANY_STATUS_SEED, doseq=True)}")
+    wait_for_element(desktop, "results-title")
+    first = desktop.find_elements(By.CSS_SELECTOR, "ol.results > li.result")[0]
+    assert first.find_element(By.CSS_SELECTOR, ".deciding li").text.startswith("✓ ")
+    assert page_width(desktop) <= DESKTOP
+    full_page_screenshot(desktop, "results-desktop.png")
+    viewport(desktop, PHONE, mobile=True)
+    desktop.refresh()
+    wait_for_element(desktop, "results-title")
+    assert page_width(desktop) <= PHONE  # nothing wider than the phone: no sideways scrolling of the page
+    full_page_screenshot(desktop, "results-phone.png")
+
+
+def test_printed_results_summary_then_one_trial_a_page(desktop, fixture_server):
+    from selenium.webdriver.common.by import By
+
+    desktop.get(f"{fixture_server}/find?{urlencode(ANY_STATUS_SEED, doseq=True)}")
+    wait_for_element(desktop, "results-title")
+    listed = len(desktop.find_elements(By.CSS_SELECTOR, "#results > ol.results > li.result"))
+    pdf = base64.b64decode(desktop.execute_cdp_cmd("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69})["data"])
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "results-print.pdf").write_bytes(pdf)
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+    assert pages >= 1 + listed  # the patient summary, then each trial on a page of its own
+    desktop.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert not desktop.find_element(By.ID, "patient-form").is_displayed()
+    assert desktop.find_element(By.CSS_SELECTOR, ".summary-list").is_displayed()
+    full_page_screenshot(desktop, "results-print.png")
+
+
+def test_trial_page_with_the_patients_verdicts_and_its_map(desktop, fixture_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    desktop.get(f"{fixture_server}/find?{urlencode({**SEED_FORM, 'radius_km': '100'}, doseq=True)}")
+    wait_for_element(desktop, "results-title")
+    desktop.find_element(By.CSS_SELECTOR, "li.result h3 a").click()
+    wait_for_element(desktop, "criteria")
+    assert desktop.find_element(By.TAG_NAME, "h1").text == SEED_TITLE_START
+    verdicts = [v.text for v in desktop.find_elements(By.CSS_SELECTOR, "li.criterion .verdict")]
+    assert "✓ satisfied — platelet count 22 10^9/L on 2026-11-10 < 30" in verdicts
+    marks = desktop.find_elements(By.CSS_SELECTOR, "mark.constraint")
+    assert marks and all(m.is_displayed() for m in marks[:3])
+    WebDriverWait(desktop, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#trial-map .leaflet-tile-loaded"))
+    assert desktop.find_element(By.ID, "trial-map").is_displayed()
+    assert desktop.find_elements(By.CSS_SELECTOR, "#trial-map path.leaflet-interactive")  # the site's marker
+    logs = [entry["message"] for entry in desktop.get_log("browser")]
+    assert not [m for m in logs if "Content Security Policy" in m or "Uncaught" in m], logs
+    full_page_screenshot(desktop, "trial-page.png")
+
+
+def press(driver, *keys) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def tab_to(driver, element_id: str = "", *, text: str = "", most: int = 80) -> int:
+    """Press Tab until the element (by id, or by its text) has the focus; how many presses it took."""
+    from selenium.webdriver.common.keys import Keys
+
+    for presses in range(1, most + 1):
+        press(driver, Keys.TAB)
+        focused = driver.switch_to.active_element
+        if (focused.get_attribute("id") == element_id) if element_id else focused.text == text:
+            return presses
+    raise AssertionError(f"Tab never reached {element_id or text!r}")
+
+
+def test_the_form_with_the_keyboard_alone(desktop, fixture_server):
+    """Fill the form, meet an error, follow its link back to the field, fix it, search: keys only."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    desktop.get(f"{fixture_server}/find")
+    press(desktop, Keys.TAB)
+    assert desktop.switch_to.active_element.text == "Skip to the main content"
+    press(desktop, Keys.ENTER)
+    assert tab_to(desktop, "age") <= 12
+    press(desktop, "forty")
+    tab_to(desktop, "sex")
+    press(desktop, "f")  # a select takes its option by its first letter
+    tab_to(desktop, "ecog")
+    press(desktop, Keys.DOWN, Keys.DOWN)
+    tab_to(desktop, "diagnosis-1")
+    press(desktop, "primary immune thrombocytopenia")
+    tab_to(desktop, "therapy-1")
+    press(desktop, "prednisone", Keys.TAB, Keys.TAB, "f")  # past the "current or past" select to the outcome: failed
+    tab_to(desktop, "therapy_start-1")
+    press(desktop, Keys.ENTER)  # Enter in a field searches
+    wait_for_element(desktop, "error-summary-title")
+    tab_to(desktop, text="Age in years: expected a number, got 'forty'")
+    press(desktop, Keys.ENTER)  # the summary's link takes the focus to the field at fault
+    assert desktop.switch_to.active_element.get_attribute("id") == "age"
+    press(desktop, Keys.END, *[Keys.BACKSPACE] * len("forty"), "45", Keys.ENTER)
+    assert wait_for_element(desktop, "results-title").text.endswith("for this patient")
+    assert desktop.find_element(By.CSS_SELECTOR, "#ecog option:checked").get_attribute("value") == "1"
+    assert desktop.find_element(By.CSS_SELECTOR, "#sex option:checked").get_attribute("value") == "female"
+    outcome = desktop.find_element(By.CSS_SELECTOR, "#therapy_outcome-1 option:checked").get_attribute("value")
+    assert outcome == "failed"

@@ -10,6 +10,7 @@ from matcher.ingest import import_paths
 from matcher.patient import load_patient
 from matcher.rank import Filters, Ranker
 from matcher.store import Store
+from models.trial import Provenance, RawRecord, Site, Trial
 from test_cli import trialmatch
 
 EXAMPLE = json.loads((REPO / "data" / "examples" / "itp-patient.json").read_text())
@@ -63,9 +64,46 @@ def test_shortlist_is_ranked_whole_whatever_the_status(store):
 def test_distance_filter(store):
     boston = ranked(store, EXAMPLE, filters=Filters(statuses=None, within_km=25))
     assert {m.nct_id for m in boston} == {"NCT09000001", "NCT09000002"}
-    lyon = ranked(store, {**EXAMPLE, "location": {"city": "Lyon", "country": "France"}}, filters=Filters(statuses=None, within_km=25))
-    assert [m.nct_id for m in lyon] == ["NCT09000001"]
-    assert lyon[0].nearest_site.city == "Lyon"
+    # NCT09000001 no longer recruits; its Boston site says it still does, its Lyon site says nothing
+    lyon = {**EXAMPLE, "location": {"city": "Lyon", "country": "France"}}
+    assert ranked(store, lyon, filters=Filters(statuses=None, within_km=25)) == []
+    [anywhere] = ranked(store, lyon, shortlist=["NCT09000001"])
+    assert anywhere.nearest_site.city == "Boston" and anywhere.nearest_site.open  # the nearest open site, far away
+
+
+def closing_trial(nct_id: str, sites: list[Site], status: str = "RECRUITING") -> tuple[Trial, RawRecord]:
+    trial = Trial(nct_id=nct_id, brief_title="Eltrombopag in immune thrombocytopenia", overall_status=status,
+                  conditions=["Immune Thrombocytopenia"], eligibility_text="Inclusion Criteria:\n\n* Platelet count < 30 G/L",
+                  sites=sites)
+    return trial, RawRecord(Provenance("ctgov-api-v2", "hand-written"), b"{}", "application/json")
+
+
+NEW_HAVEN = (41.3083, -72.9279)  # 193 km from the example patient's ZIP code, 02114
+BOSTON_CLOSED = Site(facility="Closed Boston Site", city="Boston", country="United States", status="COMPLETED",
+                     lat=42.3626, lon=-71.0692)
+
+
+def test_the_radius_counts_only_sites_open_to_enrolment(store):
+    """A trial recruiting in New Haven whose Boston site has closed is not "within 100 km" of a
+    Boston patient, and its distance is the New Haven site's, not the closed one's."""
+    new_haven = Site(facility="Yale", city="New Haven", country="United States", status="RECRUITING",
+                     lat=NEW_HAVEN[0], lon=NEW_HAVEN[1])
+    unstated = Site(facility="Site without a status", city="New Haven", country="United States", lat=NEW_HAVEN[0], lon=NEW_HAVEN[1])
+    store.write_trials([closing_trial("NCT09000201", [BOSTON_CLOSED, new_haven]),
+                        closing_trial("NCT09000202", [BOSTON_CLOSED, unstated]),  # no status: the trial's (recruiting)
+                        closing_trial("NCT09000203", [BOSTON_CLOSED, unstated], status="ACTIVE_NOT_RECRUITING")])
+    within_100 = {m.nct_id for m in ranked(store, EXAMPLE, filters=Filters(statuses=None, within_km=100))}
+    assert not within_100 & {"NCT09000201", "NCT09000202", "NCT09000203"}
+    within_200 = {m.nct_id: m for m in ranked(store, EXAMPLE, filters=Filters(statuses=None, within_km=200), top=20)}
+    assert {"NCT09000201", "NCT09000202"} <= set(within_200) and "NCT09000203" not in within_200
+    site = within_200["NCT09000201"].nearest_site
+    assert site.city == "New Haven" and 190 < site.distance_km < 197 and site.open
+
+
+def test_a_trial_with_no_open_site_shows_its_nearest_site_as_not_open(store):
+    store.write_trials([closing_trial("NCT09000204", [BOSTON_CLOSED], status="ACTIVE_NOT_RECRUITING")])
+    [match] = ranked(store, EXAMPLE, shortlist=["NCT09000204"])
+    assert match.nearest_site.city == "Boston" and match.nearest_site.distance_km < 5 and not match.nearest_site.open
 
 
 def test_one_ranker_applies_each_patients_own_filters_and_place(store):
@@ -75,7 +113,7 @@ def test_one_ranker_applies_each_patients_own_filters_and_place(store):
     lyon = {**EXAMPLE, "location": {"city": "Lyon", "country": "France"}}
     near = Filters(statuses=None, within_km=25)
     searches = [(EXAMPLE, Filters(), {"NCT09000002"}), (EXAMPLE, near, {"NCT09000001", "NCT09000002"}),
-                (lyon, near, {"NCT09000001"}), (EXAMPLE, Filters(statuses=("ACTIVE_NOT_RECRUITING",)), {"NCT09000001"}),
+                (lyon, near, set()), (EXAMPLE, Filters(statuses=("ACTIVE_NOT_RECRUITING",)), {"NCT09000001"}),
                 (EXAMPLE, near, {"NCT09000001", "NCT09000002"}), (EXAMPLE, Filters(), {"NCT09000002"})]
     for patient, filters, expected in searches:
         assert {m.nct_id for m in ranker.rank(load_patient(patient), filters=filters)} == expected

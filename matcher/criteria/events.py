@@ -17,9 +17,9 @@ from .temporal import Window, find_windows
 # A drug named as the study's own treatment ("before first ianalumab infusion").
 _STUDY_DRUG = re.compile(r"\b(?:first|last|initial|start\s+of|initiation\s+of|study|the\s+study|"
                          r"investigational)\b[\s\w-]{0,30}$", re.I)
-_ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|intoleran\w*|contraindicat\w*|sensitivity|"
+_ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|contraindicat\w*|sensitivity|"
                       r"reactions?|anaphyla\w*|idiosyncra\w*|(?:can\s*not|cannot|unable\s+to|not\s+able\s+to)\s+"
-                      r"(?:use|take|receive|tolerate|be\s+(?:given|treated\s+with)))\b[^.;]{0,40}$", re.I)
+                      r"(?:use|take|receive|be\s+(?:given|treated\s+with)))\b[^.;]{0,40}$", re.I)
 # "conditions disallowing administration of anti-HER2 therapy", "co-morbidity that would interact
 # with the application of cytotoxic agents": what a condition rules out, not a therapy given.
 _PRECLUDED = re.compile(r"\b(?:disallow\w*|preclud\w*|prohibit\w*|interact\w*\s+with|interfer\w*\s+with|"
@@ -32,7 +32,22 @@ _CITED_AFTER = re.compile(r"^(?:\s*(?:,|and|or|/)\s*[\w-]+){0,3}\s*(?:'s\s+)?(?:
                           r"prescribing\s+information|package\s+inserts?|product\s+information|monographs?|"
                           r"investigator'?s?\s+brochures?)\b", re.I)
 # "beta blockers are contraindicated": a statement about the patient's intolerance, not a therapy.
-_ALLERGY_AFTER = re.compile(r"^[^.;]{0,30}?\b(?:(?:is|are)\s+)?(?:contraindicated|not\s+tolerated)\b", re.I)
+_ALLERGY_AFTER = re.compile(r"^[^.;]{0,30}?\b(?:(?:is|are)\s+)?contraindicated\b", re.I)
+# How a therapy went, as a criterion asks it: it failed (refractory, resistant, no or an
+# inadequate response, progression on it) or was not tolerated ("refractory to or intolerant of
+# corticosteroids", "inadequate response to methotrexate", "platinum-resistant").
+_FAILED = (r"refractor\w*|resistan(?:t|ce)|fail(?:ed|ure|ing)?|non-?respon\w*|unrespons\w*|"
+           r"did\s+not\s+respond|(?:inadequate|insufficient|suboptimal|incomplete|poor|no|lack\s+of|loss\s+of|lost)\s+"
+           r"(?:clinical\s+|treatment\s+|therapeutic\s+)?respon\w*|progress(?:ed|ion|ing)\s+(?:on|after|during|following|while)")
+_INTOLERANT = r"intoleran\w*|(?:could\s*not|cannot|can\s*not|unable\s+to|did\s+not|fail(?:ed|ure)\s+to)\s+tolerate|not\s+tolerated"
+_OUTCOME_CUES = {name: re.compile(rf"\b(?:{words})\b", re.I) for name, words in (("failed", _FAILED), ("intolerant", _INTOLERANT))}
+_OUTCOME_AFTER = {name: re.compile(rf"^(?:-|\s+(?:that\s+|which\s+)?(?:has\s+|have\s+|had\s+|was\s+|were\s+|is\s+)?)(?:{words})\b", re.I)
+                  for name, words in (("failed", _FAILED), ("intolerant", _INTOLERANT))}
+# "heart failure on beta-blockers", "glucose intolerance": an organ's or a function's, not a therapy's
+_ORGAN_BEFORE = re.compile(r"\b(?:heart|cardiac|renal|kidney|liver|hepatic|respiratory|pulmonary|organ|marrow|ovarian|"
+                           r"ventricular|congestive|adrenal|glucose|lactose|exercise|orthostatic|screen(?:ing)?)"
+                           r"[\s-]*$", re.I)
+OUTCOME_REACH = 50  # characters between the cue and the therapy it is about
 # A therapy named as an option, not as something given ("no standard chemotherapy available",
 # "candidate for surgery").
 _OPTION_BEFORE = re.compile(r"\b(?:candidates?|eligible|suitable|fit|unfit|unwilling|refus\w*|declin\w*|"
@@ -136,12 +151,23 @@ def _therapy(doc: Doc, m: Mention, windows: list[Window], classes_named: set[str
         classes_named.add(p.drug_class)
     window = _window_for(windows, m, doc)
     c = Constraint(type="therapy", drug=p.drug, drug_class=p.drug_class,
-                   timing=_timing(doc, m, window, "any"), negated=doc.context_at(m.start, m.end).negated)
+                   timing=_timing(doc, m, window, "any"), negated=doc.context_at(m.start, m.end).negated,
+                   outcome=_outcome(doc, m))
     if window:
         c.within_days = window.days
         if window.washout:  # "at least 4 weeks since", with or without a "no": not within
             c.negated = True
     return c
+
+
+def _outcome(doc: Doc, m: Mention) -> str | None:
+    """What the criterion asks of how the therapy went: "failed", "intolerant", both, or None."""
+    before, after = doc.clause_before(m.start)[-(OUTCOME_REACH + 30):], doc.text[m.end:m.end + 30]
+    found = [name for name, cue in _OUTCOME_CUES.items()
+             if _OUTCOME_AFTER[name].match(after) or any(
+                 len(before) - c.end() <= OUTCOME_REACH and not _ORGAN_BEFORE.search(before[:c.start()])
+                 for c in cue.finditer(before))]
+    return "|".join(found) or None
 
 
 # A condition named as what a therapy was for ("prior endocrine therapy for this malignancy").

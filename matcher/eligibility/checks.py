@@ -255,6 +255,32 @@ def _is_current(med: MedicationFact, as_of: date) -> bool:
     return med.end is None or med.end >= as_of
 
 
+OUTCOME_WORDS = {"failed": "failed (no or a lost response)", "intolerant": "not tolerated", "ongoing": "ongoing",
+                 "completed": "completed"}
+# What a therapy outcome in the record rules out: a completed course neither failed nor was not
+# tolerated; an ongoing one is tolerated so far, but may be failing.
+_RULES_OUT = {"completed": {"failed", "intolerant"}, "ongoing": {"intolerant"}}
+_RULED_OUT_WORDS = {"failed": "did not fail", "intolerant": "tolerated"}
+
+
+def _check_outcome(taken: list[MedicationFact], constraint: Constraint) -> Check:
+    """Whether a therapy the record has went as the criterion asks (failed, not tolerated):
+    as the record's outcome says; unknown when it says none, or one that does not settle it."""
+    wanted = sorted(set(constraint.outcome.split("|")) & {"failed", "intolerant"})
+    hit = next((m for m in taken if m.outcome in wanted), None)
+    if hit:
+        return Check(True, f"{_med_label(hit)} {OUTCOME_WORDS[hit.outcome]} (record)", _evidence(hit))
+    if all(m.outcome and set(wanted) <= _RULES_OUT.get(m.outcome, set()) for m in taken):
+        med = taken[0]
+        return Check(False, f"{_med_label(med)} {med.outcome} (record): {', '.join(_RULED_OUT_WORDS[w] for w in wanted)}",
+                     _evidence(med))
+    med = next((m for m in taken if m.outcome), taken[0])
+    said = f", {OUTCOME_WORDS[med.outcome]}" if med.outcome else ""
+    asked = " or ".join({"failed": "it failed", "intolerant": "was not tolerated" if len(wanted) > 1 else "it was not tolerated"}[w]
+                        for w in wanted)
+    return Check(None, f"{_med_label(med)} in the record{said}: confirm whether {asked}", _evidence(med))
+
+
 def check_therapy(patient: Patient, constraint: Constraint) -> Check:
     wanted = constraint.drug or (constraint.drug_class or "therapy").replace("_", " ")
     denied = [m for m in patient.medications if m.negated and _med_matches(m, constraint)]
@@ -266,6 +292,11 @@ def check_therapy(patient: Patient, constraint: Constraint) -> Check:
         if unread and constraint.drug_class:  # a drug not understood may be one of the class
             return _not_understood(unread)
         return Check(False, f"no {wanted} in the record", bears=False)
+    if constraint.outcome:  # "refractory to or intolerant of corticosteroids": how it went decides
+        went = _check_outcome(taken, constraint)
+        if went.truth is not True or not (constraint.within_days or constraint.timing == "current"):
+            return went
+        taken = [m for m in taken if m.outcome in constraint.outcome.split("|")]
     if constraint.timing == "current":
         current = [m for m in taken if _is_current(m, patient.as_of)]
         if current:

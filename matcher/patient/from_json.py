@@ -6,6 +6,7 @@ Every error names the field at fault, e.g. ``labs[0].value: expected a number, g
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from typing import Any
 
@@ -17,23 +18,62 @@ from models.patient import (
     MedicationFact,
     Patient,
     ProcedureFact,
+    THERAPY_OUTCOMES,
 )
+
+from ..criteria import merge_qualifiers
+from ..criteria import qualifiers as written_qualifiers
 
 MAX_AGE_YEARS = 130
 MAX_NOTE_CHARS = 100_000  # about 40 pages: a longer note is refused, not read for minutes
 KNOWN_FIELDS = {
     "id", "age", "birth_date", "sex", "as_of", "conditions", "labs", "medications", "procedures",
-    "pregnant", "healthy", "will_consent", "location", "note", "candidates",
+    "pregnant", "healthy", "will_consent", "location", "note", "candidates", "ecog", "weight_kg", "height_cm",
 }
 _SEXES = {"female": "female", "f": "female", "woman": "female", "male": "male", "m": "male", "man": "male"}
+ECOG_GRADES = range(0, 6)  # 0 (fully active) to 5 (dead): the scale's own grades
+WEIGHT_KG = (1, 500)
+HEIGHT_CM = (30, 272)
+BIOMARKER_EXAMPLE = "e.g. ER+, PR-, HER2-negative; EGFR mutation; KRAS wild-type"
+NOT_BIOMARKERS = ("stage", "course", "severity", "control", "line")  # qualifier axes a biomarkers field does not give
 
 
 class PatientError(ValueError):
-    """A patient record that cannot be used; the message starts with the field at fault."""
+    """A patient record that cannot be used; the message starts with the field at fault.
+
+    ``others``: further problems of the same record, each a PatientError, in the order of the
+    record's fields (the message is the first one's), so a form can show them all at once."""
 
     def __init__(self, field: str, problem: str):
         super().__init__(f"{field}: {problem}")
         self.field = field
+        self.problem = problem
+        self.others: list[PatientError] = []
+
+    @property
+    def all(self) -> list[PatientError]:
+        return [self, *self.others]
+
+
+class Problems:
+    """Collects a record's problems field by field, to raise them together."""
+
+    def __init__(self):
+        self.found: list[PatientError] = []
+
+    def attempt(self, parse, *args, default=None):
+        """``parse(*args)``, or ``default`` with its PatientError noted."""
+        try:
+            return parse(*args)
+        except PatientError as error:
+            self.found.extend(error.all)
+            return default
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            first, *others = self.found
+            first.others = others
+            raise first
 
 
 def _describe(value: Any) -> str:
@@ -81,7 +121,7 @@ def _number(value: Any, field: str) -> float:
     return value
 
 
-def _text(value: Any, field: str, *, required: bool = True) -> str | None:
+def _text(value: Any, field: str, required: bool = True) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
@@ -114,50 +154,104 @@ def _named(item: Any, field: str) -> dict:
     raise PatientError(field, f"expected a name or an object with \"name\", got {_describe(item)}")
 
 
+def _stage(value: Any, field: str) -> tuple:
+    """A stage as written ("IV", "4", "stage IIIB", "metastatic") → its qualifier."""
+    text = _text(value, field)
+    written = f"stage {text}" if re.fullmatch(r"(?i)[1-4]|I{1,3}|IV|(?:[1-4]|I{1,3}|IV)[A-C]\d?", text) else text
+    stage = tuple(q for q in written_qualifiers.qualifiers_of(written) if q[0] == "stage")
+    if not stage:
+        raise PatientError(field, f"expected a stage I to IV (or metastatic, locally advanced), got {_describe(value)}")
+    return stage
+
+
+def _biomarkers(value: Any, field: str) -> tuple:
+    """Receptor status and mutations as clinicians write them, every part read or refused."""
+    text = _text(value, field)
+    found, unread = [], []
+    for part in (p.strip() for p in re.split(r"[;,]", text)):
+        if not part:
+            continue
+        part = re.sub(r"(?<=\w)\s*[-−–]$", " negative", re.sub(r"(?<=\w)\s*\+$", " positive", part))  # "PR-" alone
+        markers = tuple(q for q in written_qualifiers.qualifiers_of(part) if q[0] not in NOT_BIOMARKERS)
+        (found.append(markers) if markers else unread.append(part))
+    if unread:
+        raise PatientError(field, f"not understood: {', '.join(map(repr, unread))} ({BIOMARKER_EXAMPLE})")
+    return merge_qualifiers(*found)
+
+
 def _condition(item: Any, field: str) -> ConditionFact:
     data = _named(item, field)
-    return ConditionFact(
+    problems = Problems()
+    qualifiers = [problems.attempt(_stage, data["stage"], f"{field}.stage", default=()) if data.get("stage") else (),
+                  problems.attempt(_biomarkers, data["biomarkers"], f"{field}.biomarkers", default=())
+                  if data.get("biomarkers") else ()]
+    fact = ConditionFact(
         name=data["name"].strip(),
-        code=_text(data.get("code"), f"{field}.code", required=False),
-        system=_text(data.get("system"), f"{field}.system", required=False),
-        negated=bool(_bool(data.get("negated"), f"{field}.negated")),
-        onset=_date(data.get("onset"), f"{field}.onset"),
+        code=problems.attempt(_text, data.get("code"), f"{field}.code", False),
+        system=problems.attempt(_text, data.get("system"), f"{field}.system", False),
+        negated=bool(problems.attempt(_bool, data.get("negated"), f"{field}.negated")),
+        onset=problems.attempt(_date, data.get("onset"), f"{field}.onset"),
         evidence=Evidence(field),
+        qualifiers=merge_qualifiers(*qualifiers),
     )
+    problems.raise_if_any()
+    return fact
 
 
 def _lab(item: Any, field: str) -> LabResult:
     if not isinstance(item, dict):
         raise PatientError(field, f"expected an object with name, value and unit, got {_describe(item)}")
-    name = _text(item.get("name") or item.get("code"), f"{field}.name")
+    problems = Problems()
+    name = problems.attempt(_text, item.get("name") or item.get("code"), f"{field}.name")
+    value = None
     if "value" not in item:
-        raise PatientError(f"{field}.value", "missing")
-    value = _number(item["value"], f"{field}.value")
-    if value < 0:
-        raise PatientError(f"{field}.value", f"a measurement cannot be negative, got {_describe(item['value'])}")
-    return LabResult(
-        name=name,
-        value=value,
-        unit=_text(item.get("unit"), f"{field}.unit", required=False),
-        date=_date(item.get("date"), f"{field}.date"),
-        loinc=_text(item.get("loinc"), f"{field}.loinc", required=False),
+        problems.found.append(PatientError(f"{field}.value", "missing"))
+    else:
+        value = problems.attempt(_number, item["value"], f"{field}.value")
+        if value is not None and value < 0:
+            problems.found.append(PatientError(f"{field}.value", f"a measurement cannot be negative, got {_describe(item['value'])}"))
+    lab = LabResult(
+        name=name or "",
+        value=value or 0.0,
+        unit=problems.attempt(_text, item.get("unit"), f"{field}.unit", False),
+        date=problems.attempt(_date, item.get("date"), f"{field}.date"),
+        loinc=problems.attempt(_text, item.get("loinc"), f"{field}.loinc", False),
         evidence=Evidence(field),
     )
+    problems.raise_if_any()
+    return lab
+
+
+def _outcome(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.strip().lower() not in THERAPY_OUTCOMES:
+        raise PatientError(field, f"expected one of {', '.join(THERAPY_OUTCOMES)}, got {_describe(value)}")
+    return value.strip().lower()
 
 
 def _medication(item: Any, field: str) -> MedicationFact:
     data = _named(item, field)
-    start, end = _date(data.get("start"), f"{field}.start"), _date(data.get("end"), f"{field}.end")
+    problems = Problems()
+    start = problems.attempt(_date, data.get("start"), f"{field}.start")
+    end = problems.attempt(_date, data.get("end"), f"{field}.end")
     if start and end and end < start:
-        raise PatientError(f"{field}.end", f"ends ({end}) before it starts ({start})")
-    return MedicationFact(
+        problems.found.append(PatientError(f"{field}.end", f"ends ({end}) before it starts ({start})"))
+    current = problems.attempt(_bool, data.get("current"), f"{field}.current")
+    outcome = problems.attempt(_outcome, data.get("outcome"), f"{field}.outcome")
+    if outcome == "ongoing" and current is False:
+        problems.found.append(PatientError(f"{field}.outcome", "ongoing, but the therapy is said to be past"))
+    fact = MedicationFact(
         name=data["name"].strip(),
         start=start,
         end=end,
-        current=_bool(data.get("current"), f"{field}.current"),
-        negated=bool(_bool(data.get("negated"), f"{field}.negated")),
+        current=True if current is None and outcome == "ongoing" else current,
+        negated=bool(problems.attempt(_bool, data.get("negated"), f"{field}.negated")),
         evidence=Evidence(field),
+        outcome=outcome,
     )
+    problems.raise_if_any()
+    return fact
 
 
 def _procedure(item: Any, field: str) -> ProcedureFact:
@@ -176,6 +270,40 @@ def _zip(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise PatientError("location.zip", f"expected a postal code, got {_describe(value)}")
     return str(value).strip()
+
+
+def _in_range(value: Any, field: str, low: float, high: float, unit: str) -> float:
+    number = _number(value, field)
+    if not low <= number <= high:
+        raise PatientError(field, f"expected {low:g} to {high:g} {unit}, got {_describe(value)}")
+    return number
+
+
+def _ecog(value: Any) -> float:
+    grade = _number(value, "ecog")
+    if grade not in ECOG_GRADES:
+        raise PatientError("ecog", f"expected an ECOG grade, 0 to 5, got {_describe(value)}")
+    return grade
+
+
+def _body_labs(data: dict, problems: Problems) -> list[LabResult]:
+    """ECOG, weight and height as the labs criteria compare (and the body mass index of both)."""
+    labs = []
+    if data.get("ecog") is not None:
+        grade = problems.attempt(_ecog, data["ecog"])
+        if grade is not None:
+            labs.append(LabResult("ECOG performance status", grade, evidence=Evidence("ecog")))
+    weight = problems.attempt(_in_range, data["weight_kg"], "weight_kg", *WEIGHT_KG, "kg") if data.get("weight_kg") is not None else None
+    height = problems.attempt(_in_range, data["height_cm"], "height_cm", *HEIGHT_CM, "cm") if data.get("height_cm") is not None else None
+    if weight is not None:
+        labs.append(LabResult("body weight", weight, "kg", evidence=Evidence("weight_kg")))
+    if height is not None:
+        labs.append(LabResult("height", height, "cm", evidence=Evidence("height_cm")))
+    if weight is not None and height is not None:
+        bmi = round(weight / (height / 100) ** 2, 1)
+        labs.append(LabResult("body mass index", bmi, "kg/m2",
+                              evidence=Evidence("weight_kg, height_cm", f"{weight:g} kg, {height:g} cm")))
+    return labs
 
 
 def _location(value: Any) -> Location | None:
@@ -201,56 +329,70 @@ def _location(value: Any) -> Location | None:
     return location
 
 
+def _items(data: dict, key: str, parse, problems: Problems) -> list:
+    parsed = [problems.attempt(parse, item, f"{key}[{i}]") for i, item in enumerate(problems.attempt(_list, data, key, default=[]))]
+    return [item for item in parsed if item is not None]
+
+
 def patient_from_json(data: Any, *, today: date | None = None) -> Patient:
-    """Validate a patient dict and build the Patient. ``today`` is the default ``as_of``."""
+    """Validate a patient dict and build the Patient. ``today`` is the default ``as_of``.
+    Every problem is found before raising: the PatientError raised names the first, and holds
+    the others."""
     if not isinstance(data, dict):
         raise PatientError("patient", f"expected a JSON object, got {_describe(data)}")
-    unknown = sorted(set(data) - KNOWN_FIELDS)
-    if unknown:
-        name = unknown[0] if unknown[0].isidentifier() else _describe(unknown[0])
-        raise PatientError(name, f"unknown field (known: {', '.join(sorted(KNOWN_FIELDS))})")
-    as_of = _date(data.get("as_of"), "as_of") or today or date.today()
-    birth_date = _date(data.get("birth_date"), "birth_date")
-    age = _number(data["age"], "age") if data.get("age") is not None else None
+    problems = Problems()
+    for name in sorted(set(data) - KNOWN_FIELDS):
+        shown = name if name.isidentifier() else _describe(name)
+        problems.found.append(PatientError(shown, f"unknown field (known: {', '.join(sorted(KNOWN_FIELDS))})"))
+    as_of = problems.attempt(_date, data.get("as_of"), "as_of") or today or date.today()
+    birth_date = problems.attempt(_date, data.get("birth_date"), "birth_date")
+    age = problems.attempt(_number, data["age"], "age") if data.get("age") is not None else None
     if age is not None and not 0 <= age <= MAX_AGE_YEARS:
-        raise PatientError("age", f"must be between 0 and {MAX_AGE_YEARS} years, got {_describe(data['age'])}")
+        problems.found.append(PatientError("age", f"must be between 0 and {MAX_AGE_YEARS} years, got {_describe(data['age'])}"))
+        age = None
     if birth_date is not None:
         if birth_date > as_of:
-            raise PatientError("birth_date", f"is after as_of ({as_of})")
+            problems.found.append(PatientError("birth_date", f"is after as_of ({as_of})"))
         age_from_birth = (as_of - birth_date).days / 365.25
         if age_from_birth > MAX_AGE_YEARS:
-            raise PatientError("birth_date", f"gives an age of {age_from_birth:.0f} years on {as_of}, more than {MAX_AGE_YEARS}")
+            problems.found.append(PatientError(
+                "birth_date", f"gives an age of {age_from_birth:.0f} years on {as_of}, more than {MAX_AGE_YEARS}"))
         if age is not None and abs(age - age_from_birth) > 1:
-            raise PatientError("age", f"{age:g} disagrees with birth_date {birth_date} (about {age_from_birth:.0f})")
+            problems.found.append(PatientError("age", f"{age:g} disagrees with birth_date {birth_date} (about {age_from_birth:.0f})"))
         age = age if age is not None else round(age_from_birth, 2)
     sex = data.get("sex")
     if sex is not None:
         if not isinstance(sex, str) or sex.strip().lower() not in _SEXES:
-            raise PatientError("sex", f"expected \"female\" or \"male\", got {_describe(sex)}")
-        sex = _SEXES[sex.strip().lower()]
-    pregnant = _bool(data.get("pregnant"), "pregnant")
+            problems.found.append(PatientError("sex", f"expected \"female\" or \"male\", got {_describe(sex)}"))
+            sex = None
+        else:
+            sex = _SEXES[sex.strip().lower()]
+    pregnant = problems.attempt(_bool, data.get("pregnant"), "pregnant")
     if pregnant and sex == "male":
-        raise PatientError("pregnant", "true for a male patient")
+        problems.found.append(PatientError("pregnant", "true for a male patient"))
     identifier = data.get("id", "patient")
     if not isinstance(identifier, (str, int)) or isinstance(identifier, bool):
-        raise PatientError("id", f"expected text, got {_describe(identifier)}")
+        problems.found.append(PatientError("id", f"expected text, got {_describe(identifier)}"))
     note = data.get("note")
     if note is not None and not isinstance(note, str):
-        raise PatientError("note", f"expected text, got {_describe(note)}")
-    check_note_length(note)
-    return Patient(
+        problems.found.append(PatientError("note", f"expected text, got {_describe(note)}"))
+    elif note is not None:
+        problems.attempt(check_note_length, note)
+    patient = Patient(
         id=str(identifier),
         as_of=as_of,
         age=age,
         birth_date=birth_date,
         sex=sex,
-        conditions=[_condition(c, f"conditions[{i}]") for i, c in enumerate(_list(data, "conditions"))],
-        labs=[_lab(lab, f"labs[{i}]") for i, lab in enumerate(_list(data, "labs"))],
-        medications=[_medication(m, f"medications[{i}]") for i, m in enumerate(_list(data, "medications"))],
-        procedures=[_procedure(p, f"procedures[{i}]") for i, p in enumerate(_list(data, "procedures"))],
+        conditions=_items(data, "conditions", _condition, problems),
+        labs=_items(data, "labs", _lab, problems) + _body_labs(data, problems),
+        medications=_items(data, "medications", _medication, problems),
+        procedures=_items(data, "procedures", _procedure, problems),
         pregnant=pregnant,
-        healthy=_bool(data.get("healthy"), "healthy"),
-        will_consent=_bool(data.get("will_consent"), "will_consent"),
-        location=_location(data.get("location")),
+        healthy=problems.attempt(_bool, data.get("healthy"), "healthy"),
+        will_consent=problems.attempt(_bool, data.get("will_consent"), "will_consent"),
+        location=problems.attempt(_location, data.get("location")),
         note=note,
     )
+    problems.raise_if_any()
+    return patient

@@ -1,5 +1,5 @@
 """SQLite storage of the registry through sqlite-utils: schema, upserts, FTS, raw records."""
 
-from .database import Store, WriteOutcome
+from .database import Store, WriteOutcome, read_criteria, read_trial
 
-__all__ = ["Store", "WriteOutcome"]
+__all__ = ["Store", "WriteOutcome", "read_criteria", "read_trial"]

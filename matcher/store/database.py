@@ -265,26 +265,12 @@ class Store:
     def criteria(self, nct_id: str, *, with_entities: bool = True) -> list[Criterion]:
         """The stored parsed criteria of one trial, in order (entities are skipped on request:
         matching does not need them)."""
-        constraint_rows: dict[int, list[dict]] = {}
-        for c in _dict_rows(self.conn.execute("SELECT * FROM constraints WHERE nct_id = ? ORDER BY id", (nct_id,))):
-            constraint_rows.setdefault(c["criterion_id"], []).append(c)
-        return [
-            criterion_from_rows(r, constraint_rows.get(r["id"], []), with_entities=with_entities)
-            for r in _dict_rows(self.conn.execute("SELECT * FROM criteria WHERE nct_id = ? ORDER BY position", (nct_id,)))
-        ]
+        return read_criteria(self.conn, nct_id, with_entities=with_entities)
 
     # ------------------------------------------------------------------ reading trials
 
     def trial(self, nct_id: str) -> Trial | None:
-        found = _dict_rows(self.conn.execute("SELECT * FROM trials WHERE nct_id = ?", (nct_id,)))
-        if not found:
-            return None
-        row = found[0]
-        children = {
-            table: _dict_rows(self.conn.execute(f"SELECT * FROM [{table}] WHERE nct_id = ? ORDER BY id", (nct_id,)))
-            for table in ("sites", "interventions", "contacts")
-        }
-        return rows.trial_from_rows(row, children["sites"], children["interventions"], children["contacts"])
+        return read_trial(self.conn, nct_id)
 
     def raw_record(self, nct_id: str) -> tuple[str, bytes] | None:
         """The record exactly as received: (format, bytes)."""
@@ -311,6 +297,30 @@ class Store:
             self.db["import_runs"].update(
                 run_id, {"finished_at": utc_now(), "status": status, "rejected": rejected, **outcome.counts()}
             )
+
+
+def read_criteria(conn: sqlite3.Connection, nct_id: str, *, with_entities: bool = True) -> list[Criterion]:
+    """One trial's parsed criteria through any connection to a registry database (a Store's,
+    or a server's read-only one)."""
+    constraint_rows: dict[int, list[dict]] = {}
+    for c in _dict_rows(conn.execute("SELECT * FROM constraints WHERE nct_id = ? ORDER BY id", (nct_id,))):
+        constraint_rows.setdefault(c["criterion_id"], []).append(c)
+    return [
+        criterion_from_rows(r, constraint_rows.get(r["id"], []), with_entities=with_entities)
+        for r in _dict_rows(conn.execute("SELECT * FROM criteria WHERE nct_id = ? ORDER BY position", (nct_id,)))
+    ]
+
+
+def read_trial(conn: sqlite3.Connection, nct_id: str) -> Trial | None:
+    """One trial with its sites, interventions and contacts, through any connection."""
+    found = _dict_rows(conn.execute("SELECT * FROM trials WHERE nct_id = ?", (nct_id,)))
+    if not found:
+        return None
+    children = {
+        table: _dict_rows(conn.execute(f"SELECT * FROM [{table}] WHERE nct_id = ? ORDER BY id", (nct_id,)))
+        for table in ("sites", "interventions", "contacts")
+    }
+    return rows.trial_from_rows(found[0], children["sites"], children["interventions"], children["contacts"])
 
 
 def _dict_rows(cursor: sqlite3.Cursor) -> list[dict]:

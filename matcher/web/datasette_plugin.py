@@ -96,7 +96,7 @@ def database_metadata(datasette, name: str) -> dict:
     urls = datasette.urls
     metadata["description_html"] = Template(metadata["description_html"]).safe_substitute(
         trials=urls.table(name, "trials"), criteria=urls.table(name, "criteria"),
-        sites_map=urls.table(name, "sites") + "?_facet=country&latitude__notblank=1",
+        sites_map=urls.table(name, "sites") + "?latitude__notblank=1",  # country is a facet of the table already
         queries=urls.database(name) + "#queries",
     )
     metadata["plugins"]["datasette-cluster-map"]["tile_layer"] = urls.path(TILES)
@@ -135,7 +135,14 @@ def is_trial_page(path: str, base_url: str) -> bool:
 
 @hookimpl
 def startup(datasette):
-    return registries(datasette).refresh(datasette)
+    async def start():
+        # Datasette makes its internal schema tables on the first refresh; a request that meets
+        # a refresh under way goes on without waiting, and datasette-tiles' query of those
+        # tables then fails (a map's first tiles, asked at once, came back 500).
+        await datasette.refresh_schemas()
+        await registries(datasette).refresh(datasette)
+
+    return start
 
 
 @hookimpl

@@ -20,6 +20,8 @@ from urllib.parse import parse_qs
 
 from models.trial import OPEN_STATUSES, STATUSES
 
+from ..geo import locate
+
 MAX_ROWS = 20  # per group of rows
 MAX_FIELDS = 1000  # in a query string: twenty rows of every group and the rest fit many times over
 TOP_CHOICES = (10, 20, 50)
@@ -27,6 +29,12 @@ STATUS_CHOICES = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION",
 SEX_CHOICES = (("", "not given"), ("female", "female"), ("male", "male"))
 PREGNANT_CHOICES = (("", "not known"), ("no", "no"), ("yes", "yes"))
 THERAPY_STATUS_CHOICES = (("", "not given"), ("current", "current"), ("past", "past"))
+THERAPY_OUTCOME_CHOICES = (("", "not given"), ("ongoing", "ongoing"), ("completed", "completed"),
+                           ("failed", "failed: no or lost response"), ("intolerant", "not tolerated"))
+STAGE_CHOICES = (("", "not given"), ("I", "I"), ("II", "II"), ("III", "III"), ("IV", "IV"))
+ECOG_CHOICES = (("", "not given"), ("0", "0 — fully active"), ("1", "1 — restricted in strenuous activity"),
+                ("2", "2 — up and about more than half the day"), ("3", "3 — in bed or chair more than half the day"),
+                ("4", "4 — completely disabled"))
 _ERROR_FIELD = re.compile(r"^(\w+)(?:\[(\d+)\])?(?:\.(\w+))?$")
 
 
@@ -39,6 +47,7 @@ class Column:
     json_key: str
     choices: tuple[tuple[str, str], ...] = ()  # a select's (value, text); empty: a text input
     datalist: str = ""  # id of a <datalist> of suggestions
+    size: int = 10  # of a text input, in characters
 
 
 @dataclass(frozen=True)
@@ -60,22 +69,27 @@ class RowGroup:
 DATES = "Dates as YYYY-MM-DD, YYYY-MM or YYYY."
 ROW_GROUPS = (
     RowGroup("conditions", "Diagnoses", "diagnosis", (
-        Column("diagnosis", "Diagnosis", "name"),
-    ), default_rows=3, hint="One per row, e.g. primary immune thrombocytopenia."),
+        Column("diagnosis", "Diagnosis", "name", size=28),
+        Column("stage", "Stage", "stage", choices=STAGE_CHOICES),
+        Column("biomarkers", "Receptors, mutations", "biomarkers", size=24),
+    ), default_rows=3, hint="One per row, e.g. primary immune thrombocytopenia; breast cancer, stage II, "
+                            "receptors ER+, PR-, HER2-negative; NSCLC, EGFR mutation."),
     RowGroup("labs", "Key labs", "lab", (
-        Column("lab", "Lab test", "name", datalist="lab-names"),
+        Column("lab", "Lab test", "name", datalist="lab-names", size=28),
         Column("lab_value", "Value", "value"),
         Column("lab_unit", "Unit", "unit", datalist="lab-units"),
         Column("lab_date", "Date", "date"),
     ), default_rows=3, hint=f"The unit as on the report, e.g. 10^9/L, g/L, mg/dL. {DATES}"),
     RowGroup("medications", "Therapies, current and past", "therapy", (
-        Column("therapy", "Therapy", "name"),
+        Column("therapy", "Therapy", "name", size=28),
         Column("therapy_status", "Current or past", "current", choices=THERAPY_STATUS_CHOICES),
+        Column("therapy_outcome", "Outcome", "outcome", choices=THERAPY_OUTCOME_CHOICES),
         Column("therapy_start", "Started", "start"),
         Column("therapy_end", "Ended", "end"),
-    ), default_rows=3, hint=f"A drug or a drug class. {DATES} A therapy with a start and no end is current."),
+    ), default_rows=3, hint=f"A drug or a drug class. {DATES} A therapy with a start and no end is current. "
+                            "The outcome answers criteria such as “refractory to or intolerant of corticosteroids”."),
     RowGroup("procedures", "Procedures", "procedure", (
-        Column("procedure", "Procedure", "name"),
+        Column("procedure", "Procedure", "name", size=28),
         Column("procedure_date", "Date", "date"),
     ), default_rows=1, hint=f"e.g. splenectomy. {DATES}"),
 )
@@ -85,6 +99,9 @@ SINGLE_FIELDS = {  # query parameter (also the input's id) → label
     "sex": "Sex",
     "pregnant": "Pregnant",
     "as_of": "Date of the record",
+    "ecog": "ECOG performance status",
+    "weight_kg": "Weight in kg",
+    "height_cm": "Height in cm",
     "zip": "ZIP code",
     "city": "City",
     "country": "Country",
@@ -130,6 +147,9 @@ class PatientForm:
             data["pregnant"] = {"yes": True, "no": False}.get(value("pregnant"), value("pregnant"))
         if value("as_of"):
             data["as_of"] = value("as_of")
+        for name in ("ecog", "weight_kg", "height_cm"):
+            if value(name):
+                data[name] = value(name)
         for group in ROW_GROUPS:
             data[group.key] = [self._item(group, row) for _, row in self.filled_rows(group)]
         location = {key: value(key) for key in ("zip", "city", "country") if value(key)}
@@ -181,6 +201,13 @@ class PatientForm:
         return None
 
     # ------------------------------------------------------------ filters
+
+    def location_error(self) -> FieldError | None:
+        """The location typed, if it cannot be placed on the map."""
+        zip_code, city, country = (self.values.get(k) for k in ("zip", "city", "country"))
+        if not (zip_code or city) or locate(zip_code=zip_code, city=city, country=country):
+            return None
+        return FieldError("zip" if zip_code else "city", "cannot place this location (a US ZIP code, or a city and its country)")
 
     def check_filters(self) -> list[FieldError]:
         """Problems with the radius and the number of trials asked for."""

@@ -28,14 +28,18 @@ from ..store import Store
 from .patient_form import FieldError, PatientForm
 
 
+RANKED_PER_SHOWN = 3  # trials ranked per trial the page lists: the off-topic ones among them are counted, not listed
+
+
 @dataclass
 class SearchOutcome:
     """What one search gives: the patient as read and the ranked trials, or what is wrong."""
 
     errors: list[FieldError] = field(default_factory=list)
     patient: Patient | None = None
-    matches: list[Match] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)  # in the learned order, more than are shown
     notices: list[str] = field(default_factory=list)
+    passing: int | None = None  # trials that pass the filters (None: nothing is filtered)
 
 
 class PatientSearch:
@@ -91,22 +95,25 @@ class PatientSearch:
             log_failure("warming up", error)
 
     def search(self, form: PatientForm) -> SearchOutcome:
-        errors = form.check_filters()
+        """Every problem with the form at once; else the patient as read, and the trials ranked
+        for them: ``form.top`` times ``RANKED_PER_SHOWN`` of them, so that the page can list
+        ``form.top`` relevant ones and say how many others are off topic."""
+        errors = []
         if not form.has_facts():
             errors.append(FieldError("diagnosis-1", "enter at least a diagnosis, a lab, a therapy, a procedure or a note"))
-        if errors:
-            return SearchOutcome(errors)
         try:
             patient = load_patient(form.patient_data())
         except PatientError as error:
-            return SearchOutcome([FieldError(form.input_for(error.field), str(error).removeprefix(f"{error.field}: "))])
-        point = patient_point(patient)
-        if patient.location is not None and point is None:
-            where = "zip" if form.values.get("zip") else "city"
-            return SearchOutcome([FieldError(where, "cannot place this location (a US ZIP code, or a city and its country)")])
+            patient = None
+            errors += [FieldError(form.input_for(e.field), e.problem) for e in error.all]
+        errors += [e for e in (form.location_error(), *form.check_filters()) if e is not None]
+        if errors:
+            return SearchOutcome(errors)
         filters = Filters(statuses=form.status_filter, within_km=form.within_km)
-        matches = self.ranker.rank(patient, top=form.top, filters=filters)
-        return SearchOutcome(patient=patient, matches=matches, notices=lab_notices(patient))
+        matches = self.ranker.rank(patient, top=form.top * RANKED_PER_SHOWN, filters=filters)
+        allowed = self.ranker.allowed(filters, patient_point(patient))
+        return SearchOutcome(patient=patient, matches=matches, notices=lab_notices(patient),
+                             passing=len(allowed[0]) if allowed is not None else None)
 
 
 _process_search: PatientSearch | None = None  # in a ranker process: its own one-thread search

@@ -26,7 +26,7 @@ def render_markdown(text: str) -> Markup:
 def render_plain(text: str) -> Markup:
     lines = "\n".join(line.strip() for line in text.replace("\r\n", "\n").split("\n"))
     body = escape(_BLANK_RUNS.sub("\n\n", lines).strip())
-    return Markup(f'<div class="registry-text" style="white-space: pre-line">{body}</div>')
+    return Markup(f'<div class="registry-text registry-plain">{body}</div>')  # pre-line: in the stylesheets
 
 
 def render_registry_text(text: str, source_format: str | None) -> Markup:
