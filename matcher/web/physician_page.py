@@ -105,7 +105,7 @@ def found(datasette, form: PatientForm, outcome: SearchOutcome, query: str):
 
 def render(datasette, form: PatientForm, outcome: SearchOutcome | None, query: str = "") -> str:
     errors = outcome.errors if outcome else []
-    searched = outcome is not None and not errors
+    searched = outcome is not None and outcome.patient is not None and not errors
     context = {
         **frame(datasette, "find"),
         **form_context(form, errors, "Patient"),
