@@ -86,6 +86,44 @@ def test_a_disease_with_a_limit_needs_both():
     assert verdict("Chronic kidney disease with estimated glomerular filtration < 30 mL/min", patient=T2D).verdict == "not_met"
 
 
+
+def test_end_stage_renal_disease_is_not_any_kidney_disease():
+    # CKD stage 3 is not ESRD: the exclusion must not rule her out (it did: ESRD was read as CKD)
+    v = verdict("End stage renal disease", patient=T2D)
+    assert v.verdict != "met", v.reason
+    assert verdict("Renal impairment", patient=T2D).verdict == "met"
+    dialysis = load_patient({"id": "d", "age": 70, "conditions": ["end-stage renal disease"]})
+    assert verdict("Chronic kidney disease", patient=dialysis).verdict == "met"
+    assert verdict("End stage renal disease", patient=dialysis).verdict == "met"
+
+
+def test_liver_failure_is_not_any_liver_disease():
+    enlarged = load_patient({"id": "h", "age": 6, "conditions": ["hepatomegaly"]})
+    assert verdict("Neutropenia <1500/mm3 or liver failure", patient=enlarged).verdict == "not_met"
+    failing = load_patient({"id": "f", "age": 50, "conditions": ["acute liver failure"]})
+    assert verdict("Hepatic insufficiency", patient=failing).verdict == "met"
+
+
+def test_a_disease_named_for_its_immune_globulin_or_toxoid_is_not_the_disease():
+    exposed = load_patient({"id": "r", "age": 30, "conditions": ["rabies"]})
+    assert verdict("Previous history of receiving rabies immune globulin", patient=exposed).verdict != "met"
+    assert verdict("History of rabies", patient=exposed).verdict == "met"
+
+
+def test_a_sibling_of_a_listed_subtype_does_not_meet_it():
+    # the vocabulary filed these subtypes under their family, so any member met them
+    other = load_patient({"id": "o", "age": 70, "conditions": [
+        "atrial fibrillation", "hemorrhagic stroke", "obesity", "polycythemia vera", "acute pancreatitis",
+        "seasonal allergy", "hypercholesterolemia", "squamous cell carcinoma of the skin", "sickle cell anemia"]})
+    for text in ("Ventricular tachycardia", "Ischemic stroke within 6 months", "Morbid obesity", "Myelofibrosis",
+                 "Chronic pancreatitis", "Anaphylaxis", "Hypertriglyceridemia", "Basal cell carcinoma",
+                 "Iron deficiency anemia"):
+        v = verdict(text, patient=other)
+        assert v.verdict != "met", (text, v.reason)
+    assert verdict("Stroke", patient=other).verdict == "met"
+    assert verdict("Hyperlipidemia", patient=other).verdict == "met"
+    assert "septic shock" in verdict("Septic shock", patient=other).reason  # named as physicians write it
+
 def test_hypertension_is_not_a_heart_disease():
     v = verdict("Heart disease within the last 12 months", patient=T2D)
     assert v.verdict == "not_met", v.reason

@@ -16,7 +16,7 @@ def test_age_sex_and_negated_lists():
     assert (patient.age, patient.sex) == (58, "female")
     conditions = {c.name: c.negated for c in patient.conditions}
     assert conditions["hypertension"] is False and conditions["obesity"] is False
-    assert conditions["diabetes mellitus"] is True and conditions["hyperlipidemia"] is True
+    assert conditions["diabetes mellitus"] is True and conditions["hypercholesterolemia"] is True
     assert "heart disease" not in conditions and "cardiovascular disease" not in conditions  # a relative's, not hers
     hypertension = next(c for c in patient.conditions if c.name == "hypertension")
     assert hypertension.evidence.source == "note sentence 1"

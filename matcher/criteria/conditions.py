@@ -51,6 +51,11 @@ def _natural_orders(term: str) -> list[str]:
     return out
 
 
+def _plain_name(term: str) -> str:
+    """A MeSH heading as a physician reads it: "Shock, Septic" → "septic shock"."""
+    return _natural_orders(term)[1 if "," in term else 0].lower()
+
+
 # Words a bag of words treats as one ("breast carcinoma", "breast cancer", "breast neoplasm").
 _SAME_WORD = {"cancers": "cancer", "carcinoma": "cancer", "carcinomas": "cancer", "neoplasm": "cancer",
               "neoplasms": "cancer", "tumor": "cancer", "tumors": "cancer", "tumour": "cancer", "tumours": "cancer",
@@ -89,7 +94,7 @@ class _Vocabulary:
         for term, _, entry_terms in mesh_rows:
             info = self.by_mesh.get(term)
             if info is None:
-                info = ConditionInfo(term.lower(), term, tree[term], tuple(split_list(entry_terms)), kind)
+                info = ConditionInfo(_plain_name(term), term, tree[term], tuple(split_list(entry_terms)), kind)
                 self.by_mesh[term] = info
             for phrase in (*_natural_orders(term), *split_list(entry_terms)):
                 self._add(phrase if phrase.isupper() else phrase.lower(), info, only_new=True)

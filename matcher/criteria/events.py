@@ -58,7 +58,8 @@ _OPTION_AFTER = re.compile(r"^[^.;]{0,25}?\b(?:is|are)?\s*(?:not\s+)?(?:availabl
 _MODIFIER_AFTER = re.compile(r"^[\s-]*(?:[a-z]+\s+)?(?:treatments?|therap(?:y|ies)|medications?|drugs?|"
                              r"agents?|pharmacotherap\w*|medicines?|products?|"
                              r"regimens?|specialists?|clinics?|trials?|studies|study|"
-                             r"vaccines?|vaccination|screening|guidelines?|criteria|"
+                             r"vaccines?|vaccination|immune\s+globulins?|immunoglobulins?|hyperimmune|toxoids?|"
+                             r"antitoxins?|antiser(?:um|a)|screening|guidelines?|criteria|"
                              r"-?related|-?associated|induced)\b", re.I)
 
 
