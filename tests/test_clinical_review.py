@@ -173,3 +173,67 @@ def test_ich_is_the_harmonisation_council_beside_gcp():
     assert criterion.category == "administrative" and criterion.constraints == []
     [criterion] = parse_criteria("Exclusion Criteria:\n- History of ICH within 6 months\n")
     assert [c.name for c in criterion.constraints] == ["intracranial hemorrhage"]
+
+
+# --- a man with metastatic castration-resistant prostate cancer after abiraterone (session 20 review)
+
+MCRPC = load_patient({
+    "id": "mcrpc", "age": 72, "sex": "male", "as_of": "2026-12-01",
+    "conditions": ["metastatic castration-resistant prostate cancer", "type 2 diabetes"],
+    "medications": [{"name": "leuprolide", "start": "2023-01-01"},
+                    {"name": "abiraterone", "start": "2024-03-01", "end": "2026-08-01"}],
+}, today=date(2026, 12, 1))
+
+
+def verdicts(text, patient):
+    return evaluate(patient, parse_criteria(text))
+
+
+def test_a_narrowing_word_before_a_broad_disease_is_not_dropped():
+    # "myeloid malignancy" was read as any cancer: his prostate cancer excluded him
+    v = verdict("Historical or current diagnosis of myelodysplastic syndrome or myeloid malignancy", patient=MCRPC)
+    assert v.verdict == "unknown" and "myeloid" in v.reason
+    aml = load_patient({"id": "aml", "age": 60, "conditions": ["acute myeloid leukemia"]})
+    assert verdict("History of myeloid malignancy", patient=aml).verdict == "met"
+    assert verdict("Other malignancy within 3 years", patient=MCRPC).verdict != "not_met"
+
+
+def test_items_under_a_lead_in_naming_patients_apply_to_those_patients_only():
+    text = ("Exclusion Criteria:\n"
+            "- Human immunodeficiency virus (HIV) positive subjects with 1 or more of the following:\n"
+            "  - Not receiving highly active antiretroviral therapy\n"
+            "  - CD4 count < 350 at screening\n"
+            "Inclusion Criteria:\n"
+            "- For patients with brain metastases:\n"
+            "  - Stable on imaging for 4 weeks\n")
+    for v in verdicts(text, MCRPC):
+        if v.criterion.context:
+            assert v.verdict == ("not_met" if v.criterion.kind == "exclusion" else "met"), v.reason
+            assert "applies only to patients with" in v.reason
+    hiv = load_patient({"id": "hiv", "age": 50, "conditions": ["HIV infection"]})
+    untreated = [v for v in verdicts(text, hiv) if v.criterion.text.startswith("Not receiving")]
+    assert untreated[0].verdict == "met"
+
+
+def test_an_exceptions_line_is_no_exclusion_of_its_own():
+    text = ("Exclusion Criteria:\n- Other active malignancy within 3 years prior to registration\n"
+            "- EXCEPTIONS: Non-melanotic skin cancer, carcinoma-in-situ of the cervix\n")
+    exceptions = [v for v in verdicts(text, MCRPC) if v.criterion.text.startswith("EXCEPTIONS")]
+    assert exceptions[0].verdict == "not_met" and "states no requirement" in exceptions[0].reason
+
+
+def test_the_study_drug_after_its_last_dose_is_not_a_therapy_history():
+    text = ("Use a condom during sex while being treated and for 90 days after the last dose of CJNJ-67652000 "
+            "(niraparib/abiraterone acetate fixed-dose combination)")
+    [criterion] = parse_criteria(f"Inclusion Criteria:\n- {text}\n")
+    assert not [c for c in criterion.constraints if c.type == "therapy"]
+
+
+def test_a_castration_resistant_cancer_studied_is_met_by_the_metastatic_one():
+    assert verdict("Castration-resistant prostate cancer", "inclusion", patient=MCRPC).verdict == "met"
+
+
+def test_a_symptom_a_problem_list_leaves_out_is_unstated_not_absent():
+    ra = load_patient({"id": "ra", "age": 54, "sex": "female", "conditions": ["seropositive rheumatoid arthritis"]})
+    assert verdict("Forefoot pain and diagnosed with RA", "inclusion", patient=ra).verdict == "unknown"
+    assert verdict("Diagnosed with psoriasis", "inclusion", patient=ra).verdict == "not_met"

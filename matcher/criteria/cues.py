@@ -46,12 +46,15 @@ _NO_RULE_HINTS = ("if", "unless", "note", "n.b", "nb", "for patients", "for part
                   "considered")
 _PARENTHESIS = re.compile(r"\(([^()]*)\)")
 _PERMITTING_CONTEXT = re.compile(r"(?:^|:\s*)(?:allowed|permitted|acceptable|optional)\s*$", re.I)
+# A line that carves exceptions out of the criterion above it ("EXCEPTIONS: non-melanoma skin
+# cancer, carcinoma in situ of the cervix"): what is still allowed, not an exclusion of its own.
+_EXCEPTIONS_LEAD = re.compile(r"^\W*(?:exceptions?|except)\s*(?:[:\u2013-]|\s+(?:are|include|includes)\b)", re.I)
 
 
 def mark_sentences_without_rules(doc: Doc) -> None:
     """Component: remember the sentences that state no requirement (permissions, notes,
     conditionals, items under an "Allowed:" lead-in) so no constraint is read from them."""
-    if doc.context and _PERMITTING_CONTEXT.search(doc.context):
+    if (doc.context and _PERMITTING_CONTEXT.search(doc.context)) or _EXCEPTIONS_LEAD.match(doc.text):
         doc.skipped.append((0, len(doc.text)))
         return
     low = doc.text.lower()

@@ -16,7 +16,7 @@ from .temporal import Window, find_windows
 
 # A drug named as the study's own treatment ("before first ianalumab infusion").
 _STUDY_DRUG = re.compile(r"\b(?:first|last|initial|start\s+of|initiation\s+of|study|the\s+study|"
-                         r"investigational)\b[\s\w-]{0,30}$", re.I)
+                         r"investigational)\b[\s\w(),/-]{0,45}$", re.I)
 _ALLERGY = re.compile(r"\b(?:allerg\w*|hypersensitiv\w*|contraindicat\w*|sensitivity|"
                       r"reactions?|anaphyla\w*|idiosyncra\w*|(?:can\s*not|cannot|unable\s+to|not\s+able\s+to)\s+"
                       r"(?:use|take|receive|be\s+(?:given|treated\s+with)))\b[^.;]{0,40}$", re.I)
@@ -186,6 +186,18 @@ _SEVERITY_INSIDE = re.compile(rf"{_SEVERITY}\s", re.I)
 _ACTIVE_BEFORE = re.compile(r"\bactive\s+(?:[a-z-]+\s+){0,3}$", re.I)
 _SEVERITY_WORDS = ("controlled", "unstable", "decompensated", "severe", "refractory")
 
+# A word before a broad disease name that narrows it to a kind the vocabulary has no name for
+# ("myeloid malignancy", "gastrointestinal malignancy", "fungal keratitis", "left atrial
+# hypertension"): the record's disease must say so too, or it is to confirm — never any cancer.
+_BROAD_HEADINGS = frozenset({"Neoplasms", "Infections", "Hypertension", "Keratitis", "Hepatitis", "Arthritis",
+                             "Anemia", "Neuropathy", "Peripheral Nervous System Diseases", "Vasculitis"})
+_NARROWING_BEFORE = re.compile(r"\b([A-Za-z]{3,}(?:oid|ic|al|ar|ary)|upper|lower|solid|GI|CNS)[\s-]+$")
+_GENERIC_ADJECTIVES = frozenset("""clinical clinically significant medical historical chronic physical general local
+    potential critical additional serious previous concurrent intercurrent typical usual total partial principal primary
+    original initial final natural normal abnormal actual special personal social functional surgical pathological
+    histological cytological radiological radiographic symptomatic asymptomatic systemic metastatic malignant
+    similar particular regular annual major minor dual multifocal focal diagnostic therapeutic genetic
+    evaluable unresectable locoregional regional terminal fatal lethal vital essential secondary tertiary""".split())
 
 @lru_cache(maxsize=4096)
 def _cue_words(text: str) -> tuple[bool, bool]:
@@ -212,6 +224,10 @@ def _clinical(doc: Doc, m: Mention, windows: list[Window]) -> Constraint | None:
             c.value_text = re.sub(r"[\s-]+", " ", qualifier.group(1).lower())
         elif active and _ACTIVE_BEFORE.search(doc.text[max(0, m.start - 60):m.start]):
             c.value_text = "active"  # "active infection": a history of one is not enough
+        elif info.mesh_term in _BROAD_HEADINGS:
+            narrowing = _NARROWING_BEFORE.search(doc.text[max(0, m.start - 30):m.start])
+            if narrowing and narrowing.group(1).lower() not in _GENERIC_ADJECTIVES:
+                c.value_text = narrowing.group(1).lower()  # "myeloid malignancy" is not any cancer
     if window:
         c.within_days = window.days
         if window.washout:  # "at least 4 weeks since", with or without a "no": not within

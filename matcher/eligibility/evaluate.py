@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from models.criteria import Constraint, Criterion
 from models.match import Verdict
 from models.patient import Patient
 from models.trial import Trial
 
-from ..criteria import ConditionInfo, find_condition, qualifiers_to_text, read_condition
+from ..criteria import ConditionInfo, find_condition, parse_criteria, qualifiers_to_text, read_condition
 from .checks import (
     Check,
     relation,
@@ -121,11 +122,49 @@ def _unstructured(patient: Patient, criterion: Criterion) -> Verdict:
     return Verdict(criterion, "unknown", reason, rule="unstructured")
 
 
+def _is_symptom(constraint: Constraint) -> bool:
+    info = find_condition(constraint.mesh_term or constraint.name or "")
+    return info is not None and "Signs and Symptoms" in info.ancestors
+
+
 def _from_note(fact) -> bool:
     return bool(fact.evidence and fact.evidence.from_note)
 
 
+# A lead-in that names the patients its items are about ("HIV positive subjects with 1 or more of
+# the following:", "For patients with brain metastases:"): the items apply to those patients only.
+_POPULATION = re.compile(
+    r"^\W*(?:(?:for|in|among)\s+)?(?:all\s+)?(?:patients|subjects|participants|those|people|individuals|persons|"
+    r"men|women|males|females|children|adults)\s+(?:with|who\s+(?:have|are|were)|diagnosed\s+with|known\s+to\s+have)\b|"
+    r"\b(?:positive|infected|seropositive)\s+(?:patients|subjects|participants|individuals|persons)\b", re.I)
+
+
+@lru_cache(maxsize=4096)
+def _population(context: str | None) -> tuple[Constraint, ...]:
+    """The conditions a nested criterion's lead-in restricts it to, if it names its patients."""
+    if not context or not _POPULATION.search(context):
+        return ()
+    return tuple(c for criterion in parse_criteria(f"Inclusion Criteria:\n- {context}\n") for c in criterion.constraints
+                 if c.type == "condition" and not c.negated)
+
+
+def _outside_population(patient: Patient, criterion: Criterion) -> Verdict | None:
+    """Not applicable when the record lacks every condition the criterion's lead-in names."""
+    population = _population(criterion.context)
+    if not population:
+        return None
+    checks = [check_condition(patient, c) for c in population]
+    if any(check.truth is not False for check in checks):
+        return None
+    return Verdict(criterion, "met" if criterion.kind == "inclusion" else "not_met",
+                   f"applies only to patients with {' or '.join(c.name for c in population)}: {checks[0].reason}",
+                   rule="outside its population")
+
+
 def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
+    outside = _outside_population(patient, criterion)
+    if outside is not None:
+        return outside
     if criterion.category == "administrative":
         return _administrative(patient, criterion)
     if criterion.category == "informational":  # what is allowed, or a note: nothing to fail
@@ -148,7 +187,9 @@ def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
                       and not c.negated]
         diagnoses = [c for c in patient.conditions if not c.negated]
         complete = criterion.start < 0 or any(not _from_note(c) for c in diagnoses)
-        if not conditions or not diagnoses or not complete:
+        # a problem list names diseases, not every symptom ("forefoot pain"): a symptom is unstated
+        symptoms = all(_is_symptom(c) for c in conditions)
+        if not conditions or not diagnoses or not complete or symptoms:
             truth, rule = None, "inclusion not in record"
             related = next((r for r in (related_condition(patient, c) for c in conditions) if r), None)
             if related and "record has" not in outcome.reason:
