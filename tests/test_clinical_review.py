@@ -237,3 +237,20 @@ def test_a_symptom_a_problem_list_leaves_out_is_unstated_not_absent():
     ra = load_patient({"id": "ra", "age": 54, "sex": "female", "conditions": ["seropositive rheumatoid arthritis"]})
     assert verdict("Forefoot pain and diagnosed with RA", "inclusion", patient=ra).verdict == "unknown"
     assert verdict("Diagnosed with psoriasis", "inclusion", patient=ra).verdict == "not_met"
+
+
+# --- a man with severe COPD on triple inhaled therapy (session 20 review)
+
+COPD = load_patient({
+    "id": "copd", "age": 68, "sex": "male", "as_of": "2026-12-01", "conditions": ["COPD GOLD 3"],
+    "medications": [{"name": "tiotropium", "start": "2022-01-01"}, {"name": "formoterol", "start": "2022-01-01"},
+                    {"name": "budesonide", "start": "2024-05-01"}],
+}, today=date(2026, 12, 1))
+
+
+def test_inhaled_therapy_is_understood_and_is_not_a_systemic_steroid():
+    from matcher.eligibility.checks import not_understood
+    assert not_understood(COPD) == []  # tiotropium and formoterol were "not understood"
+    assert verdict("Systemic corticosteroids within 4 weeks", patient=COPD).verdict == "not_met"
+    assert verdict("Corticosteroids within 4 weeks", patient=COPD).verdict == "met"
+    assert verdict("On LAMA/LABA therapy for at least 3 months", "inclusion", patient=COPD).verdict == "met"

@@ -3,10 +3,17 @@ generic drug names that the registry records index (``mesh_interventions.tsv``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .lexicon import PhraseMatcher, normalize_name, read_tsv, split_list
+
+
+# The salt a MeSH heading names beside the drug ("Formoterol Fumarate", "Metoprolol Tartrate").
+_SALT = re.compile(r"\s+(?:bromide|fumarate|hydrochloride|dihydrochloride|hydrobromide|sodium|potassium|acetate|"
+                   r"citrate|sulfate|maleate|mesylate|tartrate|succinate|xinafoate|besylate|phosphate|"
+                   r"propionate|furoate|dipropionate|calcium|magnesium|hyclate|monohydrate|dihydrate)$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,10 @@ class _Drugs:
                 self.generic[normalize_name(drug)] = drug
                 self.classes_of.setdefault(drug, set())
                 self.matcher.add(drug, DrugMention(drug=drug))
+            base = _SALT.sub("", drug)  # "Tiotropium Bromide" is prescribed as tiotropium
+            if base != drug and len(base) > 3 and normalize_name(base) not in self.generic:
+                self.generic[normalize_name(base)] = self.generic[normalize_name(drug)]
+                self.matcher.add(base, DrugMention(drug=self.generic[normalize_name(drug)]))
 
     def with_ancestors(self, classes: set[str]) -> set[str]:
         out, todo = set(), list(classes)
