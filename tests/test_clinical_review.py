@@ -254,3 +254,15 @@ def test_inhaled_therapy_is_understood_and_is_not_a_systemic_steroid():
     assert verdict("Systemic corticosteroids within 4 weeks", patient=COPD).verdict == "not_met"
     assert verdict("Corticosteroids within 4 weeks", patient=COPD).verdict == "met"
     assert verdict("On LAMA/LABA therapy for at least 3 months", "inclusion", patient=COPD).verdict == "met"
+
+
+def test_diseases_listed_after_a_category_and_a_colon_are_alternatives():
+    ra = load_patient({"id": "ra", "age": 54, "sex": "female", "conditions": ["seropositive rheumatoid arthritis"]})
+    v = verdict("Diagnosed rheumatic disease: rheumatoid arthritis, Collagenosis (Systemic Lupus Erythematodes, "
+                "Systemic Sclerosis, Sjögren-Syndrome)", "inclusion", patient=ra)
+    assert v.verdict == "met", v.reason
+
+
+def test_an_inability_is_not_a_negation_of_what_follows():
+    # "not able to take NAC including drug allergy" was read as "no drug allergy": met by everyone
+    assert verdict("Patients who are not able to take NAC including drug allergy", patient=COPD).verdict != "met"

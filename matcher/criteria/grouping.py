@@ -29,6 +29,10 @@ def _join(gap: str) -> str | None:
 # is a list of alternatives, however it is joined.
 _ANY_OF_CUE = re.compile(r"\b(?:one\s+or\s+more|at\s+least\s+one|any\s+(?:one\s+)?of\s+the\s+following|"
                          r"(?:≥|>=)\s*1\s+of)\b", re.I)
+# "Diagnosed rheumatic disease: rheumatoid arthritis, lupus, systemic sclerosis": the diseases
+# listed after a category and a colon are its members, any one of which will do.
+_CATEGORY_LIST = re.compile(r"\b(?:diseases?|disorders?|diagnos[ie]s|conditions?|syndromes?|illness(?:es)?)\s*"
+                            r"(?:\([^)]*\)\s*)?:", re.I)
 _NOT_IN_LISTS = ("age", "sex", "ethnicity", "reproductive", "healthy_volunteer")
 
 
@@ -43,6 +47,13 @@ def group_alternatives(doc: Doc) -> None:
             for f in listed:
                 f.constraint.any_of = group
             return
+    category = _CATEGORY_LIST.search(text) if doc.found and ":" in text else None
+    if category:
+        listed = [f for f in doc.found if f.start >= category.end() and f.constraint.type == "condition"]
+        if len(listed) >= 2:
+            group = max((f.constraint.any_of or 0 for f in doc.found), default=0) + 1
+            for f in listed:
+                f.constraint.any_of = group
     found = sorted(doc.found, key=lambda f: f.start)
     groups: list[list] = []
     for prev, cur in zip(found, found[1:]):
