@@ -266,3 +266,16 @@ def test_diseases_listed_after_a_category_and_a_colon_are_alternatives():
 def test_an_inability_is_not_a_negation_of_what_follows():
     # "not able to take NAC including drug allergy" was read as "no drug allergy": met by everyone
     assert verdict("Patients who are not able to take NAC including drug allergy", patient=COPD).verdict != "met"
+
+
+def test_other_diseases_are_besides_the_one_the_trial_studies():
+    from models.trial import Trial
+    from matcher.eligibility.evaluate import evaluate_trial
+    ra = load_patient({"id": "ra", "age": 54, "sex": "female", "conditions": ["rheumatoid arthritis"]})
+    trial = Trial(nct_id="NCT00000001", brief_title="RA study", conditions=["Rheumatoid Arthritis"])
+    criteria = parse_criteria("Exclusion Criteria:\n- Other autoimmune diseases\n- Autoimmune hepatitis\n")
+    by_text = {v.criterion.text: v for v in evaluate_trial(ra, trial, criteria)}
+    assert by_text["Other autoimmune diseases"].verdict == "not_met"
+    assert "other than the rheumatoid arthritis" in by_text["Other autoimmune diseases"].reason
+    lupus = load_patient({"id": "l", "age": 54, "sex": "female", "conditions": ["rheumatoid arthritis", "lupus"]})
+    assert {v.criterion.text: v for v in evaluate_trial(lupus, trial, criteria)}["Other autoimmune diseases"].verdict == "met"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 from models.criteria import Constraint, Criterion
@@ -22,6 +23,7 @@ from models.trial import Trial
 from ..criteria import ConditionInfo, find_condition, parse_criteria, qualifiers_to_text, read_condition
 from .checks import (
     Check,
+    condition_reading,
     relation,
     record_mentions,
     check_age,
@@ -252,10 +254,42 @@ def registry_field_criteria(trial: Trial) -> list[Criterion]:
     return criteria
 
 
+# "Other autoimmune diseases", "another malignancy", "concurrent malignancy": diseases besides the
+# one the trial studies, which the patient's own does not count as.
+_OTHER_BEFORE = re.compile(r"\b(?:other|another|additional|concurrent|concomitant|second)\s+(?:[\w-]+\s+){0,3}$", re.I)
+
+
+def _about_other_diseases(criterion: Criterion) -> bool:
+    low = criterion.text.lower()
+    for c in criterion.constraints:
+        if c.type == "condition" and c.text:
+            at = low.find(c.text.lower())
+            if at > 0 and _OTHER_BEFORE.search(criterion.text[max(0, at - 60):at]):
+                return True
+    return False
+
+
 def evaluate_trial(patient: Patient, trial: Trial, criteria: list[Criterion]) -> list[Verdict]:
     """Verdicts on a whole trial: its registry fields, then its parsed criteria. A trial whose
     record has no eligibility criteria gets an ``unknown`` saying so, never a vacuous eligible."""
-    verdicts = evaluate(patient, registry_field_criteria(trial) + criteria)
+    verdicts = evaluate(patient, registry_field_criteria(trial))
+    studied = [info for info, _ in studied_conditions(trial)]
+    without_studied = None
+    for criterion in criteria:
+        if studied and _about_other_diseases(criterion):
+            if without_studied is None:
+                without_studied = replace(patient, conditions=[
+                    f for f in patient.conditions
+                    if not any(relation(s, c) == "covers" for s in studied for c in condition_reading(f).concepts)])
+            verdict = evaluate_criterion(patient, criterion)
+            if len(without_studied.conditions) < len(patient.conditions):
+                other = evaluate_criterion(without_studied, criterion)
+                if other.verdict != verdict.verdict:  # the patient's own disease was what met it
+                    other.reason = f"{other.reason} (other than the {' or '.join(s.name for s in studied)} the trial studies)"
+                    verdict = other
+            verdicts.append(verdict)
+            continue
+        verdicts.append(evaluate_criterion(patient, criterion))
     if not criteria:
         missing = Criterion("inclusion", "Eligibility criteria (registry)", -1, -1, "other")
         verdicts.append(Verdict(missing, "unknown", "the record has no eligibility criteria: check with the study team",
