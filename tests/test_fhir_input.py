@@ -1,0 +1,251 @@
+"""FHIR R4 input that honours what FHIR says: clinical and verification status, every coding,
+values and UCUM units, medication status and intent (docs/fhir.md, "FHIR input")."""
+
+from datetime import date
+
+import pytest
+
+from matcher.criteria import parse_criteria
+from matcher.eligibility import evaluate
+from matcher.eligibility.checks import canonical_lab, not_understood
+from matcher.patient import PatientError, load_patient
+from matcher.patient.fhir_values import numeric_string, pick_coding, ucum_unit
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+def bundle(*resources, birth="1970-05-01"):
+    patient = {"resourceType": "Patient", "id": "p1", "birthDate": birth, "gender": "female"}
+    entries = [patient, *resources]
+    return {"resourceType": "Bundle", "id": "b1", "type": "collection", "timestamp": "2026-11-25T10:00:00Z",
+            "entry": [{"resource": r} for r in entries]}
+
+
+def condition(code=None, text=None, clinical=None, verification=None, id="c1", onset=None):
+    resource = {"resourceType": "Condition", "id": id, "subject": {"reference": "Patient/p1"},
+                "code": {"coding": code or []}}
+    if text:
+        resource["code"]["text"] = text
+    if clinical:
+        resource["clinicalStatus"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                                  "code": clinical}]}
+    if verification:
+        resource["verificationStatus"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                                                      "code": verification}]}
+    if onset:
+        resource["onsetDateTime"] = onset
+    return resource
+
+
+def observation(coding, id="o1", **value):
+    return {"resourceType": "Observation", "id": id, "status": "final", "code": {"coding": coding},
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2026-11-10", **value}
+
+
+def medication(name, status="active", id="m1", kind="MedicationRequest", **more):
+    resource = {"resourceType": kind, "id": id, "status": status,
+                "medicationCodeableConcept": {"text": name}, "subject": {"reference": "Patient/p1"}, **more}
+    if kind == "MedicationRequest":
+        resource.setdefault("intent", "order")
+    return resource
+
+
+def verdict(patient, text, kind="exclusion"):
+    heading = "Inclusion Criteria:" if kind == "inclusion" else "Exclusion Criteria:"
+    [v] = evaluate(patient, parse_criteria(f"{heading}\n- {text}\n"))
+    return v
+
+
+TB = [{"system": SNOMED, "code": "56717001", "display": "Tuberculosis"}]
+
+
+# ---------------------------------------------------------------- 1. clinicalStatus
+
+
+@pytest.mark.parametrize("status", ["resolved", "inactive", "remission"])
+def test_a_condition_that_is_over_is_history_not_current(status):
+    patient = load_patient(bundle(condition(TB, clinical=status, onset="2010-03-01")))
+    [fact] = patient.conditions
+    assert fact.ended and not fact.negated
+    history = verdict(patient, "History of tuberculosis")
+    assert history.verdict == "met" and "history" in history.reason
+    active = verdict(patient, "Active tuberculosis")
+    assert active.verdict == "not_met" and "ended" in active.reason
+    plain = verdict(patient, "Tuberculosis")
+    assert plain.verdict == "unknown" and "confirm whether current" in plain.reason
+
+
+def test_an_active_condition_is_current():
+    patient = load_patient(bundle(condition(TB, clinical="active")))
+    assert not patient.conditions[0].ended
+    assert verdict(patient, "Active tuberculosis").verdict == "met"
+    assert verdict(patient, "Tuberculosis").verdict == "met"
+
+
+def test_a_current_fact_wins_over_an_ended_one_of_the_same_disease():
+    patient = load_patient(bundle(condition(TB, clinical="resolved", id="old"), condition(TB, clinical="recurrence", id="new")))
+    assert verdict(patient, "Active tuberculosis").verdict == "met"
+
+
+# ---------------------------------------------------------------- 2. verificationStatus
+
+
+def test_a_refuted_condition_is_absent():
+    patient = load_patient(bundle(condition(TB, verification="refuted")))
+    assert patient.conditions[0].negated
+    v = verdict(patient, "Tuberculosis")
+    assert v.verdict == "not_met" and "record says no" in v.reason
+
+
+def test_a_condition_entered_in_error_is_skipped():
+    patient = load_patient(bundle(condition(TB, verification="entered-in-error")))
+    assert patient.conditions == []
+
+
+@pytest.mark.parametrize("status", ["unconfirmed", "provisional", "differential"])
+def test_a_suspected_condition_is_to_confirm_not_present(status):
+    patient = load_patient(bundle(condition(TB, verification=status)))
+    assert patient.conditions[0].possible
+    assert verdict(patient, "Tuberculosis").verdict == "unknown"
+    assert verdict(patient, "Tuberculosis", kind="inclusion").verdict == "unknown"
+
+
+# ---------------------------------------------------------------- 3. every coding
+
+
+def test_icd10cm_is_preferred_wherever_it_stands():
+    coding = [{"system": SNOMED, "code": "44054006"}, {"system": ICD10CM, "code": "E11.9", "display": "Type 2 diabetes mellitus without complications"}]
+    [fact] = load_patient(bundle(condition(coding))).conditions
+    assert (fact.code, fact.system) == ("E11.9", "icd10")
+    assert pick_coding(coding, (ICD10CM,))["code"] == "E11.9"
+
+
+@pytest.mark.parametrize("system", [ICD10CM, "urn:oid:2.16.840.1.113883.6.90", "urn:oid:2.16.840.1.113883.6.3"])
+def test_an_icd10_code_without_a_display_is_read_through_the_vocabulary(system):
+    patient = load_patient(bundle(condition([{"system": system, "code": "E11.9"}])))
+    [fact] = patient.conditions
+    assert "type 2" in fact.name.lower() and "diabetes" in fact.name.lower()
+    assert verdict(patient, "Type 2 diabetes", kind="inclusion").verdict == "met"
+    assert not_understood(patient) == []
+
+
+def test_a_snomed_code_without_text_is_kept_as_not_understood():
+    patient = load_patient(bundle(condition([{"system": SNOMED, "code": "44054006"}])))
+    [fact] = patient.conditions
+    assert fact.name == "SNOMED CT 44054006" and fact.code == "44054006"
+    assert not_understood(patient) == ["SNOMED CT 44054006"]
+    v = verdict(patient, "Type 2 diabetes", kind="inclusion")
+    assert v.verdict == "unknown" and "not understood" in v.reason
+
+
+def test_a_condition_without_any_code_does_not_reject_the_patient():
+    patient = load_patient(bundle(condition([])))
+    assert [f.name for f in patient.conditions] == ["a condition without a code"]
+    assert verdict(patient, "Tuberculosis").verdict == "unknown"
+
+
+def test_loinc_is_read_even_in_the_second_coding():
+    coding = [{"system": "urn:local:lab", "code": "PLT-X"}, {"system": LOINC, "code": "777-3"}]
+    [lab] = load_patient(bundle(observation(coding, valueQuantity={"value": 22, "unit": "10^9/L"}))).labs
+    assert lab.loinc == "777-3" and lab.name == "777-3"
+    assert canonical_lab(lab) == ("platelet_count", 22.0, "10^9/L")
+
+
+def test_a_medication_or_procedure_with_only_a_code_is_kept_not_understood():
+    med = {"resourceType": "MedicationStatement", "id": "m", "status": "active",
+           "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "860975"}]}}
+    procedure = {"resourceType": "Procedure", "id": "x", "status": "completed", "code": {"coding": [{"system": SNOMED, "code": "80146002"}]}}
+    patient = load_patient(bundle(med, procedure))
+    assert [m.name for m in patient.medications] == ["RxNorm 860975"]
+    assert [p.name for p in patient.procedures] == ["SNOMED CT 80146002"]
+    assert set(not_understood(patient)) == {"RxNorm 860975", "SNOMED CT 80146002"}
+
+
+# ---------------------------------------------------------------- 4. values and units
+
+PLATELETS = [{"system": LOINC, "code": "777-3", "display": "Platelets"}]
+EGFR = [{"system": LOINC, "code": "62238-1", "display": "eGFR"}]
+ECOG = [{"system": LOINC, "code": "89247-1", "display": "ECOG Performance Status score"}]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ({"valueQuantity": {"value": 22000, "unit": "per microliter", "system": UCUM, "code": "{cells}/uL"}}, 22.0),
+    ({"valueQuantity": {"value": 22, "unit": "thousand per uL", "system": UCUM, "code": "10*3/uL"}}, 22.0),
+    ({"valueInteger": 150}, 150.0),
+    ({"valueString": " 45 "}, 45.0),
+])
+def test_observation_values_and_ucum_codes(value, expected):
+    [lab] = load_patient(bundle(observation(PLATELETS, **value))).labs
+    assert canonical_lab(lab) == ("platelet_count", expected, "10^9/L")
+
+
+def test_the_egfr_unit_keeps_its_body_surface():
+    quantity = {"value": 52, "unit": "mL/min/1.73m²", "system": UCUM, "code": "mL/min/{1.73_m2}"}
+    assert ucum_unit(quantity) == "mL/min/1.73m2"
+    patient = load_patient(bundle(observation(EGFR, valueQuantity=quantity)))
+    assert canonical_lab(patient.labs[0]) == ("egfr", 52.0, "mL/min/1.73m2")
+    assert verdict(patient, "eGFR < 60 mL/min/1.73 m2").verdict == "met"
+
+
+def test_annotations_are_dropped_and_a_pure_annotation_is_no_unit():
+    assert ucum_unit({"code": "{cells}/uL"}) == "/uL"
+    assert ucum_unit({"code": "{score}"}) is None
+    assert ucum_unit({"unit": "g/dL"}) == "g/dL"
+    assert ucum_unit({"unit": "grams per decilitre", "system": UCUM, "code": "g/dL"}) == "g/dL"
+
+
+def test_a_text_that_is_not_a_number_is_not_a_lab_value():
+    assert numeric_string("<5") is None and numeric_string("positive") is None
+    assert load_patient(bundle(observation(PLATELETS, valueString="clumped, not counted"))).labs == []
+
+
+@pytest.mark.parametrize("value", [
+    {"valueInteger": 2},
+    {"valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA9624-3", "display": "Ambulatory and capable of all selfcare"}]}},
+])
+def test_ecog_as_an_integer_or_a_loinc_answer(value):
+    patient = load_patient(bundle(observation(ECOG, **value)))
+    assert canonical_lab(patient.labs[0])[:2] == ("ecog", 2.0)
+    assert verdict(patient, "ECOG performance status 0-1", kind="inclusion").verdict == "not_met"
+
+
+def test_a_broken_value_names_its_element():
+    with pytest.raises(PatientError) as error:
+        load_patient(bundle(observation(PLATELETS, valueQuantity={"value": "lots", "unit": "10^9/L"})))
+    assert error.value.field == "entry[1].resource.valueQuantity.value"
+    with pytest.raises(PatientError) as error:
+        load_patient(bundle(observation(PLATELETS, valueInteger=-3)))
+    assert error.value.field == "entry[1].resource.valueInteger"
+
+
+# ---------------------------------------------------------------- 5. medication status and intent
+
+
+@pytest.mark.parametrize("changes", [
+    {"status": "cancelled"}, {"status": "entered-in-error"}, {"doNotPerform": True},
+    {"intent": "proposal"}, {"intent": "plan"},
+])
+def test_requests_that_were_never_given_are_not_medications(changes):
+    patient = load_patient(bundle(medication("rituximab", **changes)))
+    assert patient.medications == []
+    assert verdict(patient, "Current treatment with rituximab").verdict == "not_met"
+
+
+@pytest.mark.parametrize("status", ["stopped", "completed"])
+def test_stopped_or_completed_is_a_past_medication(status):
+    patient = load_patient(bundle(medication("rituximab", status=status)))
+    [med] = patient.medications
+    assert med.current is False
+    assert verdict(patient, "Current treatment with rituximab").verdict == "not_met"
+    assert verdict(patient, "Prior treatment with rituximab").verdict == "met"
+
+
+def test_an_active_order_is_current_and_a_statement_intended_is_not_taken():
+    patient = load_patient(bundle(medication("rituximab"), medication("eltrombopag", status="intended", kind="MedicationStatement", id="m2")))
+    assert [(m.name, m.current) for m in patient.medications] == [("rituximab", True)]
+    assert verdict(patient, "Current treatment with rituximab").verdict == "met"
+    assert patient.as_of == date(2026, 11, 25)
