@@ -249,3 +249,102 @@ def test_an_active_order_is_current_and_a_statement_intended_is_not_taken():
     assert [(m.name, m.current) for m in patient.medications] == [("rituximab", True)]
     assert verdict(patient, "Current treatment with rituximab").verdict == "met"
     assert patient.as_of == date(2026, 11, 25)
+
+
+# ---------------------------------------------------------------- 6. FHIR Bulk Data export in batch
+
+import json  # noqa: E402
+import os  # noqa: E402
+
+from conftest import FIXTURES  # noqa: E402
+from matcher.batch.fhir_bulk import BulkExport, Problem, patient_reference  # noqa: E402
+from matcher.batch.inputs import count_records, input_format, read_input  # noqa: E402
+from matcher.cli import main  # noqa: E402
+from test_batch import read_rows, registry, registry_template  # noqa: E402,F401
+
+
+def write_export(folder, patients=("f1", "f2"), bad_lines=True):
+    """The ITP fixture Bundle as a Bulk Data export: one NDJSON file per resource type, each
+    resource pointing at its patient; ``bad_lines`` adds a line that is not JSON, one without a
+    subject, and one about a patient the export does not hold."""
+    folder.mkdir(exist_ok=True)
+    template = json.loads((FIXTURES / "patients" / "itp-bundle.json").read_text())
+    files: dict[str, list[str]] = {}
+    for n, patient_id in enumerate(patients):
+        for entry in template["entry"]:
+            resource = dict(entry["resource"])
+            if resource["resourceType"] == "Patient":
+                resource["id"] = patient_id
+            else:
+                resource["id"] = f"{resource['id']}-{patient_id}"
+                reference = f"Patient/{patient_id}" if n % 2 == 0 else f"https://ehr.example.org/fhir/Patient/{patient_id}"
+                resource["subject"] = {"reference": reference}
+            files.setdefault(resource["resourceType"], []).append(json.dumps(resource))
+    files.setdefault("Encounter", []).append(json.dumps({"resourceType": "Encounter", "id": "e1", "subject": {"reference": "Patient/f1"}}))
+    if bad_lines:
+        files["Condition"].insert(1, '{"resourceType": "Condition", "id": "broken", ')
+        files["Condition"].append(json.dumps({"resourceType": "Condition", "id": "nobody", "code": {"text": "asthma"}}))
+        files["Observation"].append(json.dumps({"resourceType": "Observation", "id": "stray", "subject": {"reference": "Patient/ghost"},
+                                                "code": {"text": "platelet count"}, "valueQuantity": {"value": 5}}))
+    for kind, lines in files.items():
+        (folder / f"{kind}.ndjson").write_text("\n".join(lines) + "\n")
+    (folder / "manifest.json").write_text(json.dumps({"transactionTime": "2026-11-25T09:00:00Z", "output": []}))
+    return folder
+
+
+def test_references_to_the_patient():
+    assert patient_reference({"subject": {"reference": "Patient/abc-1"}}) == "abc-1"
+    assert patient_reference({"subject": {"reference": "https://x.org/fhir/Patient/7/_history/2"}}) == "7"
+    assert patient_reference({"patient": {"reference": "urn:uuid:0b8f-11"}}) == "0b8f-11"
+    assert patient_reference({"subject": {"reference": "Group/g1"}}) is None
+
+
+def test_a_bulk_export_is_read_patient_by_patient_and_bad_lines_are_named(tmp_path):
+    export = write_export(tmp_path / "export")
+    assert input_format(export) == "fhir bulk" and count_records(export) == 2
+    records = list(read_input(export))
+    problems = {r.where: r.error for r in records if r.error}
+    assert problems == {
+        "Condition.ndjson:2": problems["Condition.ndjson:2"],
+        "Condition.ndjson:6": "a Condition without a subject reference to a Patient",
+        "Observation.ndjson:5": "its subject is not a Patient of the export",
+    }
+    assert problems["Condition.ndjson:2"].startswith("not valid JSON")
+    patients = [r for r in records if r.error is None]
+    assert [r.patient for r in patients] == ["f1", "f2"] and patients[0].where == "Patient.ndjson:1"
+    loaded = [load_patient(r.data) for r in patients]
+    for patient in loaded:
+        assert patient.as_of == date(2026, 11, 25) and patient.sex == "female"
+        assert [c.name for c in patient.conditions if not c.negated] == ["primary immune thrombocytopenia"]
+        assert len(patient.labs) == 1 and len(patient.medications) == 3 and len(patient.procedures) == 1
+    assert patients[0].sources[1] == "Condition.ndjson:1" and patients[0].digest != patients[1].digest
+
+
+def test_the_index_is_temporary_and_owner_only(tmp_path):
+    export = write_export(tmp_path / "export", bad_lines=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    reading = BulkExport(export, work_dir=work).read()
+    first = next(reading)
+    [index_dir] = list(work.iterdir())
+    assert (os.stat(index_dir).st_mode & 0o077) == 0 and (index_dir / "index.db").exists()
+    assert not isinstance(first, Problem) and first.id == "f1"
+    assert [item.id for item in reading] == ["f2"]
+    assert list(work.iterdir()) == []
+
+
+def test_batch_matches_a_bulk_export_and_names_a_broken_resource_by_its_line(registry, tmp_path, capsys):
+    export = write_export(tmp_path / "export")
+    lines = (export / "Observation.ndjson").read_text().splitlines()
+    broken = json.loads(lines[2])  # f2's platelet count
+    broken["valueQuantity"]["value"] = "many"
+    lines[2] = json.dumps(broken)
+    (export / "Observation.ndjson").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "matches.csv"
+    assert main(["--db", str(registry), "batch", str(export), "--out", str(out), "--no-embeddings"]) == 0
+    err = capsys.readouterr().err
+    assert "rejected Condition.ndjson:2: not valid JSON" in err
+    assert "rejected Observation.ndjson:5: its subject is not a Patient of the export" in err
+    assert "rejected Patient.ndjson:2: Observation.ndjson:3 valueQuantity.value: expected a number" in err
+    rows = read_rows(out)
+    assert [(r["patient"], r["nct_id"], r["eligibility"]) for r in rows if r["rank"] == "1"] == [("f1", "NCT09000002", "eligible")]
