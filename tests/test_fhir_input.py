@@ -348,3 +348,53 @@ def test_batch_matches_a_bulk_export_and_names_a_broken_resource_by_its_line(reg
     assert "rejected Patient.ndjson:2: Observation.ndjson:3 valueQuantity.value: expected a number" in err
     rows = read_rows(out)
     assert [(r["patient"], r["nct_id"], r["eligibility"]) for r in rows if r["rank"] == "1"] == [("f1", "NCT09000002", "eligible")]
+
+
+# ---------------------------------------------------------------- 7. one registry of patient formats
+
+from matcher.patient import detect_format, read_patient_file  # noqa: E402
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("p.json", '{"resourceType": "Bundle", "entry": []}', "fhir"),
+    ("p.json", '{"id": "x", "conditions": ["asthma"]}', "json"),
+    ("row.csv", "id,age\nx,40\n", "csv"),
+    ("-", "id,age,sex,conditions\nx,40,female,asthma\n", "csv"),
+    ("-", "Age, sex and history: a 40-year-old woman with asthma.", "note"),
+    ("note.txt", "62 yo man with type 2 diabetes", "note"),
+])
+def test_each_format_is_recognised(name, text, expected):
+    assert detect_format(name, text).name == expected
+
+
+def test_a_one_row_csv_is_a_patient(tmp_path):
+    path = tmp_path / "row.csv"
+    path.write_text("id,age,sex,conditions,labs\nr1,45,female,primary immune thrombocytopenia,platelet count=22 10^9/L\n")
+    patient = read_patient_file(str(path))
+    assert (patient.id, patient.age, patient.sex) == ("r1", 45, "female")
+    assert [c.name for c in patient.conditions] == ["primary immune thrombocytopenia"]
+    assert canonical_lab(patient.labs[0]) == ("platelet_count", 22.0, "10^9/L")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("id,age\nr1,45\nr2,50\n", "2 patient rows: `match` takes one patient"),
+    ("id,age\nr1,old\n", "column age: expected a number"),
+    ("id,shoe_size\nr1,45\n", "unknown column 'shoe_size'"),
+    ("id,age\n", "a header row but no patient row"),
+])
+def test_a_csv_that_is_not_one_patient_is_refused_with_the_reason(tmp_path, text, message):
+    path = tmp_path / "row.csv"
+    path.write_text(text)
+    with pytest.raises(PatientError, match=message):
+        read_patient_file(str(path))
+
+
+def test_match_takes_a_one_row_csv(registry, tmp_path, capsys):
+    path = tmp_path / "row.csv"
+    path.write_text("id,age,sex,conditions,labs\nr1,45,female,primary immune thrombocytopenia,platelet count=22 10^9/L\n")
+    assert main(["--db", str(registry), "match", str(path), "--json", "--no-embeddings"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["patient"] == "r1" and results["results"][0]["nct_id"] == "NCT09000002"
+    path.write_text("id,age\nr1,45\nr2,50\n")
+    assert main(["--db", str(registry), "match", str(path), "--no-embeddings"]) == 2
+    assert "match` takes one patient" in capsys.readouterr().err

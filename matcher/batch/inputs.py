@@ -19,7 +19,7 @@ from pathlib import Path
 
 from crawlers.json_input import bounded_lines, loads
 
-from .csv_patients import COLUMNS, CsvCellError, patient_from_row, unknown_columns
+from ..patient.from_csv import COLUMNS, CsvCellError, patient_from_row, unknown_columns
 from .fhir_bulk import BulkExport, Problem, count_patients, is_bulk_export
 
 MAX_RECORD_BYTES = 1024 * 1024  # a JSONL line or a CSV row: a patient with a 100,000-character note fits
