@@ -6,7 +6,7 @@ Writes a synthetic export of N patients (Patient, Condition, Observation, Medica
 Procedure and Encounter NDJSON, each resource pointing at its patient) in a temporary folder,
 then reads it in two fresh processes, each turning every patient into a ``models.Patient``:
 
-- indexed: ``matcher.batch.inputs.read_input`` (lines indexed by patient into a temporary SQLite
+- indexed: ``matcher.batch.fhir_bulk.BulkExport``, what ``trialmatch batch`` reads (lines indexed by patient into a temporary SQLite
   file, patients assembled one at a time);
 - baseline: every line parsed and grouped by patient in a dict, then the patients assembled.
 
@@ -86,17 +86,24 @@ def write_export(folder: Path, patients: int, seed: int = 7) -> int:
 
 
 def phase_indexed(folder: str) -> dict:
-    from matcher.batch.inputs import read_input
+    from matcher.batch.fhir_bulk import BulkExport, Problem
     from matcher.patient import load_patient
 
     started = time.perf_counter()
     patients = resources = 0
-    for record in read_input(Path(folder)):
-        if record.error is None:
-            patient = load_patient(record.data)
+    index_mb = 0.0
+    with tempfile.TemporaryDirectory(prefix="trialmatch-bulk-work-") as work:
+        # what `trialmatch batch` reads (matcher.batch.inputs.read_fhir_bulk), with the index where it can be weighed
+        for item in BulkExport(Path(folder), work_dir=Path(work)).read():
+            if isinstance(item, Problem):
+                continue
+            if not patients:
+                index_mb = sum(f.stat().st_size for f in Path(work).rglob("*") if f.is_file()) / 2**20
+            patient = load_patient(item.bundle)
             patients += 1
             resources += len(patient.conditions) + len(patient.labs) + len(patient.medications) + len(patient.procedures)
-    return {"patients": patients, "facts": resources, "seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
+    return {"patients": patients, "facts": resources, "seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb(),
+            "index_mb": index_mb}
 
 
 def phase_baseline(folder: str) -> dict:
@@ -141,6 +148,7 @@ def main() -> None:
         print(f"{phase:9s} {r['patients']:,} patients ({r['facts']:,} facts) in {r['seconds']:.1f} s "
               f"= {r['patients'] / r['seconds']:,.0f} patients/s, peak memory {r['peak_rss_mb']:.0f} MB")
     indexed, baseline = results["indexed"], results["baseline"]
+    print(f"temporary index on disk: {indexed['index_mb']:.0f} MB (removed when read)")
     assert indexed["facts"] == baseline["facts"], "the two readers disagree"
     print(f"indexed / baseline: time {indexed['seconds'] / baseline['seconds']:.2f}x, "
           f"peak memory {indexed['peak_rss_mb'] / baseline['peak_rss_mb']:.2f}x")
