@@ -91,6 +91,17 @@ def test_a_current_fact_wins_over_an_ended_one_of_the_same_disease():
     assert verdict(patient, "Active tuberculosis").verdict == "met"
 
 
+def test_what_was_read_says_a_condition_is_ended_or_suspected():
+    from matcher.eligibility.reading import diagnoses_read, reading_json
+
+    patient = load_patient(bundle(condition(TB, clinical="resolved"),
+                                  condition([{"system": ICD10CM, "code": "I10", "display": "Hypertension"}], verification="provisional", id="c2")))
+    assert [r.line() for r in diagnoses_read(patient)][0].startswith("Tuberculosis (ended)")
+    assert [r.line() for r in diagnoses_read(patient)][1].startswith("Hypertension (suspected)")
+    read = reading_json(patient)["read_as"]
+    assert read[0]["ended"] is True and read[1]["suspected"] is True
+
+
 # ---------------------------------------------------------------- 2. verificationStatus
 
 
