@@ -409,3 +409,27 @@ def test_match_takes_a_one_row_csv(registry, tmp_path, capsys):
     path.write_text("id,age\nr1,45\nr2,50\n")
     assert main(["--db", str(registry), "match", str(path), "--no-embeddings"]) == 2
     assert "match` takes one patient" in capsys.readouterr().err
+
+
+def test_export_files_may_be_named_as_servers_name_them(tmp_path):
+    export = write_export(tmp_path / "export", bad_lines=False)
+    (export / "Patient.ndjson").rename(export / "1.Patient.ndjson")
+    (export / "Condition.ndjson").rename(export / "Condition.000.ndjson")
+    assert count_records(export) == 2
+    records = list(read_input(export))
+    assert [r.patient for r in records] == ["f1", "f2"] and all(r.error is None for r in records)
+    assert len(load_patient(records[1].data).conditions) == 2
+
+
+def test_hostile_lines_of_an_export_are_each_reported_and_the_rest_goes_on(tmp_path):
+    export = write_export(tmp_path / "export", bad_lines=False)
+    hostile = [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe not utf-8", b"[1, 2, 3]", b'"a string"',
+               b'{"resourceType": 7}', b'{"resourceType": "Patient"}', b'{"resourceType": "Condition", "subject": {"reference": "Patient/"}}',
+               b"1" * 5000]
+    with (export / "Condition.ndjson").open("ab") as stream:
+        stream.write(b"\n".join(hostile) + b"\n")
+    records = list(read_input(export))
+    problems = [r for r in records if r.error]
+    assert [p.where for p in problems] == [f"Condition.ndjson:{n}" for n in range(5, 5 + len(hostile))]
+    assert all(p.patient is None and p.error for p in problems)
+    assert [r.patient for r in records if r.error is None] == ["f1", "f2"]

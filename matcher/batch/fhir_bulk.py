@@ -25,6 +25,7 @@ from crawlers.json_input import bounded_lines, loads
 # The resource types the patient reader uses; others (Encounter, Claim, …) are passed over.
 READ_TYPES = frozenset({"Condition", "Observation", "MedicationStatement", "MedicationRequest", "Procedure"})
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one resource
+_PATIENT_FILE = re.compile(r"(?:^|[._-])Patient(?:[._-]|$)")  # Patient.ndjson, Patient.000.ndjson, 1.Patient.ndjson
 _REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]*)?$|^urn:uuid:([0-9a-fA-F\-]{1,64})$")
 
 
@@ -41,7 +42,7 @@ def count_patients(path: Path) -> int:
     """How many patients the export holds, roughly: the lines of its Patient files."""
     total = 0
     for file in export_files(path):
-        if file.name.startswith("Patient"):
+        if _PATIENT_FILE.search(file.name):
             with file.open("rb") as stream:
                 total += sum(1 for line in bounded_lines(stream, MAX_LINE_BYTES) if line is None or line.strip())
     return total
