@@ -291,7 +291,8 @@ def write_export(folder, patients=("f1", "f2"), bad_lines=True):
                 reference = f"Patient/{patient_id}" if n % 2 == 0 else f"https://ehr.example.org/fhir/Patient/{patient_id}"
                 resource["subject"] = {"reference": reference}
             files.setdefault(resource["resourceType"], []).append(json.dumps(resource))
-    files.setdefault("Encounter", []).append(json.dumps({"resourceType": "Encounter", "id": "e1", "subject": {"reference": "Patient/f1"}}))
+    files.setdefault("Encounter", []).append(json.dumps({"resourceType": "Encounter", "id": "e1", "status": "finished",
+                                                               "class": {"code": "AMB"}, "subject": {"reference": "Patient/f1"}}))
     if bad_lines:
         files["Condition"].insert(1, '{"resourceType": "Condition", "id": "broken", ')
         files["Condition"].append(json.dumps({"resourceType": "Condition", "id": "nobody", "code": {"text": "asthma"}}))
@@ -433,3 +434,27 @@ def test_hostile_lines_of_an_export_are_each_reported_and_the_rest_goes_on(tmp_p
     assert [p.where for p in problems] == [f"Condition.ndjson:{n}" for n in range(5, 5 + len(hostile))]
     assert all(p.patient is None and p.error for p in problems)
     assert [r.patient for r in records if r.error is None] == ["f1", "f2"]
+
+
+def test_the_hand_written_resources_are_valid_fhir(tmp_path):
+    """The resources these tests feed the reader are FHIR as a FHIR library reads it (R4B models:
+    the same elements as R4 for these resources, docs/fhir.md), not shapes made up to pass."""
+    models = pytest.importorskip("fhir.resources.R4B", reason="fhir.resources (dev extra) not installed")
+    from fhir.resources.R4B import get_fhir_model_class
+
+    assert models
+    samples = [
+        condition(TB, clinical="resolved", onset="2010-03-01"), condition(TB, verification="provisional"),
+        condition([{"system": SNOMED, "code": "44054006"}, {"system": ICD10CM, "code": "E11.9"}]),
+        observation(PLATELETS, valueQuantity={"value": 22000, "unit": "per microliter", "system": UCUM, "code": "{cells}/uL"}),
+        observation(EGFR, valueQuantity={"value": 52, "unit": "mL/min/1.73m²", "system": UCUM, "code": "mL/min/{1.73_m2}"}),
+        observation(ECOG, valueCodeableConcept={"coding": [{"system": LOINC, "code": "LA9624-3"}]}),
+        observation(PLATELETS, valueInteger=150), observation(PLATELETS, valueString="45"),
+        medication("rituximab", status="stopped"), medication("rituximab", doNotPerform=True),
+        medication("rituximab", intent="proposal"), medication("eltrombopag", status="intended", kind="MedicationStatement"),
+    ]
+    export = write_export(tmp_path / "export", bad_lines=False)
+    samples += [json.loads(line) for file in sorted(export.glob("*.ndjson")) for line in file.read_text().splitlines()]
+    samples.append(bundle(*samples[:3]))
+    for resource in samples:
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
