@@ -79,6 +79,12 @@ def test_a_condition_that_is_over_is_history_not_current(status):
     assert plain.verdict == "unknown" and "confirm whether current" in plain.reason
 
 
+def test_an_abatement_without_a_clinical_status_ends_the_condition():
+    resource = {**condition(TB), "abatementDateTime": "2015-01-01"}
+    assert load_patient(bundle(resource)).conditions[0].ended
+    assert not load_patient(bundle({**resource, "clinicalStatus": {"coding": [{"code": "recurrence"}]}})).conditions[0].ended
+
+
 def test_an_active_condition_is_current():
     patient = load_patient(bundle(condition(TB, clinical="active")))
     assert not patient.conditions[0].ended

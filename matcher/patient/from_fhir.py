@@ -173,9 +173,19 @@ def _read_condition(patient: Patient, resource: dict, field: str) -> None:
     patient.conditions.append(ConditionFact(
         name=name, code=code, system=system, negated=verification == "refuted", onset=onset,
         possible=verification in SUSPECTED_STATUSES,
-        ended=_status_code(resource, "clinicalStatus") in ENDED_STATUSES,
+        ended=_ended(resource),
         evidence=Evidence(f"Condition/{resource.get('id', '?')}", name),
     ))
+
+
+def _ended(resource: dict) -> bool:
+    """A condition that is over: clinicalStatus resolved, inactive or remission; without a
+    clinicalStatus, an abatement (FHIR's con-4: an abated condition is one of those)."""
+    status = _status_code(resource, "clinicalStatus")
+    if status:
+        return status in ENDED_STATUSES
+    return any(resource.get(key) not in (None, False) for key in
+               ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString", "abatementBoolean"))
 
 
 def _read_observation(patient: Patient, resource: dict, field: str) -> None:
