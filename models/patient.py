@@ -28,6 +28,7 @@ class ConditionFact:
     onset: date | None = None
     past: bool = False  # given as history ("a history of tuberculosis"), not said to be current
     possible: bool = False  # suspected, to be ruled out, hypothetical ("possible PE"): not known present
+    ended: bool = False  # known to be over (FHIR clinicalStatus resolved, inactive, remission): history, not current
     evidence: Evidence | None = None
     # stage, receptor status, course… read around it in a note: ((axis, frozenset of values), …);
     # what is written in ``name`` itself is read again when matching

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from conftest import FIXTURES
-from matcher.batch.csv_patients import COLUMNS
+from matcher.patient.from_csv import COLUMNS
 from matcher.batch.inputs import BatchInputError, read_input
 from matcher.patient import load_patient
 

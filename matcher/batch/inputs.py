@@ -1,4 +1,5 @@
-"""Batch input → one ``InputRecord`` per patient: JSONL, CSV, or a folder of FHIR Bundles.
+"""Batch input → one ``InputRecord`` per patient: JSONL, CSV, a folder of FHIR Bundles, or a FHIR
+Bulk Data export (a folder of NDJSON, ``fhir_bulk``).
 
 Reading only checks what the batch itself needs (valid JSON, the CSV columns, the patient's id,
 the shortlist); the patient is loaded, and fully validated, where it is matched. A record that
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from crawlers.json_input import bounded_lines, loads
 
-from .csv_patients import COLUMNS, CsvCellError, patient_from_row, unknown_columns
+from ..patient.from_csv import COLUMNS, CsvCellError, patient_from_row, unknown_columns
+from .fhir_bulk import BulkExport, Problem, count_patients, is_bulk_export
 
 MAX_RECORD_BYTES = 1024 * 1024  # a JSONL line or a CSV row: a patient with a 100,000-character note fits
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024  # a FHIR Bundle file
@@ -37,6 +39,7 @@ class InputRecord:
     data: dict | str | None = None  # what ``load_patient`` takes
     candidates: list[str] | None = None  # the record's shortlist of NCT ids
     error: str | None = None  # "field: reason" when the record cannot be matched
+    sources: list[str] | None = None  # of a bulk export's patient: where each Bundle entry came from ("Condition.ndjson:12")
 
 
 def _digest(content: bytes) -> str:
@@ -45,13 +48,14 @@ def _digest(content: bytes) -> str:
 
 def input_format(path: Path) -> str:
     if path.is_dir():
-        return "fhir folder"
+        return "fhir bulk" if is_bulk_export(path) else "fhir folder"
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
     if suffix == ".csv":
         return "csv"
-    raise BatchInputError(f"{path.name}: expected a .jsonl or .csv file, or a folder of FHIR Bundle .json files")
+    raise BatchInputError(f"{path.name}: expected a .jsonl or .csv file, a folder of FHIR Bundle .json files, "
+                          "or a FHIR Bulk Data export (a folder of .ndjson files)")
 
 
 def count_records(path: Path) -> int:
@@ -59,6 +63,8 @@ def count_records(path: Path) -> int:
     kind = input_format(path)
     if kind == "fhir folder":
         return sum(1 for _ in path.glob("*.json"))
+    if kind == "fhir bulk":
+        return count_patients(path)
     with path.open("rb") as stream:
         lines = sum(1 for line in bounded_lines(stream, MAX_RECORD_BYTES) if line is None or line.strip())
     return max(0, lines - 1) if kind == "csv" else lines
@@ -209,6 +215,17 @@ def read_fhir_folder(path: Path) -> Iterator[InputRecord]:
         yield _record(position, file.name, content, data, fallback_id=file.stem)
 
 
+def read_fhir_bulk(path: Path) -> Iterator[InputRecord]:
+    """One record per patient of a Bulk Data export, each a Bundle; a line that cannot be used is
+    a record of its own, with its ``file:line`` and reason (the patient is matched without it)."""
+    for position, item in enumerate(BulkExport(path).read(), start=1):
+        if isinstance(item, Problem):
+            yield InputRecord(position, item.where, _digest(item.where.encode()), error=item.reason)
+        else:
+            yield InputRecord(position, item.sources[0], item.digest, patient=item.id, data=item.bundle,
+                              sources=item.sources)
+
+
 def check_csv_header(path: Path) -> None:
     try:
         with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as stream:
@@ -231,7 +248,7 @@ def read_input(path: Path) -> Iterator[InputRecord]:
     kind = input_format(path)
     if kind == "csv":
         check_csv_header(path)
-    reader = {"jsonl": read_jsonl, "csv": read_csv, "fhir folder": read_fhir_folder}[kind]
+    reader = {"jsonl": read_jsonl, "csv": read_csv, "fhir folder": read_fhir_folder, "fhir bulk": read_fhir_bulk}[kind]
     return _mark_repeated_ids(reader(path))
 
 

@@ -23,6 +23,7 @@ from ..patient import PatientError, load_patient
 from ..process_guard import end_with_parent
 from ..rank import Filters, Ranker
 from ..store import Store
+from .fhir_bulk import name_entry
 from .inputs import InputRecord
 from .results import PatientResult, ResultsStore, Run
 
@@ -103,7 +104,7 @@ class PatientMatcher:
             notice = not_understood_notice(patient)
             result.matches = [match_row(m, notice) for m in self.rank(record, patient)]
         except PatientError as error:
-            result.error = str(error)
+            result.error = name_entry(str(error), record.sources)
         except Exception as error:  # a bug must not stop the night's run: this patient is reported
             result.error = f"could not be matched: internal error ({type(error).__name__})"
             result.internal_error = True

@@ -26,7 +26,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "match",
         help="rank trials for one patient",
-        description="Rank trials for a patient given as JSON, a FHIR R4 Bundle, or a plain-text note "
+        description="Rank trials for a patient given as JSON, a FHIR R4 Bundle, a CSV of one patient row "
+        "(the columns of batch's CSV), or a plain-text note "
         "('-' reads standard input). Nothing about the patient is stored or sent anywhere.",
     )
     parser.add_argument("patient", metavar="PATIENT-FILE", help='patient file, or "-" for standard input')

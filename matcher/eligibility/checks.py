@@ -568,6 +568,10 @@ def _family(wanted: ConditionInfo, have: ConditionInfo) -> str:
 
 
 def _check_matched(patient: Patient, constraint: Constraint, matched: list, wanted_qualifiers: tuple, label: str) -> Check:
+    current = [f for f in matched if not f.ended]
+    if not current:
+        return _check_ended(patient, constraint, matched, label)
+    matched = current
     fact = matched[0]
     if all(f.possible for f in matched):  # "possible PE", "rule out MI"
         return Check(None, f"{fact.name} suspected, not confirmed (record): confirm whether {label}", _evidence(fact))
@@ -585,6 +589,21 @@ def _check_matched(patient: Patient, constraint: Constraint, matched: list, want
     if unsure:
         return unsure
     return _when_window(patient, constraint, fact, shown, lambda c: c.onset)
+
+
+def _check_ended(patient: Patient, constraint: Constraint, ended: list, label: str) -> Check:
+    """A condition the record says is over (resolved, inactive, in remission): a history of it,
+    not a current one. "History of X" is met; "active X" (or "uncontrolled X") is not; a plain
+    "X" may mean either, so it is to confirm."""
+    fact = ended[0]
+    shown = fact.name if fact.name.lower() == label.lower() else f"{fact.name} (a {label})"
+    if constraint.timing == "prior":
+        return _when_window(patient, constraint, fact, f"{shown} (ended: history)", lambda c: c.onset)
+    if constraint.timing == "current" or constraint.value_text:
+        wanted = constraint.value_text or "current"
+        return Check(False, f"{shown} ended (record: resolved, inactive or in remission): not {wanted}", _evidence(fact))
+    return Check(None, f"{shown} in the record as ended (resolved, inactive or in remission): confirm whether current",
+                 _evidence(fact))
 
 
 def check_procedure(patient: Patient, constraint: Constraint) -> Check:

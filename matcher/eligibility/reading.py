@@ -19,10 +19,12 @@ class ReadAs:
     mesh_term: str | None
     qualifiers: str  # "HER2 positive, stage IV"
     negated: bool = False
+    status: str | None = None  # "ended" (a history: resolved, inactive, in remission) or "suspected"
 
     def line(self) -> str:
         """"HER2-positive metastatic breast cancer → breast cancer (MeSH Breast Neoplasms): HER2 positive, stage IV"."""
         said = f"no {self.text}" if self.negated else self.text
+        said = f"{said} ({self.status})" if self.status and not self.negated else said
         if self.concept is None:
             return f"{said} → not understood"
         same = self.concept.lower() == self.text.lower()
@@ -37,8 +39,9 @@ def diagnoses_read(patient: Patient) -> list[ReadAs]:
     for fact in patient.conditions:
         reading = condition_reading(fact)
         concept = reading.concept if reading.recognized else None
+        status = "ended" if fact.ended else "suspected" if fact.possible else None
         out.append(ReadAs(fact.name, concept.name if concept else None, concept.mesh_term if concept else None,
-                          describe_qualifiers(fact_qualifiers(fact)) if concept else "", fact.negated))
+                          describe_qualifiers(fact_qualifiers(fact)) if concept else "", fact.negated, status))
     return out
 
 
@@ -53,6 +56,8 @@ def reading_json(patient: Patient) -> dict:
             item["qualifiers"] = r.qualifiers
         if r.negated:
             item["negated"] = True
+        elif r.status:
+            item[r.status] = True
         read.append(item)
     return {"read_as": read, "not_understood": not_understood(patient)}
 

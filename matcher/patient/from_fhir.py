@@ -1,9 +1,14 @@
-"""FHIR R4 Bundle → ``models.Patient``.
+"""FHIR R4 Bundle → ``models.Patient``, honouring what FHIR says (docs/fhir.md, "FHIR input").
 
-Reads Patient (birthDate, gender, address), Condition (codes and text; refuted or entered in
-error → absent), Observation (LOINC code, valueQuantity; pregnancy status), MedicationStatement
-and MedicationRequest (with periods; not-taken → absent), and Procedure (with dates; not-done →
-absent). Errors name the entry and field, e.g. ``entry[3].resource.valueQuantity.value: …``.
+Reads Patient (birthDate, gender, address); Condition (every coding, ICD-10-CM first; a code
+without a display read through the ICD-10-CM vocabulary; clinicalStatus resolved, inactive or
+remission → ended; verificationStatus refuted → absent, entered-in-error → skipped, unconfirmed,
+provisional or differential → suspected); Observation (LOINC first; valueQuantity with its UCUM
+code, valueInteger, a numeric valueString, ECOG answer codes; pregnancy status);
+MedicationStatement and MedicationRequest (status, intent, doNotPerform; periods); Procedure
+(with dates; not-done → absent). A code trialmatch cannot read is kept as a fact not
+understood, never dropped. Errors name the entry and field, e.g.
+``entry[3].resource.valueQuantity.value: …``.
 """
 
 from __future__ import annotations
@@ -13,19 +18,22 @@ from typing import Any
 
 from models.patient import ConditionFact, Evidence, LabResult, Location, MedicationFact, Patient, ProcedureFact
 
-from .from_json import MAX_AGE_YEARS, PatientError, _date, _describe, _number
+from ..criteria import find_condition_code
+from .fhir_values import (
+    DIAGNOSIS_SYSTEMS, LOINC, RXNORM, SNOMED, SYSTEM_LABELS, ValueProblem, observation_value, value_field, pick_coding, system_name,
+)
+from .from_json import MAX_AGE_YEARS, PatientError, _date, _describe
 
-LOINC = "http://loinc.org"
 PREGNANCY_STATUS_LOINC = {"82810-3", "11449-6"}
 PREGNANT_CODES = {"77386006", "pregnant"}
 NOT_PREGNANT_CODES = {"60001007", "not pregnant"}
-_SYSTEMS = {
-    "http://snomed.info/sct": "snomed",
-    "http://hl7.org/fhir/sid/icd-10": "icd10",
-    "http://hl7.org/fhir/sid/icd-10-cm": "icd10",
-    LOINC: "loinc",
-    "http://www.nlm.nih.gov/research/umls/rxnorm": "rxnorm",
-}
+ENDED_STATUSES = {"inactive", "remission", "resolved"}  # Condition.clinicalStatus: over, history now
+SUSPECTED_STATUSES = {"unconfirmed", "provisional", "differential"}  # Condition.verificationStatus
+# MedicationRequest: no medication taken (withdrawn before any was given, an error, not yet started)
+NOT_GIVEN_REQUESTS = {"cancelled", "entered-in-error", "draft"}
+NOT_YET_INTENTS = {"proposal", "plan"}  # a suggestion or a plan: not taken yet
+NOT_TAKEN_STATEMENTS = {"entered-in-error", "intended"}  # MedicationStatement: nothing taken (yet)
+PAST_STATUSES = {"completed", "stopped"}
 
 
 def _text(value: Any, field: str) -> str | None:
@@ -53,15 +61,23 @@ def _codings(concept: dict, field: str) -> list[dict]:
     return codings
 
 
-def _concept_name(concept: Any, field: str) -> tuple[str | None, str | None, str | None]:
-    """(name, code, system) of a CodeableConcept: its text, else the first coding's display."""
+def _concept_name(concept: Any, field: str, preferred: tuple[str, ...] = ()) -> tuple[str | None, str | None, str | None]:
+    """(name, code, system) of a CodeableConcept: the coding of the most preferred system (any
+    position in ``coding``), and as name the text, else that coding's display, else any display."""
     if not isinstance(concept, dict):
         return None, None, None
     codings = _codings(concept, field)
-    first = codings[0] if codings else {}
-    name = _text(concept.get("text"), f"{field}.text") or next((c.get("display") for c in codings if c.get("display")), None)
-    system = first.get("system")
-    return name, first.get("code"), _SYSTEMS.get(system, system)
+    chosen = pick_coding(codings, preferred)
+    name = _text(concept.get("text"), f"{field}.text") or chosen.get("display") or \
+        next((c.get("display") for c in codings if c.get("display")), None)
+    return (name.strip() or None) if name else None, chosen.get("code"), system_name(chosen.get("system"))
+
+
+def _code_label(code: str | None, system: str | None) -> str | None:
+    """How a code without a display is named: "SNOMED CT 44054006" (read as not understood)."""
+    if not code:
+        return None
+    return f"{SYSTEM_LABELS.get(system or '', system or 'code')} {code}"
 
 
 def _codes(concept: Any, field: str) -> set[str]:
@@ -145,23 +161,37 @@ def _read_patient(patient: Patient, resource: dict, field: str) -> None:
 
 
 def _read_condition(patient: Patient, resource: dict, field: str) -> None:
-    name, code, system = _concept_name(resource.get("code"), f"{field}.code")
-    if not name:
-        raise PatientError(f"{field}.code", "a Condition needs code.text or a coding with a display")
     verification = _status_code(resource, "verificationStatus")
     if verification == "entered-in-error":
         return
+    name, code, system = _concept_name(resource.get("code"), f"{field}.code", DIAGNOSIS_SYSTEMS)
+    if not name and code and system == "icd10":
+        known = find_condition_code(code, system)  # E11.9 → type 2 diabetes mellitus
+        name = known.name if known else None
+    name = name or _code_label(code, system) or "a condition without a code"
     onset, _ = _period(resource, field, "onsetDateTime", "onsetPeriod")
     patient.conditions.append(ConditionFact(
         name=name, code=code, system=system, negated=verification == "refuted", onset=onset,
+        possible=verification in SUSPECTED_STATUSES,
+        ended=_ended(resource),
         evidence=Evidence(f"Condition/{resource.get('id', '?')}", name),
     ))
+
+
+def _ended(resource: dict) -> bool:
+    """A condition that is over: clinicalStatus resolved, inactive or remission; without a
+    clinicalStatus, an abatement (FHIR's con-4: an abated condition is one of those)."""
+    status = _status_code(resource, "clinicalStatus")
+    if status:
+        return status in ENDED_STATUSES
+    return any(resource.get(key) not in (None, False) for key in
+               ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString", "abatementBoolean"))
 
 
 def _read_observation(patient: Patient, resource: dict, field: str) -> None:
     if resource.get("status") in ("entered-in-error", "cancelled"):
         return
-    name, code, system = _concept_name(resource.get("code"), f"{field}.code")
+    name, code, system = _concept_name(resource.get("code"), f"{field}.code", (LOINC,))
     codes = _codes(resource.get("code"), f"{field}.code")
     when, _ = _period(resource, field, "effectiveDateTime", "effectivePeriod")
     if codes & PREGNANCY_STATUS_LOINC:
@@ -171,52 +201,65 @@ def _read_observation(patient: Patient, resource: dict, field: str) -> None:
         elif value & NOT_PREGNANT_CODES:
             patient.pregnant = False
         return
-    quantity = resource.get("valueQuantity")
-    if quantity is None:
+    try:
+        read = observation_value(resource, code if system == "loinc" else None)
+    except ValueProblem as problem:
+        raise PatientError(f"{field}.{problem.field}", problem.problem) from None
+    if read is None:
         return  # a finding without a number: not a lab value
-    if not isinstance(quantity, dict) or "value" not in quantity:
-        raise PatientError(f"{field}.valueQuantity", "expected an object with a value")
     if not name and not code:
         raise PatientError(f"{field}.code", "an Observation needs a code")
-    value = _number(quantity["value"], f"{field}.valueQuantity.value")
+    value, unit = read
     if value < 0:
-        raise PatientError(f"{field}.valueQuantity.value", f"a measurement cannot be negative, got {_describe(quantity['value'])}")
+        raise PatientError(f"{field}.{value_field(resource)}", "a measurement cannot be negative")
     patient.labs.append(LabResult(
         name=name or code,
         value=value,
-        unit=_text(quantity.get("unit"), f"{field}.valueQuantity.unit") or _text(quantity.get("code"), f"{field}.valueQuantity.code"),
+        unit=unit,
         date=when,
         loinc=code if system == "loinc" else None,
         evidence=Evidence(f"Observation/{resource.get('id', '?')}", name),
     ))
 
 
+def _medication_taken(resource: dict) -> tuple[bool, bool | None]:
+    """(whether the resource says a medication was or is taken, whether it is current)."""
+    status = resource.get("status")
+    if resource["resourceType"] == "MedicationRequest":
+        if status in NOT_GIVEN_REQUESTS or resource.get("doNotPerform") is True or resource.get("intent") in NOT_YET_INTENTS:
+            return False, False
+    elif status in NOT_TAKEN_STATEMENTS:
+        return False, False
+    return True, True if status == "active" else (False if status in PAST_STATUSES else None)
+
+
 def _read_medication(patient: Patient, resource: dict, field: str) -> None:
-    name, _, _ = _concept_name(resource.get("medicationCodeableConcept"), f"{field}.medicationCodeableConcept")
+    taken, current = _medication_taken(resource)
+    if not taken:
+        return  # cancelled, in error, not to be given, only proposed or planned: not a medication of the record
+    name, code, system = _concept_name(resource.get("medicationCodeableConcept"), f"{field}.medicationCodeableConcept", (RXNORM,))
     if not name:
         reference = resource.get("medicationReference")
         name = _text(reference.get("display"), f"{field}.medicationReference.display") if isinstance(reference, dict) else None
+    name = name or _code_label(code, system)
     if not name:
-        raise PatientError(f"{field}.medicationCodeableConcept", "a medication needs a text or a coding display")
-    status = resource.get("status")
-    if status == "entered-in-error":
-        return
+        raise PatientError(f"{field}.medicationCodeableConcept", "a medication needs a text, a coding, or a medicationReference display")
     start, end = _period(resource, field, "effectivePeriod", "effectiveDateTime", "authoredOn")
     patient.medications.append(MedicationFact(
-        name=name, start=start, end=end,
-        current=True if status == "active" else (False if status in ("completed", "stopped") else None),
-        negated=status == "not-taken",
+        name=name, start=start, end=end, current=current,
+        negated=resource.get("status") == "not-taken",
         evidence=Evidence(f"{resource['resourceType']}/{resource.get('id', '?')}", name),
     ))
 
 
 def _read_procedure(patient: Patient, resource: dict, field: str) -> None:
-    name, _, _ = _concept_name(resource.get("code"), f"{field}.code")
-    if not name:
-        raise PatientError(f"{field}.code", "a Procedure needs code.text or a coding with a display")
     status = resource.get("status")
     if status == "entered-in-error":
         return
+    name, code, system = _concept_name(resource.get("code"), f"{field}.code", (SNOMED,))
+    name = name or _code_label(code, system)
+    if not name:
+        raise PatientError(f"{field}.code", "a Procedure needs code.text or a coding")
     when, _ = _period(resource, field, "performedDateTime", "performedPeriod")
     patient.procedures.append(ProcedureFact(
         name=name, date=when, negated=status == "not-done",

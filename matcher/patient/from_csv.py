@@ -1,4 +1,4 @@
-"""A CSV row → the patient JSON of docs/design.md, validated column by column.
+"""A CSV row → the patient JSON of docs/design.md, validated column by column (batch CSV, `match row.csv`).
 
 One patient per row, a header row naming the columns; every column is optional and an empty
 cell means "not given". Lists hold items separated by ``;``. Errors name the column and say what
