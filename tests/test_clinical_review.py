@@ -279,3 +279,9 @@ def test_other_diseases_are_besides_the_one_the_trial_studies():
     assert "other than the rheumatoid arthritis" in by_text["Other autoimmune diseases"].reason
     lupus = load_patient({"id": "l", "age": 54, "sex": "female", "conditions": ["rheumatoid arthritis", "lupus"]})
     assert {v.criterion.text: v for v in evaluate_trial(lupus, trial, criteria)}["Other autoimmune diseases"].verdict == "met"
+
+
+def test_what_the_patient_is_willing_to_do_is_asked_at_screening():
+    v = verdict("Participants must be willing to have pre-treatment and on-treatment tumor biopsies", "inclusion",
+                patient=MCRPC)
+    assert v.verdict == "unknown" and v.to_confirm  # it was "met: prostate cancer (a cancer) in the record"

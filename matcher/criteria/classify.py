@@ -71,9 +71,18 @@ def _states_no_rule(doc: Doc) -> bool:
     return bool(doc.skipped) and not doc.found and covered >= len(doc.text.strip()) * 0.9
 
 
+# "Participants must be willing to have tumor biopsies": what the patient will do is asked at
+# screening, whatever the sentence names after it.
+_WILLING_LEAD = re.compile(r"^\W*(?:(?:patients?|participants?|subjects?)\s+)?(?:must\s+be\s+|should\s+be\s+|is\s+|are\s+|be\s+)?"
+                           r"(?:willing|agrees?|agreeing)\s+to\b", re.I)
+
+
 def classify(doc: Doc) -> None:
     if _states_no_rule(doc):
         doc.category = "informational"
+        return
+    if _WILLING_LEAD.match(doc.text) and not any(f.constraint.type == "reproductive" for f in doc.found):
+        doc.category = "administrative"  # contraception keeps its own rule: not for who cannot conceive
         return
     kinds = {_category_of(f.constraint) for f in doc.found
              if not (f.constraint.type == "measurement" and f.constraint.timing == "prior")}
