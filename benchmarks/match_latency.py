@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
+from contextlib import closing
 import statistics
 import sys
 import time
@@ -67,7 +67,9 @@ def replicate(source: Path, target: Path, size: int) -> None:
     until there are at least ``size`` trials; FTS triggers index the copies as they land."""
     import sqlite3
 
-    shutil.copy(source, target)
+    target.unlink(missing_ok=True)
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copied:
+        original.backup(copied)  # with what is still in the write-ahead log (a file copy would miss it)
     conn = sqlite3.connect(target)
     conn.execute("PRAGMA journal_mode = WAL")
     base = conn.execute("SELECT count(*) FROM trials").fetchone()[0]
