@@ -25,7 +25,9 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import time
 import uuid
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,10 +111,10 @@ def publish(store: Store, model: str) -> Path | None:
             return None
         dim, generation = state
         target = file_path(store.path, model, dim, generation)
-        rows = conn.execute("SELECT count(*) FROM trial_vectors WHERE model = ?", (model,)).fetchone()[0]
-        if not _readable(target, rows=rows, dim=dim):  # missing (a writer killed before it), or damaged
-            rows = conn.execute("SELECT vector FROM trial_vectors WHERE model = ? ORDER BY nct_id", (model,))
-            _write(target, rows, dim)
+        count = conn.execute("SELECT count(*) FROM trial_vectors WHERE model = ?", (model,)).fetchone()[0]
+        if not _readable(target, rows=count, dim=dim):  # missing (a writer killed before it), or damaged
+            blobs = conn.execute("SELECT vector FROM trial_vectors WHERE model = ? ORDER BY nct_id", (model,))
+            _write(target, blobs, count, dim)
     _remove_others(store.path, target)
     return target
 
@@ -125,15 +127,20 @@ def _readable(path: Path, *, rows: int, dim: int) -> bool:
     return True
 
 
-def _write(target: Path, rows, dim: int) -> None:
-    """The vectors, one row per stored row, to ``target`` atomically: a temporary file beside
+def _write(target: Path, blobs, count: int, dim: int) -> None:
+    """The ``count`` stored vectors, in order, to ``target`` atomically: a temporary file beside
     it, flushed to disk, then renamed."""
     temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    vectors = [as_float16(blob, dim) for (blob,) in rows]
     try:
-        matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=DTYPE)
+        matrix = np.empty((count, dim), dtype=DTYPE)
+        written = 0
+        for (blob,) in blobs:
+            matrix[written] = as_float16(blob, dim)
+            written += 1
+        if written != count:
+            raise VectorFileError(f"{written} vectors read, {count} expected")
         with open(temporary, "wb") as out:
-            np.save(out, np.ascontiguousarray(matrix, dtype=DTYPE), allow_pickle=False)
+            np.save(out, matrix, allow_pickle=False)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
@@ -150,8 +157,6 @@ def _remove_others(db_path: Path, keep: Path) -> None:
     """Files of other generations of any model of this database, and temporary files left by a
     writer killed mid-write (older than a minute: one being written now is left alone). A reader
     that mapped a removed file keeps its pages until it lets go."""
-    import time
-
     for path in db_path.parent.glob(f"{db_path.name}.vectors-*"):
         if path == keep:
             continue
@@ -169,7 +174,7 @@ def _is_current(db_path: Path, path: Path) -> bool:
     """Whether ``path`` is the current file of one of the database's models (several models may
     each have one)."""
     try:
-        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=60) as conn:
+        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=60)) as conn:
             current = conn.execute("SELECT model, dim, generation FROM vector_files").fetchall()
     except sqlite3.Error:
         return True  # when in doubt, keep it
