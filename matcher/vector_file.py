@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .store import Store
+from .store.schema import create_vector_tables
 
 DTYPE = np.float16
 BLOCK_ROWS = 2048  # rows converted to float32 at a time: 3 MB of scratch, whatever the registry's size
@@ -53,13 +54,12 @@ def file_path(db_path: Path, model: str, dim: int, generation: str) -> Path:
 
 
 def ensure_tables(store: Store) -> None:
-    store.db["trial_vectors"].create(
-        {"nct_id": str, "model": str, "text_sha1": str, "vector": bytes},
-        pk="nct_id",
-        foreign_keys=[("nct_id", "trials", "nct_id")],
-        if_not_exists=True,
-    )
-    store.db["vector_files"].create({"model": str, "dim": int, "generation": str}, pk="model", if_not_exists=True)
+    """The vector tables, in a database whose schema predates them (a writing ``Store`` creates
+    them with the rest of its schema)."""
+    found = {n for (n,) in store.conn.execute(
+        "SELECT name FROM sqlite_master WHERE name IN ('trial_vectors', 'vector_files')")}
+    if len(found) < 2:
+        create_vector_tables(store.db)
 
 
 def new_generation(conn: sqlite3.Connection, model: str, dim: int) -> str:
