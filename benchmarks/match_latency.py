@@ -1,19 +1,26 @@
-"""Match latency for one patient: 7,461-trial XML sample and a ≥100,000-trial database.
+"""Match latency and ranker memory: 7,461-trial XML sample and a ≥100,000-trial database.
 
-    python benchmarks/match_latency.py [--size 100000] [--rebuild]
+    python benchmarks/match_latency.py [--size 100000] [--rebuild] [--rankers 2]
 
 The large database replicates the real sample's trials (with their parsed criteria, sites and
 vectors) under new NCT ids, for size only. Patients: the 58 SIGIR 2016 notes and the example
 ITP patient. Warm timings (model and database open, one query run first): BM25 alone as the
 floor, and the full `match` (BM25 + embeddings fused, filters, every criterion of the top 100
 candidates evaluated, ranked); then, on the sample, the CPU time of each stage of a match.
+
+Then the vectors, before and after the vector file, in the same run: ``--rankers`` ranker
+processes at once (as ``serve --rankers N``), each matching every patient, hold the trial vectors
+either as a private float32 copy (before: how every ranker held them) or as the float16 vector
+file memory-mapped read-only and shared (after); their match latency (p50/p95 over every match of
+every process) and each process's memory once warm (RSS, PSS: shared pages divided among the
+processes that map them, and private pages; from /proc/PID/smaps_rollup, Linux).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
+from contextlib import closing
 import statistics
 import sys
 import time
@@ -34,17 +41,14 @@ REPLICATED_TABLES = {
 
 
 def build_sample(path: Path) -> None:
-    from matcher.derive import geocode_sites, parse_trials
-    from matcher.embeddings import build_index
     from matcher.ingest import import_paths
+    from matcher.pipeline import refresh_after_writing
     from matcher.store import Store
 
     path.parent.mkdir(parents=True, exist_ok=True)
     store = Store(path)
     import_paths(store, [shared_data("ctgov", "AllPublicXML-sample.zip")], parallel=True)
-    geocode_sites(store)
-    parse_trials(store, workers=2)
-    build_index(store)
+    refresh_after_writing(store)
 
 
 def ready_sample(rebuild: bool = False) -> tuple[Path, bool]:
@@ -63,7 +67,9 @@ def replicate(source: Path, target: Path, size: int) -> None:
     until there are at least ``size`` trials; FTS triggers index the copies as they land."""
     import sqlite3
 
-    shutil.copy(source, target)
+    target.unlink(missing_ok=True)
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copied:
+        original.backup(copied)  # with what is still in the write-ahead log (a file copy would miss it)
     conn = sqlite3.connect(target)
     conn.execute("PRAGMA journal_mode = WAL")
     base = conn.execute("SELECT count(*) FROM trials").fetchone()[0]
@@ -91,6 +97,21 @@ def replicate(source: Path, target: Path, size: int) -> None:
         copy += 1
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
+    write_vector_file(target)
+
+
+def write_vector_file(path: Path) -> None:
+    """The vector file of a database whose vector rows were copied in by SQL."""
+    from matcher import vector_file
+    from matcher.embeddings import MODEL_NAME
+    from matcher.store import Store
+
+    store = Store(path)
+    with store.conn:
+        store.conn.execute("BEGIN IMMEDIATE")
+        vector_file.new_generation(store.conn, MODEL_NAME, vector_file.dimension(store.conn, MODEL_NAME) or 384)
+    vector_file.publish(store, MODEL_NAME)
+    store.close()
 
 
 def patients():
@@ -160,6 +181,53 @@ def stage_costs(db_path: Path, people) -> dict[str, float]:
     return {stage: 1000 * total / len(people) for stage, total in totals.items()}
 
 
+def memory_mb() -> dict[str, float]:
+    """This process's resident, proportional and private memory, in MB (Linux)."""
+    fields = {}
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        fields[name] = int(value.split()[0]) / 1024
+    return {"rss": fields["Rss"], "pss": fields["Pss"], "private": fields["Private_Clean"] + fields["Private_Dirty"]}
+
+
+def ranker_process(db_path: str, shared: bool, people, ready, done, results) -> None:
+    """One ranker: warm, match every patient, then report its timings and (once every ranker is
+    warm and has matched, so the shared pages are shared) its memory."""
+    from matcher.rank import Ranker
+    from matcher.store import Store
+
+    ranker = Ranker(Store(db_path, read_only=True), shared_vectors=shared)
+    ranker.rank(people[0], top=10)
+    ready.wait()
+    times = []
+    for person in people:
+        started = time.perf_counter()
+        ranker.rank(person, top=10)
+        times.append(time.perf_counter() - started)
+    done.wait()
+    results.put({"times": times, "memory": memory_mb(), "mapped": ranker.index.mapped,
+                 "vectors_mb": ranker.index.matrix.nbytes / 2**20})
+    done.wait()  # stay alive until every process has read its memory
+
+
+def rankers_at_once(db_path: Path, shared: bool, people, count: int) -> dict:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ready, done, results = context.Barrier(count), context.Barrier(count), context.Queue()
+    processes = [context.Process(target=ranker_process, args=(str(db_path), shared, people, ready, done, results))
+                 for _ in range(count)]
+    for process in processes:
+        process.start()
+    found = [results.get(timeout=1800) for _ in processes]
+    for process in processes:
+        process.join()
+    times = [1000 * t for one in found for t in one["times"]]
+    memory = {key: statistics.mean(one["memory"][key] for one in found) for key in ("rss", "pss", "private")}
+    return {"times": times, "memory": memory, "mapped": all(one["mapped"] for one in found),
+            "vectors_mb": found[0]["vectors_mb"]}
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
@@ -168,6 +236,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--rankers", type=int, default=2, help="ranker processes at once for the memory comparison")
     args = parser.parse_args()
     sample, changed = ready_sample(args.rebuild)
     large = OUT / f"replicated-{args.size}.db"
@@ -181,6 +250,16 @@ def main() -> None:
         ms = {k: [1000 * v for v in result[k]] for k in ("floor", "full")}
         print(f"{label:<28}{result['trials']:>9,}{statistics.median(ms['floor']):>9.0f}ms{percentile(ms['floor'], 95):>6.0f}ms"
               f"{statistics.median(ms['full']):>9.0f}ms{percentile(ms['full'], 95):>6.0f}ms")
+    print(f"\n{args.rankers} ranker processes at once, each matching every patient (warm, top 10); memory per process, MB")
+    print(f"{'database':<20}{'vectors':<34}{'match p50':>10}{'p95':>8}{'RSS':>8}{'PSS':>8}{'private':>9}")
+    for label, path in (("XML sample", sample), ("replicated sample", large)):
+        for shared, how in ((False, "private float32 copy (before)"), (True, "float16 file, mapped (after)")):
+            result = rankers_at_once(path, shared, people, args.rankers)
+            if shared and not result["mapped"]:
+                print(f"  (the vector file of {path.name} was not found: the rankers read the database's rows)")
+            m = result["memory"]
+            print(f"{label:<20}{how:<34}{statistics.median(result['times']):>8.0f}ms{percentile(result['times'], 95):>6.0f}ms"
+                  f"{m['rss']:>8.0f}{m['pss']:>8.0f}{m['private']:>9.0f}")
     costs = stage_costs(sample, people)
     print("XML sample, mean CPU per patient: " + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in costs.items()))
     from matcher.ranking import RankingModel

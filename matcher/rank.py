@@ -171,10 +171,13 @@ class Ranker:
     ``RankingModel`` or the path of its file), or ``"hand-set"`` for the hand-set score.
     ``pool``: how many candidates retrieval passes to the eligibility engine. ``nearness_km``:
     the distance at which a site counts half as near as one next door. ``use_embeddings``:
-    fuse embedding similarity with BM25 (else BM25 alone)."""
+    fuse embedding similarity with BM25 (else BM25 alone). ``shared_vectors``: map the vector
+    file read-only, shared with other processes (else a private float32 copy, as before the
+    vector file: a baseline for benchmarks)."""
 
     def __init__(self, store: Store, *, model: RankingModel | str | Path | None = None, pool: int = 100,
-                 nearness_km: float = NEARNESS_KM, use_embeddings: bool = True, cache_trials: int = 4096):
+                 nearness_km: float = NEARNESS_KM, use_embeddings: bool = True, cache_trials: int = 4096,
+                 shared_vectors: bool = True):
         self.store = store
         if model is None:
             model = shipped_model()
@@ -184,6 +187,7 @@ class Ranker:
         self.pool = pool
         self.nearness_km = nearness_km
         self.use_embeddings = use_embeddings
+        self.shared_vectors = shared_vectors
         self._index = None
         self._trials: OrderedDict[str, tuple] = OrderedDict()  # nct_id → (Trial, criteria), most recent last
         self._cache_size = cache_trials
@@ -228,7 +232,7 @@ class Ranker:
         if self._index is None:
             from .embeddings import VectorIndex
 
-            self._index = VectorIndex.load(self.store)
+            self._index = VectorIndex.load(self.store, private=not self.shared_vectors)
         return self._index
 
     def candidates(self, text: str, query, among: list[str] | None,
@@ -248,10 +252,7 @@ class Ranker:
         """Per candidate: BM25 by field and embedding similarity, each relative to the best."""
         ids = [c.nct_id for c in candidates]
         fields = {name: relative({n: by_field.get(n, {}).get(name, 0.0) for n in ids}) for name in ("all", *FIELDS)}
-        cosines = {}
-        rows = {n: self.index.position[n] for n in ids if n in self.index.position} if query is not None else {}
-        if rows:
-            cosines = dict(zip(rows, (self.index.matrix[list(rows.values())] @ query).tolist()))
+        cosines = self.index.cosines(ids, query) if query is not None else {}
         top_cosine = max(cosines.values(), default=0.0)
         best = max((c.relevance for c in candidates), default=0.0) or 1.0
         return {c.nct_id: Retrieval({name: fields[name][c.nct_id] for name in fields}, cosines.get(c.nct_id),

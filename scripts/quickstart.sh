@@ -6,12 +6,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 export TRIALMATCH_DB=${TRIALMATCH_DB:-$PWD/trials.db}
 step() { printf '\n== %s\n' "$*"; }
 
-step "Registry: import (or crawl), parse every trial's criteria, place sites"
+step "Registry: import (or crawl), parse every trial's criteria, place sites, embed every trial"
 trialmatch update
 step "The seed listing page (ianalumab in primary ITP), scraped like a hospital trial finder"
 trialmatch scrape data/examples/ianalumab-itp-listing.txt
-step "Embedding index (all-MiniLM-L6-v2, on this machine)"
-trialmatch index
 step "What the database holds"
 trialmatch stats
 step "Recruiting trials that mention immune thrombocytopenia (full-text search)"

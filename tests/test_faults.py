@@ -39,7 +39,8 @@ from fault_helpers import (
     timed,
     write_studies,
 )
-from matcher.embeddings import MODEL_NAME, trial_text
+from matcher.embeddings import MODEL_NAME, VectorIndex, trial_text
+from matcher.store import Store
 from patient_generator import synthetic_patients
 from processes import alive
 from registry_helpers import synthetic_studies
@@ -129,6 +130,11 @@ def test_index_killed_anywhere_then_rerun_indexes_every_trial_once(tmp_path):
         conn.row_factory = sqlite3.Row
         expected = {row["nct_id"]: hashlib.sha1(trial_text(dict(row)).encode()).hexdigest()
                     for row in conn.execute("SELECT * FROM trials")}
+        # the import embedded them: start the index from none, so that it has the work to be killed in
+        conn.execute("DELETE FROM trial_vectors")
+        conn.execute("DELETE FROM vector_files")
+    for path in db.parent.glob(f"{db.name}.vectors-*"):
+        path.unlink()
     for moment in kill_moments("index", 20):  # a clean run here: ~20 s, the model loading for most of it
         kill = kill_after(["--db", db, "index"], moment)
         log_kill("index", kill, db, "trial_vectors")
@@ -137,6 +143,9 @@ def test_index_killed_anywhere_then_rerun_indexes_every_trial_once(tmp_path):
         with sqlite3.connect(db) as conn:
             assert dict(conn.execute("SELECT nct_id, text_sha1 FROM trial_vectors WHERE model = ?", (MODEL_NAME,))) == expected
         assert counts(db, ("trial_vectors",))["integrity_check"] == "ok"
+        index = VectorIndex.load(Store(db, read_only=True))  # the vector file of that generation, and no other
+        assert index.mapped and index.nct_ids == sorted(expected)
+        assert len(list(db.parent.glob(f"{db.name}.vectors-*"))) == 1
 
 
 def batch_rows(path) -> list[dict]:

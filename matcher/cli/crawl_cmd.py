@@ -19,7 +19,7 @@ from models.trial import NCT_ID, STATUSES
 
 from ..crawl import Crawl, CrawlReport, fetch_studies
 from .common import UsageError, check_range, database_path, open_store, progress, registry_values, terminal_safe
-from .import_cmd import derive_after_writing
+from .refresh import refresh
 
 
 
@@ -146,12 +146,12 @@ def crawl_with_progress(store, client, query: StudyQuery, bar, db_path, *, comma
     except RegistryError as error:
         _print_notes(crawl_run.report, notes_shown)
         print(f"trialmatch {command}: {error}; {_kept(crawl_run.report)}; run the same command to resume", file=sys.stderr)
-        derive_after_writing(store)
+        refresh(store)
         return 1
     _print_notes(report, notes_shown)
     stopped = f"; stopped at --max {options.get('max_studies')}, run again to continue" if report.status == "stopped" else ""
     print(f"crawl of {report.description} into {db_path}: {report.line()}{stopped}")
-    derive_after_writing(store)
+    refresh(store)
     return 0
 
 
@@ -174,5 +174,5 @@ def _fetch(store, client, nct_ids: list[str], bar, db_path) -> int:
     for rejection in report.rejections:
         print(terminal_safe(f"rejected {rejection.location}: {rejection.reason}"), file=sys.stderr)
     print(f"crawl of {report.description} into {db_path}: {report.line()}")
-    derive_after_writing(store)
+    refresh(store)
     return 1 if report.rejections and not report.studies else 0

@@ -6,10 +6,10 @@ import sys
 
 from crawlers.bulk import SourceError, estimate_records
 
-from ..derive import geocode_sites, parse_trials, parser_version
 from ..ingest import import_paths
 from ..store import Store
 from .common import UsageError, open_store, progress, terminal_safe
+from .refresh import refresh
 
 MAX_LISTED_REJECTIONS = 20
 PARALLEL_FROM_RECORDS = 1000  # below this, starting a reader process costs more than it saves
@@ -50,19 +50,6 @@ def import_into(store: Store, paths: list[str]):
             file=sys.stderr,
         )
     print(f"import into {store.path}: {summary.line()}")
-    derive_after_writing(store)
+    refresh(store)
     return summary
 
-
-def derive_after_writing(store: Store) -> None:
-    """Bring derived data up to date after trials were written: parsed criteria of new or
-    changed trials, and coordinates of sites the registry did not place."""
-    pending = len(store.trials_needing_parse(parser_version()))
-    if pending:
-        with progress(pending, "trials", "parsing criteria") as bar:
-            parsed = parse_trials(store, workers=2, on_progress=bar.update)
-        print(f"criteria parsed for {parsed} trials")
-    placed = geocode_sites(store)
-    if any(placed.values()):
-        print(f"site coordinates: {placed['zip']} placed by ZIP code, {placed['city']} by city, "
-              f"{placed['none']} not found offline")

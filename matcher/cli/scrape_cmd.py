@@ -11,7 +11,7 @@ from crawlers.listings import ListingError, parse_listing
 
 from ..store import Store, WriteOutcome
 from .common import UsageError, check_range, database_path, open_store, progress, terminal_safe
-from .import_cmd import derive_after_writing
+from .refresh import refresh
 
 PAGE_SUFFIXES = (".html", ".htm", ".txt", ".xhtml")
 
@@ -107,5 +107,5 @@ def run(args) -> int:
     older = f", {c['older']} older than stored (kept stored)" if c["older"] else ""
     print(f"scrape into {database_path(args)}: {scrape.pages} pages read{index}; {c['added']} added, {c['updated']} updated, "
           f"{c['unchanged']} unchanged{older}, {scrape.rejected} skipped")
-    derive_after_writing(store)
+    refresh(store)
     return 1 if scrape.rejected and not any(c.values()) else 0

@@ -194,6 +194,7 @@ class Store:
             content_hash=digest,
             first_imported_at=first_imported_at or now,
             updated_at=now,
+            criteria_parser=None,  # a changed record's criteria were deleted with it: parse them again
         )
         self._upsert("trials", row, "nct_id")
         for table, table_rows in (

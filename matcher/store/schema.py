@@ -128,6 +128,19 @@ CRAWL_COLUMNS = {
 CRAWL_COUNT_DEFAULTS = {name: 0 for name in ("pages", "studies", "added", "updated", "unchanged", "older", "rejected", "retries")}
 
 
+def create_vector_tables(db: sqlite_utils.Database) -> None:
+    """The trials' embeddings (``matcher.embeddings``) and the generation of each model's vector
+    file (``matcher.vector_file``): with the rest of the schema, so that writers starting at once
+    never race to create them."""
+    db["trial_vectors"].create(
+        {"nct_id": str, "model": str, "text_sha1": str, "vector": bytes},
+        pk="nct_id",
+        foreign_keys=[("nct_id", "trials", "nct_id")],
+        if_not_exists=True,
+    )
+    db["vector_files"].create({"model": str, "dim": int, "generation": str}, pk="model", if_not_exists=True)
+
+
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create every table and index that is missing; existing ones are left alone."""
     db.execute("PRAGMA foreign_keys = ON")
@@ -145,6 +158,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["contacts"].create(
         {"id": int, "nct_id": str, "name": str, "role": str, "phone": str, "email": str}, pk="id", **child
     )
+    create_vector_tables(db)
     db["raw_records"].create(
         {
             "nct_id": str,
