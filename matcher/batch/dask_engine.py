@@ -42,7 +42,9 @@ DEFAULT_PARTITION_SIZE = 100
 TASKS_PER_THREAD = 2  # partitions in flight per worker thread: one running, one waiting
 CONNECT_TIMEOUT_S = 30
 MOST_SENDS = 3  # copies sent to one worker before it is left out
-CLIENT_LOG = logging.getLogger("distributed.client")
+# The client side of Dask logs a lost scheduler with tracebacks (the client retrying, the batched
+# stream failing to send); the command says it in one line.
+CLIENT_LOGS = tuple(logging.getLogger(name) for name in ("distributed.client", "distributed.batched", "distributed.core"))
 
 
 class DaskEngineError(RuntimeError):
@@ -188,9 +190,9 @@ class DaskEngine:
         from distributed import Client, LocalCluster
 
         state = self.state or read_registry_state(self.settings.registry)
-        # The client logs its attempts to reach a lost scheduler with tracebacks; the command says it in one line.
-        self._client_log_level = CLIENT_LOG.level
-        CLIENT_LOG.setLevel(logging.CRITICAL)
+        self._client_log_levels = [log.level for log in CLIENT_LOGS]
+        for log in CLIENT_LOGS:
+            log.setLevel(logging.CRITICAL)
         try:
             if self.scheduler is None:  # this machine: the workers read the registry where it is
                 self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
@@ -229,7 +231,8 @@ class DaskEngine:
         finally:
             if self.cluster is not None:
                 self.cluster.close()
-            CLIENT_LOG.setLevel(self._client_log_level)
+            for log, level in zip(CLIENT_LOGS, self._client_log_levels):
+                log.setLevel(level)
 
     def ship(self, addresses: list[str]) -> None:
         """Send the registry copy to those of ``addresses`` that do not hold it: first to one
