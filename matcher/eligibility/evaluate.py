@@ -269,27 +269,31 @@ def _about_other_diseases(criterion: Criterion) -> bool:
     return False
 
 
+def _besides_studied(patient: Patient, trial: Trial) -> tuple[Patient, str] | None:
+    """The patient without the diagnoses that are the disease the trial studies, and that
+    disease's name; None when no diagnosis is."""
+    studied = [info for info, _ in studied_conditions(trial)]
+    kept = [f for f in patient.conditions
+            if not any(relation(s, c) == "covers" for s in studied for c in condition_reading(f).concepts)]
+    if len(kept) == len(patient.conditions):
+        return None
+    return replace(patient, conditions=kept), " or ".join(s.name for s in studied)
+
+
 def evaluate_trial(patient: Patient, trial: Trial, criteria: list[Criterion]) -> list[Verdict]:
     """Verdicts on a whole trial: its registry fields, then its parsed criteria. A trial whose
     record has no eligibility criteria gets an ``unknown`` saying so, never a vacuous eligible."""
     verdicts = evaluate(patient, registry_field_criteria(trial))
-    studied = [info for info, _ in studied_conditions(trial)]
-    without_studied = None
+    about_others = {id(c) for c in criteria if _about_other_diseases(c)}
+    besides = _besides_studied(patient, trial) if about_others else None
     for criterion in criteria:
-        if studied and _about_other_diseases(criterion):
-            if without_studied is None:
-                without_studied = replace(patient, conditions=[
-                    f for f in patient.conditions
-                    if not any(relation(s, c) == "covers" for s in studied for c in condition_reading(f).concepts)])
-            verdict = evaluate_criterion(patient, criterion)
-            if len(without_studied.conditions) < len(patient.conditions):
-                other = evaluate_criterion(without_studied, criterion)
-                if other.verdict != verdict.verdict:  # the patient's own disease was what met it
-                    other.reason = f"{other.reason} (other than the {' or '.join(s.name for s in studied)} the trial studies)"
-                    verdict = other
-            verdicts.append(verdict)
-            continue
-        verdicts.append(evaluate_criterion(patient, criterion))
+        verdict = evaluate_criterion(patient, criterion)
+        if besides and id(criterion) in about_others:
+            other = evaluate_criterion(besides[0], criterion)
+            if other.verdict != verdict.verdict:  # the patient's own disease was what met it
+                other.reason = f"{other.reason} (other than the {besides[1]} the trial studies)"
+                verdict = other
+        verdicts.append(verdict)
     if not criteria:
         missing = Criterion("inclusion", "Eligibility criteria (registry)", -1, -1, "other")
         verdicts.append(Verdict(missing, "unknown", "the record has no eligibility criteria: check with the study team",
