@@ -2,7 +2,7 @@
 each: shared by benchmarks/train_ranker.py, ranking_trec2021.py and ranking_sigir.py.
 
 Each collection's judged trial records become a registry under benchmarks/out/ (import, parse
-the criteria, embed), built once and re-parsed when the parser changes. Every patient note is
+the criteria, embed), built once and refreshed when the parser or the embedding model changes. Every patient note is
 then read and that patient's judged trials assessed by the real engine (`Ranker.assess`): the
 features of every pair, and beside them the baselines (BM25, BM25 + embeddings, the hand-set
 score). The pairs are cached in benchmarks/out/<collection>-pairs.json, under a key of
@@ -13,6 +13,8 @@ recomputes them; a new model does not, the pairs do not depend on it.
 from __future__ import annotations
 
 import gzip
+import sqlite3
+from contextlib import closing
 import hashlib
 import json
 import sys
@@ -21,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import REPO, reparse_if_stale, shared_data
+from benchmarks.common import REPO, shared_data
 
 OUT = REPO / "benchmarks" / "out"
 COLLECTIONS = ("trec2021", "sigir2016")
@@ -38,9 +40,8 @@ class Pair:
 
 
 def build_database(collection: str, path: Path) -> None:
-    from matcher.derive import parse_trials
-    from matcher.embeddings import build_index
     from matcher.ingest import import_paths
+    from matcher.pipeline import refresh_after_writing
     from matcher.store import Store
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,21 +50,46 @@ def build_database(collection: str, path: Path) -> None:
     store = Store(path)
     started = time.perf_counter()
     summary = import_paths(store, [shared_data("benchmarks", collection, "corpus.jsonl.gz")])
-    parse_trials(store, workers=2)
-    build_index(store)
+    refresh_after_writing(store)
     store.close()
     print(f"built {path.name}: {summary.line()} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
-def database(collection: str, rebuild: bool = False) -> Path:
-    """benchmarks/out/<collection>.db, built when missing (or asked), parsed by this checkout."""
+def database(collection: str, rebuild: bool = False, model: str | None = None) -> Path:
+    """benchmarks/out/<collection>.db, built when missing (or asked), parsed by this checkout and
+    embedded by the default model; with another ``model``, a copy of it embedded by that one
+    (<collection>-<model>.db)."""
+    from matcher.embeddings import MODEL_NAME
+
     path = OUT / f"{collection}.db"
     if rebuild or not path.exists():
         print(f"building {path} (import, parse, embed: a few minutes) …", file=sys.stderr, flush=True)
         build_database(collection, path)
-    else:
-        reparse_if_stale(path)
-    return path
+    refresh(path, MODEL_NAME)
+    if model in (None, MODEL_NAME):
+        return path
+    other = OUT / f"{collection}-{model}.db"
+    if rebuild or not other.exists() or other.stat().st_mtime < path.stat().st_mtime:
+        with closing(sqlite3.connect(path)) as original, closing(sqlite3.connect(other)) as copied:
+            original.backup(copied)
+    refresh(other, model)
+    return other
+
+
+def refresh(path: Path, model: str) -> None:
+    """Criteria parsed by this checkout's parser, trials embedded by ``model``."""
+    from matcher.embeddings import build_index
+    from matcher.pipeline import refresh_after_writing
+    from matcher.store import Store
+
+    store = Store(path)
+    try:
+        done = refresh_after_writing(store, embed=False)
+        embedded = build_index(store, model=model)["embedded"]
+    finally:
+        store.close()
+    for line in done.lines() + ([f"{embedded} trials embedded by {model}"] if embedded else []):
+        print(f"{path.name}: {line}", file=sys.stderr)
 
 
 def queries(collection: str) -> dict[str, str]:
@@ -86,7 +112,7 @@ def judgements(collection: str) -> dict[str, dict[str, int]]:
 def code_key() -> str:
     """A hash of everything that computes a pair: the engine's code and lexicons."""
     digest = hashlib.sha256()
-    for folder in ("matcher", "models", "data/lexicons"):
+    for folder in ("matcher", "models", "data/lexicons", "data/embeddings"):
         for path in sorted((REPO / folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(str(path.relative_to(REPO)).encode())
@@ -102,7 +128,7 @@ def assess_collection(collection: str, db_path: Path) -> list[Pair]:
     from matcher.store import Store
 
     key = fingerprint(code_key())  # the database derives from the corpus by the same code
-    cache = OUT / f"{collection}-pairs.json"
+    cache = OUT / f"{db_path.stem}-pairs.json"
     if cache.exists():
         cached = json.loads(cache.read_text())
         if cached["key"] == key and cached["features"] == list(FEATURES):
@@ -125,6 +151,7 @@ def assess_collection(collection: str, db_path: Path) -> list[Pair]:
     return pairs
 
 
-def collection_pairs(collection: str, rebuild: bool = False) -> list[Pair]:
-    """Every judged pair of the collection whose trial has a record, assessed (cached)."""
-    return assess_collection(collection, database(collection, rebuild))
+def collection_pairs(collection: str, rebuild: bool = False, model: str | None = None) -> list[Pair]:
+    """Every judged pair of the collection whose trial has a record, assessed (cached), with the
+    trials embedded by ``model`` (default: the default model)."""
+    return assess_collection(collection, database(collection, rebuild, model))

@@ -28,6 +28,8 @@ from benchmarks.ranking_data import collection_pairs, database, queries  # noqa:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rebuild", action="store_true", help="rebuild the benchmark database")
+    parser.add_argument("--embedding-model", choices=["minilm", "static"], default="minilm",
+                        help="the model the trials and patients are embedded with (static: what it costs, docs/scale.md)")
     args = parser.parse_args()
     from matcher.patient import load_patient
     from matcher.rank import Ranker
@@ -38,7 +40,9 @@ def main() -> None:
         model = shipped_model()
     except ModelError as error:
         sys.exit(str(error))
-    pairs = collection_pairs("sigir2016", args.rebuild)
+    from matcher.embeddings import MODELS
+
+    pairs = collection_pairs("sigir2016", args.rebuild, MODELS[args.embedding_model])
     topics = learn.topics_with_eligible(pairs)
     folds = learn.folds_of(topics)
     x = learn.matrix(pairs)

@@ -45,9 +45,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rebuild", action="store_true", help="rebuild the collection's database")
     parser.add_argument("--tuning-only", action="store_true", help="only the patients used for tuning")
+    parser.add_argument("--embedding-model", choices=["minilm", "static"], default="minilm",
+                        help="the model the trials and patients are embedded with (static: what it costs, docs/scale.md)")
     args = parser.parse_args()
 
-    pairs = collection_pairs("trec2021", args.rebuild)
+    from matcher.embeddings import MODELS
+
+    pairs = collection_pairs("trec2021", args.rebuild, MODELS[args.embedding_model])
     topics = learn.topics_with_eligible(pairs)
     heldout = learn.heldout_topics(topics)
     tuning = [t for t in topics if t not in heldout]

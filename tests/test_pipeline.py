@@ -33,7 +33,7 @@ class Encoder:
     def __init__(self):
         self.texts: list[str] = []
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
+    def __call__(self, texts: list[str], model: str = "all-MiniLM-L6-v2") -> np.ndarray:
         self.texts.extend(texts)
         rows = [np.random.default_rng(int(hashlib.sha1(t.encode()).hexdigest()[:8], 16)).normal(size=384) for t in texts]
         matrix = np.array(rows, dtype=np.float32).reshape(len(texts), 384)

@@ -76,3 +76,42 @@ def test_real_model_puts_the_itp_trial_near_an_itp_patient(store):
     query = embed(["45-year-old woman with chronic immune thrombocytopenic purpura, platelets 22"])[0]
     ranked = [n for n, _ in index.search(query, limit=4)]
     assert ranked[0] in ("NCT09000001", "NCT09000002") and ranked[-1] in ("NCT09000003", "NCT09000004")
+
+
+def test_a_registry_indexed_with_the_static_model_is_matched_with_it_without_the_transformer(store):
+    """`trialmatch index --model static`: the registry's vectors come from the static model, the
+    patient is embedded with it too, and a ranker never loads the transformer (sentence-transformers,
+    transformers and MiniLM's weights: ~290 MB a process; torch stays, for the float16 products)."""
+    import subprocess
+    import sys
+
+    from matcher.embeddings import STATIC_MODEL, registry_model
+
+    done = build_index(store, model=STATIC_MODEL)
+    assert done["indexed"] == 4 and registry_model(store) == STATIC_MODEL
+    script = (
+        "import sys\n"
+        "from matcher.patient import load_patient\n"
+        "from matcher.rank import Ranker\n"
+        "from matcher.store import Store\n"
+        "ranker = Ranker(Store(sys.argv[1], read_only=True))\n"
+        "found = ranker.rank(load_patient('45-year-old woman with chronic immune thrombocytopenic purpura, platelets 22'), top=4)\n"
+        "print(ranker.index.model, len(ranker.index), found[0].nct_id)\n"
+        "print(sorted(m for m in ('transformers', 'sentence_transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(store.path)], capture_output=True, text=True, check=True).stdout
+    model, count, first, loaded = out.replace("\n", " ").split(" ", 3)
+    assert (model, count, loaded.strip()) == (STATIC_MODEL, "4", "[]")
+    assert first in ("NCT09000001", "NCT09000002")  # the two ITP trials of the fixtures
+
+
+def test_changing_the_registry_model_embeds_every_trial_again_and_frees_the_old_vectors(store):
+    from matcher.embeddings import MODEL_NAME, STATIC_MODEL, pending_trials, registry_model
+
+    build_index(store, model=STATIC_MODEL)
+    assert pending_trials(store)[0] == [] and len(pending_trials(store, MODEL_NAME)[0]) == 4
+    calls = []
+    build_index(store, model=MODEL_NAME, encode=lambda texts: calls.append(texts) or np.eye(len(texts), 384, dtype=np.float32))
+    assert len(calls[0]) == 4 and registry_model(store) == MODEL_NAME
+    assert {m for (m,) in store.conn.execute("SELECT DISTINCT model FROM trial_vectors")} == {MODEL_NAME}
+    assert len(list(store.path.parent.glob(f"{store.path.name}.vectors-*"))) == 1
