@@ -62,7 +62,7 @@ def measure(collection: str, models: dict) -> dict[str, dict[str, float]]:
 
     from matcher.embeddings import trial_text
     from matcher.patient import load_patient
-    from matcher.rank import patient_text
+    from matcher.rank import embedding_text
     from matcher.retrieve import bm25_search, fuse
     from matcher.store import Store
 
@@ -88,7 +88,7 @@ def measure(collection: str, models: dict) -> dict[str, dict[str, float]]:
         position = {n: i for i, n in enumerate(ids)}
         run, alone, fused = [], [], []
         for topic, grades in judged.items():
-            query = model.encode([patient_text(patients[topic])])[0]
+            query = model.encode([embedding_text(patients[topic])])[0]
             scores = matrix @ query
             run += [ir_measures.ScoredDoc(topic, n, float(scores[position[n]])) for n in grades if n in position]
             ranked = [ids[i] for i in np.argsort(-scores, kind="stable")[:100]]

@@ -60,6 +60,15 @@ def patient_text(patient: Patient) -> str:
     return ". ".join(part for part in (", ".join(facts), patient.note or "") if part)
 
 
+def embedding_text(patient: Patient) -> str:
+    """What the patient is embedded as: ``patient_text`` with the diagnoses read from the note
+    put first. A long note's vector is mostly its story; leading with the diagnoses brings it
+    nearer the trials about them (SIGIR 2016, cosine alone, MiniLM: NDCG@10 of the judged
+    trials 0.308 → 0.330, recall@100 fused with BM25 0.447 → 0.463; benchmarks/embedding_quality.py)."""
+    from_note = [c.name for c in patient.conditions if not c.negated and c.evidence and c.evidence.from_note]
+    return ". ".join(part for part in (", ".join(dict.fromkeys(from_note)), patient_text(patient)) if part)
+
+
 def allowed_trials(store: Store, filters: Filters, point: tuple[float, float] | None) -> set[str] | None:
     """Ids of the trials that pass the filters; None when nothing is filtered."""
     clauses, params = [], []
@@ -274,7 +283,7 @@ class Ranker:
         text = patient_text(patient)
         query = None
         if self.use_embeddings and text and len(self.index):
-            query = self.index.embed_query(text)  # by the model the registry's trials were embedded with
+            query = self.index.embed_query(embedding_text(patient))  # by the model the registry's trials were embedded with
         candidates, by_field = self.candidates(text, query, among, shortlist)
         retrieval = self.retrieval(query, candidates, by_field)
         words = text_stems(text)
