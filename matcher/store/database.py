@@ -237,6 +237,12 @@ class Store:
             (parser_version,),
         ).fetchall()
 
+    def count_needing_parse(self, parser_version: str) -> int:
+        """How many trials ``trials_needing_parse`` would give (without reading their text)."""
+        return self.conn.execute(
+            "SELECT count(*) FROM trials WHERE criteria_parser IS NOT ?", (parser_version,)
+        ).fetchone()[0]
+
     def eligibility_texts(self, nct_ids: Iterable[str]) -> list[tuple[str, str]]:
         found = []
         for nct_id in nct_ids:
