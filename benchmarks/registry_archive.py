@@ -52,20 +52,23 @@ def random_date(rng: random.Random, first_year: int, last_year: int, *, day: boo
     return (f"{month} {rng.randint(1, 28)}, {year}" if day else f"{month} {year}").encode()
 
 
-def rewrite(record: bytes, nct_id: str, rng: random.Random, *, status: str | None = None,
-            last_update: bytes | None = None, criteria_note: str | None = None) -> bytes:
-    """One record under another id, with a status drawn from ``STATUSES`` (or the one given) and a
-    random last-update and start date (or the last-update date given); ``criteria_note`` is added
-    at the end of its eligibility text (a changed criterion)."""
+def rewrite(record: bytes, nct_id: str, rng: random.Random, *, status: str | None = None, keep_status: bool = False,
+            last_update: bytes | None = None, vary_start: bool = True, criteria_note: str | None = None) -> bytes:
+    """One record under another id (or the same), with a status drawn from ``STATUSES`` (or the
+    one given, or its own with ``keep_status``), a random last-update date (or the one given) and
+    start date (unless ``vary_start`` is False); ``criteria_note`` is added at the end of its
+    eligibility text (a changed criterion)."""
     found = _NCT_ID.search(record)
     if found:
         record = record.replace(found.group(1), nct_id.encode())
-    names, weights = zip(*STATUSES)
-    chosen = status or rng.choices(names, weights)[0]
-    record = _STATUS.sub(b"<overall_status>" + chosen.encode() + b"</overall_status>", record, count=1)
+    if not keep_status:
+        names, weights = zip(*STATUSES)
+        chosen = status or rng.choices(names, weights)[0]
+        record = _STATUS.sub(b"<overall_status>" + chosen.encode() + b"</overall_status>", record, count=1)
     posted = last_update or random_date(rng, 2008, 2024)
     record = _LAST_UPDATE.sub(lambda m: m.group(1) + posted + m.group(2), record, count=1)
-    record = _START.sub(lambda m: m.group(1) + random_date(rng, 2000, 2024, day=False) + m.group(2), record, count=1)
+    if vary_start:
+        record = _START.sub(lambda m: m.group(1) + random_date(rng, 2000, 2024, day=False) + m.group(2), record, count=1)
     if criteria_note:
         note = ("\n\n        - " + criteria_note + "\n      ").encode()
         record = _CRITERIA_END.sub(lambda m: m.group(1) + m.group(2).rstrip() + note + m.group(3), record, count=1)

@@ -22,6 +22,8 @@ from .criteria_rows import constraint_row, criterion_from_rows, criterion_row
 from .schema import create_schema
 
 CHILD_TABLES = ("sites", "conditions", "interventions", "contacts")
+# "criteria_parser IS NOT ?" in a form the index on criteria_parser answers (two ranges and NULL)
+_NOT_PARSED_BY = "(criteria_parser IS NULL OR criteria_parser < ? OR criteria_parser > ?)"
 WRITE_LOCK_WAIT_SECONDS = 600.0
 
 
@@ -149,14 +151,20 @@ class Store:
                     if not newer:
                         outcome.older.append(trial.nct_id)
                         continue
-                    self._delete_children(trial.nct_id)
-                    self._insert_trial(trial, raw, digest, first_imported_at=previous["first_imported_at"])
+                    # criteria parsed from the same text stay (a new date or status needs no parse)
+                    same_text = (trial.eligibility_text or "") == previous["eligibility_text"]
+                    parsed_by = previous["criteria_parser"] if same_text else None
+                    self._delete_children(trial.nct_id, keep_criteria=same_text)
+                    self._insert_trial(trial, raw, digest, first_imported_at=previous["first_imported_at"],
+                                       criteria_parser=parsed_by)
                     outcome.updated.append(trial.nct_id)
                 stored[trial.nct_id] = {
                     "last_update_posted": trial.last_update_posted,
                     "content_hash": digest,
                     "raw_size": len(raw.content),
                     "first_imported_at": (previous or {}).get("first_imported_at") or utc_now(),
+                    "eligibility_text": trial.eligibility_text or "",
+                    "criteria_parser": None,  # a record of the same batch written again: parse it (it may differ)
                 }
             if also is not None:
                 also(self.conn, outcome)
@@ -168,8 +176,9 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for nct_id, last_update, digest, first, raw_size in self.conn.execute(
-                "SELECT t.nct_id, t.last_update_posted, t.content_hash, t.first_imported_at, r.size "
+            for nct_id, last_update, digest, first, raw_size, text, parsed_by in self.conn.execute(
+                "SELECT t.nct_id, t.last_update_posted, t.content_hash, t.first_imported_at, r.size, "
+                "coalesce(t.eligibility_text, ''), t.criteria_parser "
                 f"FROM trials t LEFT JOIN raw_records r USING (nct_id) WHERE t.nct_id IN ({marks})",
                 chunk,
             ):
@@ -178,15 +187,19 @@ class Store:
                     "content_hash": digest,
                     "first_imported_at": first,
                     "raw_size": raw_size or 0,
+                    "eligibility_text": text,
+                    "criteria_parser": parsed_by,
                 }
         return found
 
-    def _delete_children(self, nct_id: str) -> None:
-        self._delete_criteria(nct_id)
+    def _delete_children(self, nct_id: str, *, keep_criteria: bool = False) -> None:
+        if not keep_criteria:
+            self._delete_criteria(nct_id)
         for table in (*CHILD_TABLES, "raw_records"):
             self.conn.execute(f"DELETE FROM [{table}] WHERE nct_id = ?", (nct_id,))
 
-    def _insert_trial(self, trial: Trial, raw: RawRecord, digest: str, first_imported_at: str | None) -> None:
+    def _insert_trial(self, trial: Trial, raw: RawRecord, digest: str, first_imported_at: str | None,
+                      criteria_parser: str | None = None) -> None:
         now = utc_now()
         row = rows.trial_row(trial)
         row.update(
@@ -194,7 +207,7 @@ class Store:
             content_hash=digest,
             first_imported_at=first_imported_at or now,
             updated_at=now,
-            criteria_parser=None,  # a changed record's criteria were deleted with it: parse them again
+            criteria_parser=criteria_parser,  # None: its criteria were deleted with the old text, parse them again
         )
         self._upsert("trials", row, "nct_id")
         for table, table_rows in (
@@ -232,15 +245,15 @@ class Store:
 
     def trials_needing_parse(self, parser_version: str) -> list[tuple[str, str]]:
         """(nct_id, eligibility text) of trials never parsed, or parsed by another version."""
-        return self.conn.execute(
-            "SELECT nct_id, coalesce(eligibility_text, '') FROM trials WHERE criteria_parser IS NOT ? ORDER BY nct_id",
-            (parser_version,),
-        ).fetchall()
+        return sorted(self.conn.execute(  # sorted here: ORDER BY would make SQLite read every trial in id order
+            f"SELECT nct_id, coalesce(eligibility_text, '') FROM trials WHERE {_NOT_PARSED_BY}",
+            (parser_version, parser_version),
+        ).fetchall())
 
     def count_needing_parse(self, parser_version: str) -> int:
         """How many trials ``trials_needing_parse`` would give (without reading their text)."""
         return self.conn.execute(
-            "SELECT count(*) FROM trials WHERE criteria_parser IS NOT ?", (parser_version,)
+            f"SELECT count(*) FROM trials WHERE {_NOT_PARSED_BY}", (parser_version, parser_version)
         ).fetchone()[0]
 
     def eligibility_texts(self, nct_ids: Iterable[str]) -> list[tuple[str, str]]:
