@@ -60,8 +60,9 @@ def tree_rss_mb(process) -> float:
     return total / 2**20
 
 
-def run_build(command: list[str], env: dict) -> tuple[dict[str, float], dict[str, float], list[str], float]:
-    """Run the command; (seconds per step as printed, peak MB per step, its output lines, wall seconds)."""
+def run_build(command: list[str], env: dict, *, echo: bool = False) -> tuple[dict[str, float], dict[str, float], list[str], float]:
+    """Run the command; (seconds per step as printed, peak MB per step, its output lines, wall
+    seconds). ``echo`` prints its lines as they come (a long run shows how far it got)."""
     import psutil
 
     started = time.perf_counter()
@@ -73,6 +74,8 @@ def run_build(command: list[str], env: dict) -> tuple[dict[str, float], dict[str
     def read() -> None:
         for line in child.stdout:
             lines.append(line.rstrip("\n"))
+            if echo:
+                print(f"  [{time.perf_counter() - started:7.0f} s] {lines[-1]}", flush=True)
             if line.startswith("time: "):
                 step, value = line[6:].rsplit(" ", 2)[0], float(line.split()[-2])
                 seconds[step] = value
@@ -100,7 +103,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the archive and the database")
     parser.add_argument("--no-embed", action="store_true", help="leave the embedding step out (import --no-index)")
     parser.add_argument("--phase", choices=("lxml",))
-    parser.add_argument("--archive")
+    parser.add_argument("--archive", help="an archive written by an earlier run (--keep) of the same --size: not written again")
     args = parser.parse_args()
     if args.phase:
         print(json.dumps(phase_lxml(args.archive)))
@@ -108,19 +111,24 @@ def main() -> None:
     sample = shared_data("ctgov", "AllPublicXML-sample.zip")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="trialmatch-build-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    archive, database = workdir / f"registry-{args.size}.zip", workdir / f"registry-{args.size}.db"
+    archive, database = Path(args.archive or workdir / f"registry-{args.size}.zip"), workdir / f"registry-{args.size}.db"
     try:
         started = time.perf_counter()
-        written = write_archive(archive, replicated(sample_records(sample), args.size))
-        print(f"archive: {written:,} records ({archive.stat().st_size / 2**30:.2f} GiB) written in "
-              f"{time.perf_counter() - started:.0f} s to {archive}", flush=True)
+        if args.archive:
+            with zipfile.ZipFile(archive) as z:
+                written = len(z.infolist())
+        else:
+            written = write_archive(archive, replicated(sample_records(sample), args.size))
+        print(f"archive: {written:,} records ({archive.stat().st_size / 2**30:.2f} GiB) "
+              f"{'reused' if args.archive else 'written'} in {time.perf_counter() - started:.0f} s: {archive}", flush=True)
         floor = run_phase(Path(__file__), "lxml", "--archive", str(archive))
+        print(f"lxml floor: {floor['seconds']:.1f} s", flush=True)
         for stale in workdir.glob(f"{database.name}*"):
             stale.unlink()
         command = [sys.executable, "-m", "matcher", "--db", str(database), "import", "--timings",
                    *(["--no-index"] if args.no_embed else []), str(archive)]
         env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-        seconds, peaks, lines, wall = run_build(command, env)
+        seconds, peaks, lines, wall = run_build(command, env, echo=True)
         report(args, written, floor, seconds, peaks, lines, wall, database)
     finally:
         if not args.keep:

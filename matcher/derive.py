@@ -74,6 +74,58 @@ def parse_trials(
     return len(pending)
 
 
+class ParseAlongside:
+    """Parse the criteria of trials while an import is still writing others, so that parsing
+    keeps the cores busy that reading and writing leave idle: ``add`` the ids of trials just
+    written; their text is parsed in ``workers`` processes, ``chunk`` trials at a time, and
+    stored as each chunk comes back (at most ``ahead`` chunks in flight: memory stays bounded).
+    A trial written again meanwhile with another text is left to the next parse pass, as is any
+    trial whose chunk had not come back when the import ended by an error."""
+
+    def __init__(self, store: Store, *, workers: int = 2, chunk: int = PARSE_CHUNK, ahead: int | None = None):
+        self.store = store
+        self.version = parser_version()
+        self.chunk = chunk
+        self.ahead = ahead or 2 * workers
+        self.parsed = 0
+        self._waiting: list[tuple[str, str]] = []
+        self._running: list = []
+        self._pool = ProcessPoolExecutor(max_workers=workers, initializer=end_with_parent)  # none outlives a kill -9
+
+    def add(self, nct_ids: Iterable[str]) -> None:
+        """Trials just written: the ones without parsed criteria (new text) are queued."""
+        self._waiting += self.store.texts_to_parse(nct_ids)
+        while len(self._waiting) >= self.chunk:
+            self._send(self._waiting[: self.chunk])
+            self._waiting = self._waiting[self.chunk :]
+        self._store_done(block=False)
+
+    def _send(self, chunk: list[tuple[str, str]]) -> None:
+        while len(self._running) >= self.ahead:
+            self._store_done(block=True)
+        self._running.append((dict(chunk), self._pool.submit(_parse_chunk, chunk)))
+
+    def _store_done(self, *, block: bool) -> None:
+        """Store the chunks that came back, in order (the oldest one waited for when ``block``)."""
+        while self._running and (block or self._running[0][1].done()):
+            texts, future = self._running.pop(0)
+            self.parsed += self.store.replace_criteria(future.result(), self.version, texts=texts)
+            block = False
+
+    def finish(self) -> int:
+        """Parse what is queued, store everything; returns how many trials were parsed here."""
+        if self._waiting:
+            self._send(self._waiting)
+            self._waiting = []
+        while self._running:
+            self._store_done(block=True)
+        self.close()
+        return self.parsed
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def geocode_sites(store: Store, on_progress: Callable[[int], None] = lambda n: None) -> dict[str, int]:
     """Give sites without registry coordinates the point of their ZIP code or city.
 

@@ -14,6 +14,7 @@ from .refresh import add_build_options, print_timing, refresh
 
 MAX_LISTED_REJECTIONS = 20
 PARALLEL_FROM_RECORDS = 1000  # below this, starting a reader process costs more than it saves
+PARSE_WORKERS = 2
 
 
 def add_parser(subparsers) -> None:
@@ -42,7 +43,9 @@ def import_into(store: Store, paths: list[str], *, index: bool = True, timings: 
     try:
         with progress(expected, "records", "importing") as bar:
             parallel = expected is None or expected >= PARALLEL_FROM_RECORDS
-            summary = import_paths(store, paths, on_progress=bar.update, parallel=parallel)
+            # a big import parses criteria in 2 processes as it writes: both cores busy throughout
+            summary = import_paths(store, paths, on_progress=bar.update, parallel=parallel,
+                                   parse_workers=PARSE_WORKERS if parallel else 0)
     except SourceError as error:
         raise UsageError(str(error)) from None
     for rejection in summary.rejections[:MAX_LISTED_REJECTIONS]:
@@ -56,6 +59,6 @@ def import_into(store: Store, paths: list[str], *, index: bool = True, timings: 
     print(f"import into {store.path}: {summary.line()}", flush=True)
     if timings:
         print_timing("import records", time.perf_counter() - started)
-    refresh(store, embed=index, timings=timings)
+    refresh(store, embed=index, timings=timings, parsed_already=summary.criteria_parsed)
     return summary
 

@@ -20,10 +20,12 @@ def print_timing(step: str, seconds: float) -> None:
     print(f"time: {step} {seconds:.1f} s", flush=True)
 
 
-def refresh(store: Store, *, embed: bool = True, timings: bool = False) -> Refreshed:
-    """Parse, place and embed what changed; print what was done."""
+def refresh(store: Store, *, embed: bool = True, timings: bool = False, parsed_already: int = 0) -> Refreshed:
+    """Parse, place and embed what changed; print what was done (``parsed_already``: trials whose
+    criteria the write itself parsed, counted with the others)."""
     done = refresh_after_writing(store, progress=progress, embed=embed,
                                  on_step=print_timing if timings else lambda step, seconds: None)
+    done.parsed += parsed_already
     for line in done.lines():
         print(line)
     return done

@@ -265,10 +265,34 @@ class Store:
             found.append((nct_id, row[0]))
         return found
 
-    def replace_criteria(self, parsed: Iterable[tuple[str, list[Criterion]]], parser_version: str) -> None:
-        """Store parsed criteria for many trials in one transaction, replacing what was there."""
+    def texts_to_parse(self, nct_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """(nct_id, eligibility text) of those of the given trials that have no parsed criteria."""
+        ids = list(nct_ids)
+        found = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found += self.conn.execute(
+                "SELECT nct_id, coalesce(eligibility_text, '') FROM trials "
+                f"WHERE nct_id IN ({','.join('?' * len(chunk))}) AND criteria_parser IS NULL",
+                chunk,
+            ).fetchall()
+        return found
+
+    def replace_criteria(self, parsed: Iterable[tuple[str, list[Criterion]]], parser_version: str,
+                         *, texts: dict[str, str] | None = None) -> int:
+        """Store parsed criteria for many trials in one transaction, replacing what was there.
+        With ``texts`` (nct_id → the text that was parsed), a trial whose stored text is no
+        longer that one is skipped (it was written again meanwhile). Returns how many were stored."""
+        stored = 0
         with self.conn:
+            if texts is not None:
+                self.conn.execute("BEGIN IMMEDIATE")  # the texts compared are the ones this writes over
             for nct_id, criteria in parsed:
+                if texts is not None:
+                    row = self.conn.execute("SELECT coalesce(eligibility_text, '') FROM trials WHERE nct_id = ?", (nct_id,)).fetchone()
+                    if row is None or row[0] != texts[nct_id]:
+                        continue
+                stored += 1
                 self._delete_criteria(nct_id)
                 for position, criterion in enumerate(criteria):
                     row = criterion_row(nct_id, position, criterion)
@@ -281,6 +305,7 @@ class Store:
                         [constraint_row(nct_id, cursor.lastrowid, criterion.kind, c) for c in criterion.constraints],
                     )
                 self.conn.execute("UPDATE trials SET criteria_parser = ? WHERE nct_id = ?", (parser_version, nct_id))
+        return stored
 
     def criteria(self, nct_id: str, *, with_entities: bool = True) -> list[Criterion]:
         """The stored parsed criteria of one trial, in order (entities are skipped on request:
