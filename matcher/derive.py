@@ -82,10 +82,10 @@ class ParseAlongside:
     A trial written again meanwhile with another text is left to the next parse pass, as is any
     trial whose chunk had not come back when the import ended by an error."""
 
-    def __init__(self, store: Store, *, workers: int = 2, chunk: int = PARSE_CHUNK, ahead: int | None = None):
+    def __init__(self, store: Store, *, workers: int = 2, chunk: int | None = None, ahead: int | None = None):
         self.store = store
         self.version = parser_version()
-        self.chunk = chunk
+        self.chunk = chunk or PARSE_CHUNK
         self.ahead = ahead or 2 * workers
         self.parsed = 0
         self._waiting: list[tuple[str, str]] = []
