@@ -13,13 +13,12 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 
-from models.criteria import Criterion
-
 from .criteria import parse_criteria
 from .geo import locate
 from .process_guard import end_with_parent
 from .resources import data_path
 from .store import Store
+from .store.criteria_rows import ParsedRows, parsed_rows
 
 PARSE_CHUNK = 200
 
@@ -41,8 +40,10 @@ def parser_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def _parse_chunk(chunk: list[tuple[str, str]]) -> list[tuple[str, list[Criterion]]]:
-    return [(nct_id, parse_criteria(text)) for nct_id, text in chunk]
+def _parse_chunk(chunk: list[tuple[str, str]]) -> list[tuple[str, ParsedRows]]:
+    """Parsed criteria as the rows to store: built here, in the parsing process, so the one
+    process that writes only writes."""
+    return [(nct_id, parsed_rows(parse_criteria(text))) for nct_id, text in chunk]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -65,11 +66,11 @@ def parse_trials(
     if workers > 1 and len(pending) > PARSE_CHUNK:
         with ProcessPoolExecutor(max_workers=workers, initializer=end_with_parent) as pool:  # none outlives a kill -9
             for parsed in pool.map(_parse_chunk, chunks):
-                store.replace_criteria(parsed, version)
+                store.store_parsed(parsed, version)
                 on_progress(len(parsed))
     else:
         for chunk in chunks:
-            store.replace_criteria(_parse_chunk(chunk), version)
+            store.store_parsed(_parse_chunk(chunk), version)
             on_progress(len(chunk))
     return len(pending)
 
@@ -109,7 +110,7 @@ class ParseAlongside:
         """Store the chunks that came back, in order (the oldest one waited for when ``block``)."""
         while self._running and (block or self._running[0][1].done()):
             texts, future = self._running.pop(0)
-            self.parsed += self.store.replace_criteria(future.result(), self.version, texts=texts)
+            self.parsed += self.store.store_parsed(future.result(), self.version, texts=texts)
             block = False
 
     def finish(self) -> int:

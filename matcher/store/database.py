@@ -18,10 +18,14 @@ from models.criteria import Criterion
 from models.trial import RawRecord, Trial
 
 from . import rows
-from .criteria_rows import constraint_row, criterion_from_rows, criterion_row
+from .criteria_rows import CONSTRAINT_ROW_COLUMNS, CRITERION_COLUMNS, ParsedRows, criterion_from_rows, parsed_rows
 from .schema import create_schema
 
 CHILD_TABLES = ("sites", "conditions", "interventions", "contacts")
+_INSERT_CRITERION = (f"INSERT INTO criteria (id, nct_id, {', '.join(f'[{c}]' for c in CRITERION_COLUMNS)}) "
+                     f"VALUES ({', '.join('?' * (len(CRITERION_COLUMNS) + 2))})")
+_INSERT_CONSTRAINT = (f"INSERT INTO constraints (criterion_id, nct_id, {', '.join(f'[{c}]' for c in CONSTRAINT_ROW_COLUMNS)}) "
+                      f"VALUES ({', '.join('?' * (len(CONSTRAINT_ROW_COLUMNS) + 2))})")
 # "criteria_parser IS NOT ?" in a form the index on criteria_parser answers (two ranges and NULL)
 _NOT_PARSED_BY = "(criteria_parser IS NULL OR criteria_parser < ? OR criteria_parser > ?)"
 WRITE_LOCK_WAIT_SECONDS = 600.0
@@ -283,29 +287,42 @@ class Store:
         """Store parsed criteria for many trials in one transaction, replacing what was there.
         With ``texts`` (nct_id → the text that was parsed), a trial whose stored text is no
         longer that one is skipped (it was written again meanwhile). Returns how many were stored."""
-        stored = 0
+        return self.store_parsed(((nct_id, parsed_rows(criteria)) for nct_id, criteria in parsed), parser_version, texts=texts)
+
+    def store_parsed(self, parsed: Iterable[tuple[str, ParsedRows]], parser_version: str,
+                     *, texts: dict[str, str] | None = None) -> int:
+        """``replace_criteria`` for criteria already turned into rows (``criteria_rows.parsed_rows``,
+        as the parsing processes send them): a few statements for the whole batch."""
+        parsed = list(parsed)
         with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")  # the row ids and texts read here are the ones this writes over
             if texts is not None:
-                self.conn.execute("BEGIN IMMEDIATE")  # the texts compared are the ones this writes over
-            for nct_id, criteria in parsed:
-                if texts is not None:
-                    row = self.conn.execute("SELECT coalesce(eligibility_text, '') FROM trials WHERE nct_id = ?", (nct_id,)).fetchone()
-                    if row is None or row[0] != texts[nct_id]:
-                        continue
-                stored += 1
-                self._delete_criteria(nct_id)
-                for position, criterion in enumerate(criteria):
-                    row = criterion_row(nct_id, position, criterion)
-                    cursor = self.conn.execute(
-                        f"INSERT INTO criteria ({', '.join(f'[{c}]' for c in row)}) VALUES ({', '.join('?' * len(row))})",
-                        list(row.values()),
-                    )
-                    self._insert_many(
-                        "constraints",
-                        [constraint_row(nct_id, cursor.lastrowid, criterion.kind, c) for c in criterion.constraints],
-                    )
-                self.conn.execute("UPDATE trials SET criteria_parser = ? WHERE nct_id = ?", (parser_version, nct_id))
-        return stored
+                current = dict(self._texts_of([nct_id for nct_id, _ in parsed]))
+                parsed = [(nct_id, rows) for nct_id, rows in parsed if current.get(nct_id, None) == texts[nct_id]]
+            ids = [(nct_id,) for nct_id, _ in parsed]
+            self.conn.executemany("DELETE FROM constraints WHERE nct_id = ?", ids)
+            self.conn.executemany("DELETE FROM criteria WHERE nct_id = ?", ids)
+            next_id = (self.conn.execute("SELECT max(id) FROM criteria").fetchone()[0] or 0) + 1
+            criteria, constraints = [], []
+            for nct_id, rows in parsed:
+                for values, constraint_values in rows:
+                    criteria.append((next_id, nct_id, *values))
+                    constraints += [(next_id, nct_id, *c) for c in constraint_values]
+                    next_id += 1
+            self.conn.executemany(_INSERT_CRITERION, criteria)
+            self.conn.executemany(_INSERT_CONSTRAINT, constraints)
+            self.conn.executemany("UPDATE trials SET criteria_parser = ? WHERE nct_id = ?",
+                                  [(parser_version, nct_id) for nct_id, _ in parsed])
+        return len(parsed)
+
+    def _texts_of(self, nct_ids: list[str]) -> list[tuple[str, str]]:
+        found = []
+        for start in range(0, len(nct_ids), 500):
+            chunk = nct_ids[start : start + 500]
+            found += self.conn.execute(
+                f"SELECT nct_id, coalesce(eligibility_text, '') FROM trials WHERE nct_id IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+        return found
 
     def criteria(self, nct_id: str, *, with_entities: bool = True) -> list[Criterion]:
         """The stored parsed criteria of one trial, in order (entities are skipped on request:
