@@ -1,10 +1,11 @@
 """The daily refresh at registry size: `trialmatch update` of a day's changes, and what it touched.
 
     nice python benchmarks/daily_update.py --db registry-575000.db [--changes 3000] [--embed]
-    nice python benchmarks/daily_update.py --size 100000 [--workdir DIR] [--keep]
+    nice python benchmarks/daily_update.py --size 100000 [--base 7461] [--workdir DIR] [--keep]
 
-On a database built by ``benchmarks/full_build.py --keep`` (or built here first from an archive
-of ``--size`` replicated records), writes an archive of a day's changes — ``--changes`` stored
+On a database built by ``benchmarks/full_build.py --keep`` (or built here first: ``--base``
+replicated records imported with the real command, then copied by SQL, raw records, sites and
+parsed criteria with them, under the next ids up to ``--size`` trials), writes an archive of a day's changes — ``--changes`` stored
 records with a newer last-update date, one in ten of them with a changed criterion, 1% new trials,
 1% withdrawn — and runs ``trialmatch --db DB update --source CHANGES --timings --no-index`` (with
 ``--embed``, the embedding step too: only for a database that was embedded). Then the same
@@ -71,6 +72,41 @@ def day_of_changes(db: Path, count: int, seed: int = 5) -> tuple[list[tuple[str,
     return members, kinds
 
 
+def grow(db: Path, size: int) -> int:
+    """Add copies of the database's trials (ids NCT90000000 onwards, as ``replicated`` gives them),
+    with their raw records, sites, conditions, interventions, contacts and parsed criteria, under
+    the next ids, until there are ``size``: a registry-sized database without parsing each copy
+    again (the build's cost is ``full_build.py``'s to measure). Returns the number of trials."""
+    copied = ("sites", "conditions", "interventions", "contacts")
+    with closing(sqlite3.connect(db)) as conn:
+        base, low, high = conn.execute("SELECT count(*), min(nct_id), max(nct_id) FROM trials").fetchone()
+        assert low == new_id(0) and high == new_id(base - 1), "grow needs the ids full_build's archive gives"
+        columns = {t: [r[1] for r in conn.execute(f"PRAGMA table_info([{t}])")]
+                   for t in ("trials", "raw_records", *copied, "criteria", "constraints")}
+        conn.execute("CREATE TEMP TABLE id_map (old TEXT PRIMARY KEY, new TEXT)")
+        total = base
+        while total < size:
+            with conn:
+                conn.execute("DELETE FROM id_map")
+                conn.execute("INSERT INTO id_map SELECT nct_id, printf('NCT%08d', CAST(substr(nct_id, 4) AS INTEGER) + ?) "
+                             "FROM trials WHERE nct_id <= ?", (total, high))
+                for table in ("trials", "raw_records", *copied):
+                    cols = [c for c in columns[table] if c not in ("id", "nct_id")]
+                    conn.execute(f"INSERT INTO [{table}] (nct_id, {', '.join(f'[{c}]' for c in cols)}) SELECT m.new, "
+                                 f"{', '.join(f'x.[{c}]' for c in cols)} FROM [{table}] x JOIN id_map m ON m.old = x.nct_id")
+                shift = conn.execute("SELECT max(id) FROM criteria").fetchone()[0]
+                cols = [c for c in columns["criteria"] if c not in ("id", "nct_id")]
+                conn.execute(f"INSERT INTO criteria (id, nct_id, {', '.join(f'[{c}]' for c in cols)}) SELECT c.id + ?, m.new, "
+                             f"{', '.join(f'c.[{x}]' for x in cols)} FROM criteria c JOIN id_map m ON m.old = c.nct_id", (shift,))
+                cols = [c for c in columns["constraints"] if c not in ("id", "nct_id", "criterion_id")]
+                conn.execute(f"INSERT INTO constraints (criterion_id, nct_id, {', '.join(f'[{c}]' for c in cols)}) "
+                             f"SELECT k.criterion_id + ?, m.new, {', '.join(f'k.[{x}]' for x in cols)} "
+                             "FROM constraints k JOIN id_map m ON m.old = k.nct_id", (shift,))
+            total += base
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return total
+
+
 def snapshot(db: Path) -> dict[str, dict]:
     """Per table, what says a row was rewritten: trials' update time, criteria's first row id and
     row count per trial, sites' placement per trial."""
@@ -104,7 +140,8 @@ def time_pending_trials(db: Path) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="a database built by full_build.py --keep (it is modified)")
-    parser.add_argument("--size", type=int, default=100_000, help="without --db: build one of this many records first")
+    parser.add_argument("--size", type=int, default=100_000, help="without --db: build one of this many trials first")
+    parser.add_argument("--base", type=int, default=7461, help="without --db: records imported (the rest are SQL copies of them)")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--changes", type=int, default=3000)
@@ -116,10 +153,14 @@ def main() -> None:
     try:
         db = args.db
         if db is None:
-            db, archive = workdir / f"registry-{args.size}.db", workdir / f"registry-{args.size}.zip"
-            write_archive(archive, replicated(sample_records(shared_data("ctgov", "AllPublicXML-sample.zip")), args.size))
+            base = min(args.size, args.base)
+            db, archive = workdir / f"registry-{args.size}.db", workdir / f"registry-{base}.zip"
+            write_archive(archive, replicated(sample_records(shared_data("ctgov", "AllPublicXML-sample.zip")), base))
             _, _, _, wall = run_build([sys.executable, "-m", "matcher", "--db", str(db), "import", "--no-index", str(archive)], env)
-            print(f"built {db} from {args.size:,} records in {wall / 60:.1f} min", flush=True)
+            started = time.perf_counter()
+            trials = grow(db, args.size)
+            print(f"built {db}: {base:,} records imported in {wall / 60:.1f} min, copied to {trials:,} trials by SQL "
+                  f"in {(time.perf_counter() - started) / 60:.1f} min", flush=True)
         members, kinds = day_of_changes(db, args.changes)
         changes = workdir / "daily-changes.zip"
         write_archive(changes, iter(members))
