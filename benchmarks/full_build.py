@@ -154,7 +154,10 @@ def report(args, records: int, floor: dict, seconds: dict, peaks: dict, lines: l
         if step not in seconds:
             print(f"{step:<34}{'':>9}{'skipped':>9}")
             continue
-        print(f"{step:<34}{records:>9}{seconds[step]:>9.1f}{records / max(seconds[step], 1e-9):>11.0f}{peaks[step]:>9.0f}")
+        if seconds[step] < 0.05:  # nothing left to do in this step (e.g. every criterion parsed during the import)
+            print(f"{step:<34}{records:>9}{seconds[step]:>9.1f}{'-':>11}{'-':>9}")
+            continue
+        print(f"{step:<34}{records:>9}{seconds[step]:>9.1f}{records / seconds[step]:>11.0f}{peaks[step]:>9.0f}")
     print(f"{'whole command (wall)':<34}{records:>9}{wall:>9.1f}{records / wall:>11.0f}{max(peaks.values()):>9.0f}")
     print(f"build / lxml floor: {wall / floor['seconds']:.1f}x   build: {wall / 60:.1f} min for {trials:,} trials, "
           f"{criteria:,} criteria; database {size / 2**30:.2f} GiB ({size / trials / 1024:.1f} KiB per trial)")
