@@ -161,6 +161,9 @@ def main() -> None:
             trials = grow(db, args.size)
             print(f"built {db}: {base:,} records imported in {wall / 60:.1f} min, copied to {trials:,} trials by SQL "
                   f"in {(time.perf_counter() - started) / 60:.1f} min", flush=True)
+        from matcher.store import Store
+
+        Store(db).close()  # a database made by an older checkout gets this one's indexes now, not in the timed run
         members, kinds = day_of_changes(db, args.changes)
         changes = workdir / "daily-changes.zip"
         write_archive(changes, iter(members))
