@@ -36,12 +36,10 @@ from benchmarks.common import REPO, shared_data  # noqa: E402
 from benchmarks.full_build import run_build  # noqa: E402
 from benchmarks.registry_archive import new_id, replicated, rewrite, sample_records, write_archive  # noqa: E402
 
-DAY = b"December 5, 2026"  # newer than any last-update date of the replicated records
-
-
 def day_of_changes(db: Path, count: int, seed: int = 5) -> tuple[list[tuple[str, bytes]], dict[str, set[str]]]:
     """(archive members, the ids by kind of change): ``count`` records in all."""
     rng = random.Random(seed)
+    day = f"December {seed}, 2026".encode()  # newer than the replicated records' dates (and a run of a smaller seed)
     with closing(sqlite3.connect(db)) as conn:
         ids = [nct_id for (nct_id,) in conn.execute("SELECT nct_id FROM trials WHERE nct_id LIKE 'NCT9%'")]
         highest = max(int(nct_id[3:]) for nct_id in ids) - 90_000_000
@@ -61,12 +59,12 @@ def day_of_changes(db: Path, count: int, seed: int = 5) -> tuple[list[tuple[str,
             if position >= count - new:  # a new trial, made from a stored one
                 target = new_id(highest + 1 + len(kinds["new"]))
                 kinds["new"].add(target)
-                members.append((target, rewrite(record, target, rng, last_update=DAY)))
+                members.append((target, rewrite(record, target, rng, last_update=day)))
                 continue
             members.append((nct_id, rewrite(
                 record, nct_id, rng, keep_status=nct_id not in kinds["withdrawn"],
                 status="Withdrawn" if nct_id in kinds["withdrawn"] else None,
-                last_update=DAY, vary_start=False,
+                last_update=day, vary_start=False,
                 criteria_note=f"Able to attend visit {position} of the study" if nct_id in kinds["criteria changed"] else None,
             )))
     return members, kinds
@@ -145,6 +143,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--changes", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=5, help="which trials change (1-28; run again on the same database with a larger one)")
     parser.add_argument("--embed", action="store_true", help="the embedding step too (the database must be embedded)")
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="trialmatch-daily-"))
@@ -164,7 +163,7 @@ def main() -> None:
         from matcher.store import Store
 
         Store(db).close()  # a database made by an older checkout gets this one's indexes now, not in the timed run
-        members, kinds = day_of_changes(db, args.changes)
+        members, kinds = day_of_changes(db, args.changes, args.seed)
         changes = workdir / "daily-changes.zip"
         write_archive(changes, iter(members))
         with closing(sqlite3.connect(db)) as conn:
@@ -192,10 +191,10 @@ def main() -> None:
 def report(runs: dict, changed: dict[str, set[str]], kinds: dict[str, set[str]], pending_seconds: float, pending: int, trials: int) -> None:
     steps = ("import records", "parse criteria", "place sites", "embed")
     print("command: nice trialmatch --db DB update --source CHANGES.zip --timings --no-index")
-    print(f"{'run':<42}" + "".join(f"{s:>16}" for s in steps) + f"{'wall s':>9}{'peak MB':>9}")
+    print(f"{'run':<42}" + "".join(f"{s:>16}" for s in steps) + f"{'wall s':>9}{'CPU s':>8}{'peak MB':>9}")
     for name, (seconds, peaks, lines, wall) in runs.items():
         cells = "".join(f"{seconds[s]:>16.1f}" if s in seconds else f"{'-':>16}" for s in steps)
-        print(f"{name:<42}{cells}{wall:>9.1f}{max(peaks.values()):>9.0f}")
+        print(f"{name:<42}{cells}{wall:>9.1f}{seconds['cpu']:>8.1f}{max(peaks.values()):>9.0f}")
         for line in lines:
             if not line.startswith("time: "):
                 print(f"  | {line}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -60,10 +61,19 @@ def tree_rss_mb(process) -> float:
     return total / 2**20
 
 
+def children_cpu_s() -> float:
+    """CPU seconds of this process's finished children (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_build(command: list[str], env: dict, *, echo: bool = False) -> tuple[dict[str, float], dict[str, float], list[str], float]:
-    """Run the command; (seconds per step as printed, peak MB per step, its output lines, wall
-    seconds). ``echo`` prints its lines as they come (a long run shows how far it got)."""
+    """Run the command; (seconds per step as printed plus "cpu": the CPU seconds of the command
+    and all its processes, peak MB per step, its output lines, wall seconds). ``echo`` prints its
+    lines as they come (a long run shows how far it got)."""
     import psutil
+
+    cpu_before = children_cpu_s()
 
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
@@ -93,6 +103,7 @@ def run_build(command: list[str], env: dict, *, echo: bool = False) -> tuple[dic
     errors = child.stderr.read()
     if child.returncode != 0:
         sys.exit(f"build failed ({child.returncode}): {' '.join(command)}\n{errors[-2000:]}")
+    seconds["cpu"] = children_cpu_s() - cpu_before
     return seconds, peaks, lines, time.perf_counter() - started
 
 
@@ -159,6 +170,9 @@ def report(args, records: int, floor: dict, seconds: dict, peaks: dict, lines: l
             continue
         print(f"{step:<34}{records:>9}{seconds[step]:>9.1f}{records / seconds[step]:>11.0f}{peaks[step]:>9.0f}")
     print(f"{'whole command (wall)':<34}{records:>9}{wall:>9.1f}{records / wall:>11.0f}{max(peaks.values()):>9.0f}")
+    print(f"{'whole command (CPU, all processes)':<34}{records:>9}{seconds['cpu']:>9.1f}"
+          f"   {seconds['cpu'] / records * 1000:.1f} CPU-ms per record: {seconds['cpu'] * 575_000 / records / 2 / 60:.0f} min "
+          f"for 575,000 on 2 idle cores")
     print(f"build / lxml floor: {wall / floor['seconds']:.1f}x   build: {wall / 60:.1f} min for {trials:,} trials, "
           f"{criteria:,} criteria; database {size / 2**30:.2f} GiB ({size / trials / 1024:.1f} KiB per trial)")
     if records != 575_000:
