@@ -128,9 +128,9 @@ def time_pending_trials(db: Path) -> tuple[float, int]:
 
     store = Store(db)
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         pending, _ = pending_trials(store)
-        return time.perf_counter() - started, len(pending)
+        return time.perf_counter() - started, time.process_time() - cpu, len(pending)
     finally:
         store.close()
 
@@ -179,8 +179,8 @@ def main() -> None:
             runs[name] = (seconds, peaks, lines, wall)
             if name == "day of changes":
                 after = snapshot(db)
-        pending_seconds, pending = time_pending_trials(db)
-        report(runs, touched(before, after), kinds, pending_seconds, pending, trials)
+        pending_seconds, pending_cpu, pending = time_pending_trials(db)
+        report(runs, touched(before, after), kinds, (pending_seconds, pending_cpu), pending, trials)
     finally:
         if not args.keep and args.db is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -188,7 +188,8 @@ def main() -> None:
             (workdir / "daily-changes.zip").unlink(missing_ok=True)
 
 
-def report(runs: dict, changed: dict[str, set[str]], kinds: dict[str, set[str]], pending_seconds: float, pending: int, trials: int) -> None:
+def report(runs: dict, changed: dict[str, set[str]], kinds: dict[str, set[str]], pending_time: tuple[float, float],
+           pending: int, trials: int) -> None:
     steps = ("import records", "parse criteria", "place sites", "embed")
     print("command: nice trialmatch --db DB update --source CHANGES.zip --timings --no-index")
     print(f"{'run':<42}" + "".join(f"{s:>16}" for s in steps) + f"{'wall s':>9}{'CPU s':>8}{'peak MB':>9}")
@@ -206,7 +207,7 @@ def report(runs: dict, changed: dict[str, set[str]], kinds: dict[str, set[str]],
           f"(new or with changed criteria: {len(reparsed_expected)}; outside them: {len(changed['criteria'] - reparsed_expected)})")
     print(f"trials whose sites were written or placed: {len(changed['sites'])} "
           f"(outside the changed records: {len(changed['sites'] - expected)})")
-    print(f"embeddings.pending_trials over {trials:,} trials: {pending_seconds:.1f} s ({pending:,} pending: "
+    print(f"embeddings.pending_trials over {trials:,} trials: {pending_time[0]:.1f} s, {pending_time[1]:.1f} CPU-s ({pending:,} pending: "
           f"{'the database was never embedded' if pending > len(expected) else 'changed trials'})")
 
 
