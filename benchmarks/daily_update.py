@@ -180,7 +180,7 @@ def main() -> None:
             if name == "day of changes":
                 after = snapshot(db)
         pending_seconds, pending_cpu, pending = time_pending_trials(db)
-        report(runs, touched(before, after), kinds, (pending_seconds, pending_cpu), pending, trials)
+        report(runs, touched(before, after), kinds, (pending_seconds, pending_cpu), pending, trials, args.embed)
     finally:
         if not args.keep and args.db is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -189,9 +189,9 @@ def main() -> None:
 
 
 def report(runs: dict, changed: dict[str, set[str]], kinds: dict[str, set[str]], pending_time: tuple[float, float],
-           pending: int, trials: int) -> None:
+           pending: int, trials: int, embed: bool) -> None:
     steps = ("import records", "parse criteria", "place sites", "embed")
-    print("command: nice trialmatch --db DB update --source CHANGES.zip --timings --no-index")
+    print(f"command: nice trialmatch --db DB update --source CHANGES.zip --timings{'' if embed else ' --no-index'}")
     print(f"{'run':<42}" + "".join(f"{s:>16}" for s in steps) + f"{'wall s':>9}{'CPU s':>8}{'peak MB':>9}")
     for name, (seconds, peaks, lines, wall) in runs.items():
         cells = "".join(f"{seconds[s]:>16.1f}" if s in seconds else f"{'-':>16}" for s in steps)

@@ -1,6 +1,6 @@
 """The whole build at registry size, with the real command: import, parse criteria, place sites, embed.
 
-    nice python benchmarks/full_build.py [--size 575000] [--workdir DIR] [--keep] [--no-embed]
+    nice python benchmarks/full_build.py [--size 575000] [--workdir DIR] [--keep] [--no-embed | --embed-model static]
 
 Writes an archive of ``--size`` records (the sample's XML records replicated under new NCT ids,
 varied statuses and dates: ``benchmarks/registry_archive.py``) in the work folder, measures the
@@ -8,7 +8,8 @@ floor in the same run (bare lxml parsing of every member of that archive, nothin
 runs ``trialmatch --db DB import --timings ARCHIVE`` and reports each step's wall time (as the
 command prints it) and the peak memory of the command's processes during that step (the resident
 memory of the command and its children, summed, sampled every 0.2 s). ``--no-embed`` passes
-``--no-index`` (the embedding step left out). The work folder is deleted unless ``--keep``.
+``--no-index`` (the embedding step left out); ``--embed-model M`` too, then runs
+``trialmatch --db DB index --model M`` as the embedding step. The work folder is deleted unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="where the archive and database go (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the archive and the database")
     parser.add_argument("--no-embed", action="store_true", help="leave the embedding step out (import --no-index)")
+    parser.add_argument("--embed-model", choices=("minilm", "static"),
+                        help="import --no-index, then `trialmatch index --model MODEL` as the embedding step")
     parser.add_argument("--phase", choices=("lxml",))
     parser.add_argument("--archive", help="an archive written by an earlier run (--keep) of the same --size: not written again")
     args = parser.parse_args()
@@ -137,9 +140,15 @@ def main() -> None:
         for stale in workdir.glob(f"{database.name}*"):
             stale.unlink()
         command = [sys.executable, "-m", "matcher", "--db", str(database), "import", "--timings",
-                   *(["--no-index"] if args.no_embed else []), str(archive)]
+                   *(["--no-index"] if args.no_embed or args.embed_model else []), str(archive)]
         env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         seconds, peaks, lines, wall = run_build(command, env, echo=True)
+        if args.embed_model:  # the embedding step as its own command, with the model asked for
+            index = [sys.executable, "-m", "matcher", "--db", str(database), "index", "--model", args.embed_model]
+            embed_seconds, embed_peaks, embed_lines, embed_wall = run_build(index, env, echo=True)
+            seconds["embed"], peaks["embed"] = embed_wall, max(embed_peaks.values())
+            seconds["cpu"] += embed_seconds["cpu"]
+            lines, wall = lines + embed_lines, wall + embed_wall
         report(args, written, floor, seconds, peaks, lines, wall, database)
     finally:
         if not args.keep:
@@ -156,7 +165,8 @@ def report(args, records: int, floor: dict, seconds: dict, peaks: dict, lines: l
         trials = conn.execute("SELECT count(*) FROM trials").fetchone()[0]
         criteria = conn.execute("SELECT count(*) FROM criteria").fetchone()[0]
     size = sum(p.stat().st_size for p in database.parent.glob(f"{database.name}*"))
-    print(f"command: nice trialmatch --db DB import --timings{' --no-index' if args.no_embed else ''} ARCHIVE "
+    then = f" && trialmatch --db DB index --model {args.embed_model}" if args.embed_model else ""
+    print(f"command: nice trialmatch --db DB import --timings{' --no-index' if args.no_embed or args.embed_model else ''} ARCHIVE{then} "
           f"(os.nice {os.nice(0)}, {os.cpu_count()} cores)")
     print(f"{'phase':<34}{'records':>9}{'seconds':>9}{'records/s':>11}{'peak MB':>9}")
     print(f"{'lxml parse only (floor)':<34}{floor['records']:>9}{floor['seconds']:>9.1f}"
