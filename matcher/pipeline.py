@@ -10,8 +10,9 @@ data parses, places and embeds nothing (and does not even load the embedding mod
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,7 @@ class Refreshed:
     embedded: int = 0
     removed_vectors: int = 0
     indexed: int | None = None  # trials with a vector after it (None when embedding was off)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each step, in the order run
 
     def lines(self) -> list[str]:
         """What to tell the user, one line per step that did something."""
@@ -62,21 +64,34 @@ def refresh_after_writing(
     workers: int = 2,
     encode: Callable[[list[str]], np.ndarray] | None = None,
     progress: Callable[[int | None, str, str], AbstractContextManager] = no_progress,
+    on_step: Callable[[str, float], None] = lambda step, seconds: None,
 ) -> Refreshed:
     """Bring derived data up to date after trials were written: parse the criteria of new or
     changed trials (``workers`` processes), place sites without registry coordinates, and embed
     the trials whose text is new or changed (``encode``: the bundled model unless given).
     ``progress(total, unit, description)`` gives a context manager with ``update(n)``, as the
-    command line's progress bars."""
+    command line's progress bars. ``on_step(step, seconds)`` is told each step's wall time as it
+    ends (``Refreshed.seconds`` keeps them all)."""
     done = Refreshed()
-    pending = len(store.trials_needing_parse(parser_version()))
-    if pending:
-        with progress(pending, "trials", "parsing criteria") as bar:
-            done.parsed = parse_trials(store, workers=workers, on_progress=bar.update)
-    done.placed = geocode_sites(store)
+
+    @contextmanager
+    def step(name: str):
+        started = time.perf_counter()
+        yield
+        done.seconds[name] = time.perf_counter() - started
+        on_step(name, done.seconds[name])
+
+    with step("parse criteria"):
+        pending = store.count_needing_parse(parser_version())
+        if pending:
+            with progress(pending, "trials", "parsing criteria") as bar:
+                done.parsed = parse_trials(store, workers=workers, on_progress=bar.update)
+    with step("place sites"):
+        done.placed = geocode_sites(store)
     if embed:
-        to_embed, gone = embeddings.pending_trials(store)
-        with progress(len(to_embed), "trials", "embedding") as bar:
-            result = embeddings.build_index(store, encode=encode, on_progress=bar.update, pending=to_embed)
-        done.embedded, done.removed_vectors, done.indexed = result["embedded"], result["removed"], result["indexed"]
+        with step("embed"):
+            to_embed, gone = embeddings.pending_trials(store)
+            with progress(len(to_embed), "trials", "embedding") as bar:
+                result = embeddings.build_index(store, encode=encode, on_progress=bar.update, pending=to_embed)
+            done.embedded, done.removed_vectors, done.indexed = result["embedded"], result["removed"], result["indexed"]
     return done

@@ -139,7 +139,7 @@ def test_crawl_leaves_the_crawled_trials_ready_and_a_repeat_embeds_only_updates(
         capsys.readouterr()
         assert main(crawl) == 0
         assert titles(encoder.take()) == ["Synthetic study 7", "Synthetic study 99"]
-        assert "criteria parsed for 2 trials" in capsys.readouterr().out
+        assert "criteria parsed for 1 trials" in capsys.readouterr().out  # study 7's criteria did not change
         assert len(assert_ready(db_path)["trials"]) == 31
 
         assert main(crawl) == 0
@@ -190,3 +190,53 @@ def test_after_import_alone_match_uses_the_embeddings(db_path, capsys):
     results = json.loads(capsys.readouterr().out)["results"]
     assert results[0]["nct_id"] in ("NCT09000001", "NCT09000002")
     assert "↑ close in meaning to the note" in results[0]["why"]  # the embedding similarity counted
+
+
+def criteria_rows(db_path) -> dict[str, list[tuple]]:
+    """Per trial, its stored criteria rows as they are (row ids included: rows written again get new ids)."""
+    with sqlite3.connect(db_path) as conn:
+        found: dict[str, list[tuple]] = {}
+        for row in conn.execute("SELECT nct_id, id, position, text FROM criteria ORDER BY nct_id, position"):
+            found.setdefault(row[0], []).append(row[1:])
+    return found
+
+
+def test_a_new_date_or_status_keeps_the_parsed_criteria_and_new_text_is_parsed_again(db_path, tmp_path, encoder, capsys):
+    """The daily refresh: records whose only change is their date or status are not parsed again;
+    a record with a changed criterion is, and the parse is the same as a fresh one."""
+    studies = synthetic_studies(6)
+    assert main(["--db", str(db_path), "import", write_jsonl(tmp_path / "a.jsonl", studies)]) == 0
+    before = criteria_rows(db_path)
+    newer = json.loads(json.dumps(studies))
+    for study in newer[:3]:
+        study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2025-01-01"
+    newer[1]["protocolSection"]["statusModule"]["overallStatus"] = "WITHDRAWN"
+    newer[2]["protocolSection"]["eligibilityModule"]["eligibilityCriteria"] += "\n* Platelet count below 50 x 10^9/L"
+    capsys.readouterr()
+    assert main(["--db", str(db_path), "update", "--source", write_jsonl(tmp_path / "b.jsonl", newer)]) == 0
+    out = capsys.readouterr().out
+    assert "3 updated, 3 unchanged" in out and "criteria parsed for 1 trials" in out
+    after = criteria_rows(db_path)
+    assert_ready(db_path)
+    ids = [s["protocolSection"]["identificationModule"]["nctId"] for s in studies]
+    assert {n: after[n] for n in ids if n != ids[2]} == {n: before[n] for n in ids if n != ids[2]}
+    assert after[ids[2]][-1][2] == "Platelet count below 50 x 10^9/L" and len(after[ids[2]]) == len(before[ids[2]]) + 1
+
+    fresh = tmp_path / "fresh.db"  # the same records imported at once: the same criteria
+    assert main(["--db", str(fresh), "import", str(tmp_path / "b.jsonl")]) == 0
+    assert {n: [r[1:] for r in rows] for n, rows in criteria_rows(fresh).items()} == \
+        {n: [r[1:] for r in rows] for n, rows in after.items()}
+
+
+def test_import_timings_and_no_index(db_path, tmp_path, encoder, capsys):
+    """`--timings` prints each step's wall time as it ends; `--no-index` leaves embedding to `index`."""
+    source = write_jsonl(tmp_path / "a.jsonl", synthetic_studies(4))
+    assert main(["--db", str(db_path), "import", "--timings", "--no-index", source]) == 0
+    out = capsys.readouterr().out
+    steps = re.findall(r"^time: (.+) \d+\.\d s$", out, re.M)
+    assert steps == ["import records", "parse criteria", "place sites"]
+    assert encoder.take() == [] and "embedding index" not in out
+    assert main(["--db", str(db_path), "index"]) == 0
+    assert len(encoder.take()) == 4 and len(assert_ready(db_path)["trials"]) == 4
+    assert main(["--db", str(db_path), "import", source]) == 0
+    assert "time:" not in capsys.readouterr().out

@@ -16,6 +16,7 @@ from crawlers.politeness import RetryPolicy
 from .common import UsageError, database_path, open_store, progress
 from .crawl_cmd import base_url, crawl_with_progress
 from .import_cmd import import_into
+from .refresh import add_build_options
 
 DEFAULT_CONDITIONS = ("immune thrombocytopenia", "breast cancer", "type 2 diabetes", "heart failure")
 DEFAULT_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING")
@@ -35,13 +36,14 @@ def add_parser(subparsers) -> None:
         f"for {', '.join(DEFAULT_CONDITIONS)}; later runs fetch only what changed.",
     )
     parser.add_argument("--source", metavar="PATH", help="registry archive or folder (default: $TRIALMATCH_SOURCE)")
+    add_build_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     source = args.source or os.environ.get("TRIALMATCH_SOURCE")
     if source:
-        import_into(open_store(args), [source])
+        import_into(open_store(args), [source], index=args.index, timings=args.timings)
         return 0
     return crawl_defaults(args)
 

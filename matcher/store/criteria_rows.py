@@ -38,6 +38,23 @@ def constraint_row(nct_id: str, criterion_id: int, kind: str, constraint: Constr
     return row
 
 
+# One trial's parsed criteria as plain values, cheap to send between processes: per criterion,
+# its columns (CRITERION_COLUMNS) and its constraints' (CONSTRAINT_ROW_COLUMNS), ids left out.
+CRITERION_COLUMNS = ("position", "kind", "category", "text", "start", "end", "context", "entities")
+CONSTRAINT_ROW_COLUMNS = ("kind", "type", *CONSTRAINT_COLUMNS)
+ParsedRows = list[tuple[tuple, list[tuple]]]
+
+
+def parsed_rows(criteria: list[Criterion]) -> ParsedRows:
+    """The rows of one trial's criteria (``Store.store_parsed`` writes them)."""
+    out = []
+    for position, criterion in enumerate(criteria):
+        row = criterion_row("", position, criterion)
+        constraints = [constraint_row("", 0, criterion.kind, c) for c in criterion.constraints]
+        out.append((tuple(row[c] for c in CRITERION_COLUMNS), [tuple(r[c] for c in CONSTRAINT_ROW_COLUMNS) for r in constraints]))
+    return out
+
+
 def _constraint_value(name: str, stored):
     if name in _BOOLEAN_FIELDS:
         return bool(stored)

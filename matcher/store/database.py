@@ -18,10 +18,16 @@ from models.criteria import Criterion
 from models.trial import RawRecord, Trial
 
 from . import rows
-from .criteria_rows import constraint_row, criterion_from_rows, criterion_row
+from .criteria_rows import CONSTRAINT_ROW_COLUMNS, CRITERION_COLUMNS, ParsedRows, criterion_from_rows, parsed_rows
 from .schema import create_schema
 
 CHILD_TABLES = ("sites", "conditions", "interventions", "contacts")
+_INSERT_CRITERION = (f"INSERT INTO criteria (id, nct_id, {', '.join(f'[{c}]' for c in CRITERION_COLUMNS)}) "
+                     f"VALUES ({', '.join('?' * (len(CRITERION_COLUMNS) + 2))})")
+_INSERT_CONSTRAINT = (f"INSERT INTO constraints (criterion_id, nct_id, {', '.join(f'[{c}]' for c in CONSTRAINT_ROW_COLUMNS)}) "
+                      f"VALUES ({', '.join('?' * (len(CONSTRAINT_ROW_COLUMNS) + 2))})")
+# "criteria_parser IS NOT ?" in a form the index on criteria_parser answers (two ranges and NULL)
+_NOT_PARSED_BY = "(criteria_parser IS NULL OR criteria_parser < ? OR criteria_parser > ?)"
 WRITE_LOCK_WAIT_SECONDS = 600.0
 
 
@@ -149,14 +155,20 @@ class Store:
                     if not newer:
                         outcome.older.append(trial.nct_id)
                         continue
-                    self._delete_children(trial.nct_id)
-                    self._insert_trial(trial, raw, digest, first_imported_at=previous["first_imported_at"])
+                    # criteria parsed from the same text stay (a new date or status needs no parse)
+                    same_text = (trial.eligibility_text or "") == previous["eligibility_text"]
+                    parsed_by = previous["criteria_parser"] if same_text else None
+                    self._delete_children(trial.nct_id, keep_criteria=same_text)
+                    self._insert_trial(trial, raw, digest, first_imported_at=previous["first_imported_at"],
+                                       criteria_parser=parsed_by)
                     outcome.updated.append(trial.nct_id)
                 stored[trial.nct_id] = {
                     "last_update_posted": trial.last_update_posted,
                     "content_hash": digest,
                     "raw_size": len(raw.content),
                     "first_imported_at": (previous or {}).get("first_imported_at") or utc_now(),
+                    "eligibility_text": trial.eligibility_text or "",
+                    "criteria_parser": None,  # a record of the same batch written again: parse it (it may differ)
                 }
             if also is not None:
                 also(self.conn, outcome)
@@ -168,8 +180,9 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for nct_id, last_update, digest, first, raw_size in self.conn.execute(
-                "SELECT t.nct_id, t.last_update_posted, t.content_hash, t.first_imported_at, r.size "
+            for nct_id, last_update, digest, first, raw_size, text, parsed_by in self.conn.execute(
+                "SELECT t.nct_id, t.last_update_posted, t.content_hash, t.first_imported_at, r.size, "
+                "coalesce(t.eligibility_text, ''), t.criteria_parser "
                 f"FROM trials t LEFT JOIN raw_records r USING (nct_id) WHERE t.nct_id IN ({marks})",
                 chunk,
             ):
@@ -178,15 +191,19 @@ class Store:
                     "content_hash": digest,
                     "first_imported_at": first,
                     "raw_size": raw_size or 0,
+                    "eligibility_text": text,
+                    "criteria_parser": parsed_by,
                 }
         return found
 
-    def _delete_children(self, nct_id: str) -> None:
-        self._delete_criteria(nct_id)
+    def _delete_children(self, nct_id: str, *, keep_criteria: bool = False) -> None:
+        if not keep_criteria:
+            self._delete_criteria(nct_id)
         for table in (*CHILD_TABLES, "raw_records"):
             self.conn.execute(f"DELETE FROM [{table}] WHERE nct_id = ?", (nct_id,))
 
-    def _insert_trial(self, trial: Trial, raw: RawRecord, digest: str, first_imported_at: str | None) -> None:
+    def _insert_trial(self, trial: Trial, raw: RawRecord, digest: str, first_imported_at: str | None,
+                      criteria_parser: str | None = None) -> None:
         now = utc_now()
         row = rows.trial_row(trial)
         row.update(
@@ -194,7 +211,7 @@ class Store:
             content_hash=digest,
             first_imported_at=first_imported_at or now,
             updated_at=now,
-            criteria_parser=None,  # a changed record's criteria were deleted with it: parse them again
+            criteria_parser=criteria_parser,  # None: its criteria were deleted with the old text, parse them again
         )
         self._upsert("trials", row, "nct_id")
         for table, table_rows in (
@@ -232,10 +249,16 @@ class Store:
 
     def trials_needing_parse(self, parser_version: str) -> list[tuple[str, str]]:
         """(nct_id, eligibility text) of trials never parsed, or parsed by another version."""
+        return sorted(self.conn.execute(  # sorted here: ORDER BY would make SQLite read every trial in id order
+            f"SELECT nct_id, coalesce(eligibility_text, '') FROM trials WHERE {_NOT_PARSED_BY}",
+            (parser_version, parser_version),
+        ).fetchall())
+
+    def count_needing_parse(self, parser_version: str) -> int:
+        """How many trials ``trials_needing_parse`` would give (without reading their text)."""
         return self.conn.execute(
-            "SELECT nct_id, coalesce(eligibility_text, '') FROM trials WHERE criteria_parser IS NOT ? ORDER BY nct_id",
-            (parser_version,),
-        ).fetchall()
+            f"SELECT count(*) FROM trials WHERE {_NOT_PARSED_BY}", (parser_version, parser_version)
+        ).fetchone()[0]
 
     def eligibility_texts(self, nct_ids: Iterable[str]) -> list[tuple[str, str]]:
         found = []
@@ -246,22 +269,60 @@ class Store:
             found.append((nct_id, row[0]))
         return found
 
-    def replace_criteria(self, parsed: Iterable[tuple[str, list[Criterion]]], parser_version: str) -> None:
-        """Store parsed criteria for many trials in one transaction, replacing what was there."""
+    def texts_to_parse(self, nct_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """(nct_id, eligibility text) of those of the given trials that have no parsed criteria."""
+        ids = list(nct_ids)
+        found = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found += self.conn.execute(
+                "SELECT nct_id, coalesce(eligibility_text, '') FROM trials "
+                f"WHERE nct_id IN ({','.join('?' * len(chunk))}) AND criteria_parser IS NULL",
+                chunk,
+            ).fetchall()
+        return found
+
+    def replace_criteria(self, parsed: Iterable[tuple[str, list[Criterion]]], parser_version: str,
+                         *, texts: dict[str, str] | None = None) -> int:
+        """Store parsed criteria for many trials in one transaction, replacing what was there.
+        With ``texts`` (nct_id → the text that was parsed), a trial whose stored text is no
+        longer that one is skipped (it was written again meanwhile). Returns how many were stored."""
+        return self.store_parsed(((nct_id, parsed_rows(criteria)) for nct_id, criteria in parsed), parser_version, texts=texts)
+
+    def store_parsed(self, parsed: Iterable[tuple[str, ParsedRows]], parser_version: str,
+                     *, texts: dict[str, str] | None = None) -> int:
+        """``replace_criteria`` for criteria already turned into rows (``criteria_rows.parsed_rows``,
+        as the parsing processes send them): a few statements for the whole batch."""
+        parsed = list(parsed)
         with self.conn:
-            for nct_id, criteria in parsed:
-                self._delete_criteria(nct_id)
-                for position, criterion in enumerate(criteria):
-                    row = criterion_row(nct_id, position, criterion)
-                    cursor = self.conn.execute(
-                        f"INSERT INTO criteria ({', '.join(f'[{c}]' for c in row)}) VALUES ({', '.join('?' * len(row))})",
-                        list(row.values()),
-                    )
-                    self._insert_many(
-                        "constraints",
-                        [constraint_row(nct_id, cursor.lastrowid, criterion.kind, c) for c in criterion.constraints],
-                    )
-                self.conn.execute("UPDATE trials SET criteria_parser = ? WHERE nct_id = ?", (parser_version, nct_id))
+            self.conn.execute("BEGIN IMMEDIATE")  # the row ids and texts read here are the ones this writes over
+            if texts is not None:
+                current = dict(self._texts_of([nct_id for nct_id, _ in parsed]))
+                parsed = [(nct_id, rows) for nct_id, rows in parsed if current.get(nct_id, None) == texts[nct_id]]
+            ids = [(nct_id,) for nct_id, _ in parsed]
+            self.conn.executemany("DELETE FROM constraints WHERE nct_id = ?", ids)
+            self.conn.executemany("DELETE FROM criteria WHERE nct_id = ?", ids)
+            next_id = (self.conn.execute("SELECT max(id) FROM criteria").fetchone()[0] or 0) + 1
+            criteria, constraints = [], []
+            for nct_id, rows in parsed:
+                for values, constraint_values in rows:
+                    criteria.append((next_id, nct_id, *values))
+                    constraints += [(next_id, nct_id, *c) for c in constraint_values]
+                    next_id += 1
+            self.conn.executemany(_INSERT_CRITERION, criteria)
+            self.conn.executemany(_INSERT_CONSTRAINT, constraints)
+            self.conn.executemany("UPDATE trials SET criteria_parser = ? WHERE nct_id = ?",
+                                  [(parser_version, nct_id) for nct_id, _ in parsed])
+        return len(parsed)
+
+    def _texts_of(self, nct_ids: list[str]) -> list[tuple[str, str]]:
+        found = []
+        for start in range(0, len(nct_ids), 500):
+            chunk = nct_ids[start : start + 500]
+            found += self.conn.execute(
+                f"SELECT nct_id, coalesce(eligibility_text, '') FROM trials WHERE nct_id IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+        return found
 
     def criteria(self, nct_id: str, *, with_entities: bool = True) -> list[Criterion]:
         """The stored parsed criteria of one trial, in order (entities are skipped on request:

@@ -237,10 +237,12 @@ def create_schema(db: sqlite_utils.Database) -> None:
         ("trials", ["last_update_posted"]),
         ("trials", ["min_age_years"]),
         ("trials", ["max_age_years"]),
+        ("trials", ["criteria_parser"]),  # the trials to parse, found without reading every trial
         ("sites", ["nct_id"]),
         ("sites", ["country"]),
         ("sites", ["status"]),
         ("sites", ["latitude", "longitude"]),
+        ("sites", ["coordinates_source"]),  # the sites to place, found without reading every site
         ("conditions", ["nct_id"]),
         ("conditions", ["name"]),
         ("interventions", ["nct_id"]),
