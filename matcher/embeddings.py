@@ -142,20 +142,39 @@ def ensure_table(store: Store) -> None:
     vector_file.ensure_tables(store)
 
 
-def pending_trials(store: Store, model: str | None = None) -> tuple[list[tuple[str, str]], int]:
+def pending_trials(store: Store, model: str | None = None, *,
+                   every_trial: bool = False) -> tuple[list[tuple[str, str, str]], int]:
     """The trials whose text is new or changed since they were embedded by ``model`` (the
-    registry's), as (nct_id, text), and how many stored vectors belong to trials that are gone."""
+    registry's), as (nct_id, text, the record's content hash), and how many stored vectors
+    belong to trials that are gone.
+
+    Only trials whose record changed since (or never embedded) are read: the rest are found by
+    SQL alone, so a day's update of a full registry reads a few thousand rows, not every trial.
+    That relies on writers keeping each record's ``content_hash`` (``Store.write_trials`` does);
+    ``every_trial`` reads them all (``trialmatch index``: a database another program wrote).
+    A record changed in other ways than its text (a new status or date) keeps its vector and is
+    marked current (the store must be writable)."""
     ensure_table(store)
     model = model or registry_model(store)
-    known = dict(store.conn.execute("SELECT nct_id, text_sha1 FROM trial_vectors WHERE model = ?", (model,)))
-    pending = []
+    pending, current = [], []
     for row in store.db.query(
-        "SELECT nct_id, brief_title, official_title, conditions, condition_mesh_terms, keywords, brief_summary FROM trials"
+        "SELECT t.nct_id, t.brief_title, t.official_title, t.conditions, t.condition_mesh_terms, t.keywords, "
+        "t.brief_summary, t.content_hash, v.text_sha1 FROM trials t "
+        "LEFT JOIN trial_vectors v ON v.nct_id = t.nct_id AND v.model = ? "
+        + ("" if every_trial else "WHERE v.nct_id IS NULL OR v.content_hash IS NOT t.content_hash"), (model,)
     ):
         text = trial_text(row)
-        if known.get(row["nct_id"]) != _text_hash(text):
-            pending.append((row["nct_id"], text))
-    gone = store.conn.execute("SELECT count(*) FROM trial_vectors WHERE nct_id NOT IN (SELECT nct_id FROM trials)").fetchone()[0]
+        if row["text_sha1"] == _text_hash(text):
+            current.append((row["content_hash"], row["nct_id"]))
+        else:
+            pending.append((row["nct_id"], text, row["content_hash"]))
+    if current:
+        with store.conn:
+            store.conn.execute("BEGIN IMMEDIATE")
+            store.conn.executemany("UPDATE trial_vectors SET content_hash = ? WHERE nct_id = ?", current)
+    gone = store.conn.execute(
+        "SELECT count(*) FROM trial_vectors v WHERE NOT EXISTS (SELECT 1 FROM trials t WHERE t.nct_id = v.nct_id)"
+    ).fetchone()[0]
     return pending, gone
 
 
@@ -178,7 +197,7 @@ def build_index(
     model = model or registry_model(store)
     encode = encode or (lambda texts: embed(texts, model))
     if pending is None:
-        pending, _ = pending_trials(store, model)
+        pending, _ = pending_trials(store, model, every_trial=True)
     with store.conn:  # a registry keeps the vectors of the model it is matched with: another model's are freed
         store.conn.execute("BEGIN IMMEDIATE")
         store.conn.execute("DELETE FROM trial_vectors WHERE model != ?", (model,))
@@ -187,21 +206,22 @@ def build_index(
             vector_file.new_generation(store.conn, model, DIMENSIONS[model])  # the registry's model from now on
     for start in range(0, len(pending), chunk):
         part = pending[start : start + chunk]
-        vectors = np.asarray(encode([text for _, text in part]), dtype=np.float32)
+        vectors = np.asarray(encode([text for _, text, _ in part]), dtype=np.float32)
         with store.conn:
             store.conn.execute("BEGIN IMMEDIATE")
             store.conn.executemany(
-                "INSERT OR REPLACE INTO trial_vectors (nct_id, model, text_sha1, vector) "
-                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM trials WHERE nct_id = ?)",  # not one deleted meanwhile
-                [(nct_id, model, _text_hash(text), vector.astype(vector_file.DTYPE).tobytes(), nct_id)
-                 for (nct_id, text), vector in zip(part, vectors)],
+                "INSERT OR REPLACE INTO trial_vectors (nct_id, model, text_sha1, vector, content_hash) "
+                "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM trials WHERE nct_id = ?)",  # not one deleted meanwhile
+                # the record's hash as read with the text: one rewritten meanwhile is looked at again next time
+                [(nct_id, model, _text_hash(text), vector.astype(vector_file.DTYPE).tobytes(), content_hash, nct_id)
+                 for (nct_id, text, content_hash), vector in zip(part, vectors)],
             )
             vector_file.new_generation(store.conn, model, vectors.shape[1])
         on_progress(len(part))
     with store.conn:
         store.conn.execute("BEGIN IMMEDIATE")
         removed = store.conn.execute(
-            "DELETE FROM trial_vectors WHERE nct_id NOT IN (SELECT nct_id FROM trials)"
+            "DELETE FROM trial_vectors WHERE NOT EXISTS (SELECT 1 FROM trials t WHERE t.nct_id = trial_vectors.nct_id)"
         ).rowcount
         if removed:
             vector_file.new_generation(store.conn, model, vector_file.dimension(store.conn, model) or DIMENSIONS[model])

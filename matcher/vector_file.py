@@ -58,7 +58,7 @@ def ensure_tables(store: Store) -> None:
     them with the rest of its schema)."""
     found = {n for (n,) in store.conn.execute(
         "SELECT name FROM sqlite_master WHERE name IN ('trial_vectors', 'vector_files')")}
-    if len(found) < 2:
+    if len(found) < 2 or "content_hash" not in store.db["trial_vectors"].columns_dict:
         create_vector_tables(store.db)
 
 

@@ -240,3 +240,23 @@ def test_import_timings_and_no_index(db_path, tmp_path, encoder, capsys):
     assert len(encoder.take()) == 4 and len(assert_ready(db_path)["trials"]) == 4
     assert main(["--db", str(db_path), "import", source]) == 0
     assert "time:" not in capsys.readouterr().out
+
+
+def test_the_embedding_step_reads_only_trials_whose_record_changed(db_path, tmp_path, encoder, monkeypatch):
+    """A day's update of a full registry must not read every trial's text to find the few to
+    embed: records unchanged since they were embedded are skipped by SQL; one whose status alone
+    changed is read once, keeps its vector, and is not read again."""
+    import matcher.embeddings as embeddings
+
+    assert main(["--db", str(db_path), "import", write_jsonl(tmp_path / "a.jsonl", synthetic_studies(20))]) == 0
+    encoder.take()
+    read = []
+    real = embeddings.trial_text
+    monkeypatch.setattr(embeddings, "trial_text", lambda row: read.append(row["nct_id"]) or real(row))
+    store = Store(db_path)
+    assert embeddings.pending_trials(store) == ([], 0) and read == []
+    store.conn.execute("UPDATE trials SET overall_status = 'COMPLETED', content_hash = 'new' WHERE nct_id = 'NCT09100003'")
+    store.conn.commit()
+    assert embeddings.pending_trials(store) == ([], 0) and read == ["NCT09100003"]
+    assert embeddings.pending_trials(store) == ([], 0) and read == ["NCT09100003"]
+    store.close()

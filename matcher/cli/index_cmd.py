@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     store = open_store(args)
     model = MODELS[args.model] if args.model else registry_model(store)
-    pending, _ = pending_trials(store, model)
+    pending, _ = pending_trials(store, model, every_trial=True)  # whoever wrote the database
     with progress(len(pending), "trials", "embedding") as bar:
         result = build_index(store, model=model, on_progress=bar.update, pending=pending)
     print(f"embedding index of {store.path} ({model}): {result['embedded']} trials embedded, "

@@ -133,11 +133,14 @@ def create_vector_tables(db: sqlite_utils.Database) -> None:
     file (``matcher.vector_file``): with the rest of the schema, so that writers starting at once
     never race to create them."""
     db["trial_vectors"].create(
-        {"nct_id": str, "model": str, "text_sha1": str, "vector": bytes},
+        # content_hash: the trial record's when it was embedded; a record unchanged since needs no look at its text
+        {"nct_id": str, "model": str, "text_sha1": str, "vector": bytes, "content_hash": str},
         pk="nct_id",
         foreign_keys=[("nct_id", "trials", "nct_id")],
         if_not_exists=True,
     )
+    if "content_hash" not in db["trial_vectors"].columns_dict:  # a database indexed before the column
+        db.execute("ALTER TABLE trial_vectors ADD COLUMN content_hash TEXT")
     db["vector_files"].create({"model": str, "dim": int, "generation": str}, pk="model", if_not_exists=True)
 
 
