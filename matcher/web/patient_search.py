@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from models.match import Match
 from models.patient import Patient
 
+from ..geo import locate
 from ..patient import PatientError, lab_notices, load_patient
 from ..process_guard import end_with_parent
 from ..rank import Filters, Ranker, patient_point
@@ -91,6 +92,9 @@ class PatientSearch:
     def _warm_up(self) -> None:
         try:
             self.ranker.rank(load_patient({"conditions": ["anemia"], "note": "adult with anemia"}), top=1)
+            # the place indexes (ZIP codes; cities, seconds to read) load on first use: not with a physician waiting
+            locate(zip_code="02114")
+            locate(city="Boston", country="United States")
         except Exception as error:  # noqa: BLE001 — the first search will fail and say so
             log_failure("warming up", error)
 
