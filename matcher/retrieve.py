@@ -72,45 +72,28 @@ def bm25_with_fields(store: Store, text: str, limit: int, among: list[str] | Non
     terms = query_terms(text)
     if not terms or (among is not None and not among):
         return [], {}
+    columns = [", ".join(str(w) for w in FTS_WEIGHTS)]
+    columns += [", ".join("1.0" if i in covered else "0.0" for i in range(len(FTS_WEIGHTS))) for covered in FIELDS.values()]
     join = ""
     if among is not None:
         restrict_to(store, among)
         join = "JOIN temp.allowed_trials a ON a.nct_id = t.nct_id"
-    query = fts_query(terms)
-    # the order, by the whole record's BM25 alone; by field for the rows kept only (scoring
-    # every matching row seven times cost most of the search in a large registry)
-    sql = (f"SELECT t.nct_id, bm25(trials_fts, {', '.join(str(w) for w in FTS_WEIGHTS)}), trials_fts.rowid FROM trials_fts "
-           f"JOIN trials t ON t.rowid = trials_fts.rowid {join} WHERE trials_fts MATCH ? ORDER BY 2")
-    ranking, kept, missing = [], {}, set(wanted)
-    for nct_id, score, rowid in store.conn.execute(sql, (query,)):
+    sql = (
+        f"SELECT t.nct_id, {', '.join(f'bm25(trials_fts, {weights})' for weights in columns)} FROM trials_fts "
+        f"JOIN trials t ON t.rowid = trials_fts.rowid {join} WHERE trials_fts MATCH ? ORDER BY 2"
+    )
+    names = ("all", *FIELDS)
+    ranking, fields, missing = [], {}, set(wanted)
+    for row in store.conn.execute(sql, (fts_query(terms),)):
         if len(ranking) < limit:
-            ranking.append((nct_id, -score))
+            ranking.append((row[0], -row[1]))
         elif not missing:
             break
-        elif nct_id not in missing:
+        elif row[0] not in missing:
             continue
-        kept[rowid] = (nct_id, -score)
-        missing.discard(nct_id)
-    return ranking, by_field(store, query, kept)
-
-
-def by_field(store: Store, query: str, kept: dict[int, tuple[str, float]]) -> dict[str, dict[str, float]]:
-    """The BM25 of each field (``FIELDS``) of the rows ``kept`` (rowid → (nct_id, BM25 of the
-    whole record)): FTS5's bm25() scores a row from corpus statistics, whichever rows a query
-    keeps, so these are the values of one query over every row."""
-    if not kept:
-        return {}
-    columns = [", ".join("1.0" if i in covered else "0.0" for i in range(len(FTS_WEIGHTS))) for covered in FIELDS.values()]
-    store.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kept_rows (id INTEGER PRIMARY KEY)")
-    store.conn.execute("DELETE FROM temp.kept_rows")
-    store.conn.executemany("INSERT INTO temp.kept_rows VALUES (?)", ((rowid,) for rowid in kept))
-    sql = (f"SELECT trials_fts.rowid, {', '.join(f'bm25(trials_fts, {weights})' for weights in columns)} FROM trials_fts "
-           "WHERE trials_fts MATCH ? AND trials_fts.rowid IN (SELECT id FROM temp.kept_rows)")
-    fields = {}
-    for rowid, *values in store.conn.execute(sql, (query,)):
-        nct_id, whole = kept[rowid]
-        fields[nct_id] = {"all": whole, **{name: -value for name, value in zip(FIELDS, values)}}
-    return {kept[rowid][0]: fields[kept[rowid][0]] for rowid in kept if kept[rowid][0] in fields}
+        fields[row[0]] = {name: -value for name, value in zip(names, row[1:])}
+        missing.discard(row[0])
+    return ranking, fields
 
 
 _restricted_to: WeakKeyDictionary[Store, list[str]] = WeakKeyDictionary()
