@@ -171,12 +171,13 @@ def stage_costs(db_path: Path, people) -> dict[str, float]:
         timed("BM25 (whole record and by field)", lambda: bm25_with_fields(ranker.store, text, ranker.pool, among=among))
         candidates, by_field = ranker.candidates(text, query, among, None)
         retrieval = timed("similarity", lambda: ranker.retrieval(query, candidates, by_field))
-        found = [ranker.trial_and_criteria(c.nct_id) for c in candidates]
-        verdicts = timed("criteria evaluation", lambda: [evaluate_trial(person, trial, criteria) for trial, criteria in found])
+        found = [ranker.prepared(c.nct_id) for c in candidates]  # as rank does: with each trial's rules, kept
+        verdicts = timed("criteria evaluation", lambda: [evaluate_trial(person, trial, criteria, rules)
+                                                          for trial, criteria, rules in found])
         timed("features and learned score", lambda: ranker.scored([
             Assessed(trial, criteria, v, label, 0.5, None,
                      pair_features(person, text_stems(text), trial, len(criteria), v, label, retrieval[trial.nct_id]))
-            for (trial, criteria), v, label in ((f, v, trial_label(v)) for f, v in zip(found, verdicts))], 10))
+            for (trial, criteria, _), v, label in ((f, v, trial_label(v)) for f, v in zip(found, verdicts))], 10))
         timed("whole match", lambda: ranker.rank(person, top=10))
     return {stage: 1000 * total / len(people) for stage, total in totals.items()}
 

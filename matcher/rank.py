@@ -22,7 +22,7 @@ from models.match import Match, NearestSite, Verdict
 from models.patient import Patient
 from models.trial import OPEN_STATUSES, Trial, site_is_open
 
-from .eligibility import evaluate_trial, trial_label
+from .eligibility import TrialRules, evaluate_trial, trial_label, trial_rules
 from .geo import distance_km, locate
 from .ranking import FEATURES, FIELDS, RankingModel, Retrieval, explain, pair_features, shipped_model, text_stems
 from .retrieve import Candidate, bm25_with_fields, fuse
@@ -198,7 +198,7 @@ class Ranker:
         self.use_embeddings = use_embeddings
         self.shared_vectors = shared_vectors
         self._index = None
-        self._trials: OrderedDict[str, tuple] = OrderedDict()  # nct_id → (Trial, criteria), most recent last
+        self._trials: OrderedDict[str, tuple] = OrderedDict()  # nct_id → (Trial, criteria, TrialRules), most recent last
         self._cache_size = cache_trials
         self._data_version = None
         self._allowed: OrderedDict[tuple, tuple[set[str], list[str]] | None] = OrderedDict()  # filters → trials passing them
@@ -214,10 +214,16 @@ class Ranker:
 
     def trial_and_criteria(self, nct_id: str) -> tuple:
         """A trial and its parsed criteria, from a bounded in-memory cache."""
+        return self.prepared(nct_id)[:2]
+
+    def prepared(self, nct_id: str) -> tuple[Trial | None, list[Criterion], TrialRules | None]:
+        """A trial, its parsed criteria and what evaluating it asks of the trial alone
+        (``trial_rules``), from a bounded in-memory cache emptied when the database changes."""
         if nct_id in self._trials:
             self._trials.move_to_end(nct_id)
             return self._trials[nct_id]
-        found = (self.store.trial(nct_id), self.store.criteria(nct_id, with_entities=False))
+        trial, criteria = self.store.trial(nct_id), self.store.criteria(nct_id, with_entities=False)
+        found = (trial, criteria, trial_rules(trial, criteria) if trial is not None else None)
         self._trials[nct_id] = found
         if len(self._trials) > self._cache_size:
             self._trials.popitem(last=False)
@@ -289,10 +295,10 @@ class Ranker:
         words = text_stems(text)
         assessed = []
         for candidate in candidates:
-            trial, criteria = self.trial_and_criteria(candidate.nct_id)
+            trial, criteria, rules = self.prepared(candidate.nct_id)
             if trial is None:
                 continue
-            verdicts = evaluate_trial(patient, trial, criteria)
+            verdicts = evaluate_trial(patient, trial, criteria, rules)
             label = trial_label(verdicts)
             found = retrieval[candidate.nct_id]
             features = pair_features(patient, words, trial, len(criteria), verdicts, label, found)

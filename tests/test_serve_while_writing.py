@@ -3,12 +3,18 @@ process writes to the database they serve (issue 13, item 2: a nightly `update` 
 `serve` reads)."""
 
 import json
+from dataclasses import replace
+from urllib.parse import urlencode
 
 import pytest
+from bs4 import BeautifulSoup
+from physician_registry import SEED_FORM, build_page_registry, seed_listing_trial
 
 from browse_registry import build_fixture_registry
+from matcher.derive import geocode_sites, parse_trials
 from matcher.ingest import import_paths
 from matcher.store import Store
+from matcher.web import physician_page
 from matcher.web.browse import make_datasette
 from registry_helpers import synthetic_studies
 
@@ -51,3 +57,33 @@ def test_a_read_only_store_never_holds_a_snapshot_between_queries(tmp_path):
     assert reader.count_trials() == 55
     busy, _, _ = Store(registry).conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     assert busy == 0  # the reader let the log be checkpointed
+
+
+@pytest.mark.asyncio
+async def test_the_physician_page_ranks_a_trial_as_another_process_rewrote_it(tmp_path):
+    """The ranker keeps trials, their criteria and what they study between searches: a trial an
+    import rewrites while the page is served is ranked as it now is, not as it was."""
+    registry = build_page_registry(tmp_path / "registry.db")
+    datasette = make_datasette(registry, plugins=[physician_page])
+    seed, raw = seed_listing_trial()
+    query = "/find?" + urlencode(SEED_FORM, doseq=True)
+
+    async def listed_and_apart() -> tuple[str, str]:
+        response = await datasette.client.get(query)
+        assert response.status_code == 200, response.text[:1000]
+        page = BeautifulSoup(response.text, "html.parser")
+        apart = page.find("summary", string=lambda s: s and "studying a disease the patient does not have" in s)
+        return (" ".join(r.get_text(" ") for r in page.select("#results li.result")),
+                apart.find_parent("details").get_text(" ") if apart else "")
+
+    listed, apart = await listed_and_apart()
+    assert seed.nct_id in listed and seed.nct_id not in apart
+    seed.conditions, seed.condition_mesh_terms, seed.condition_mesh_ancestors = ["Asthma"], ["Asthma"], []
+    writer = Store(registry)
+    writer.write_trials([(seed, replace(raw, content=raw.content + b"\nConditions: Asthma\n"))])
+    parse_trials(writer)
+    geocode_sites(writer)
+    writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    writer.close()
+    listed, apart = await listed_and_apart()
+    assert seed.nct_id not in listed and seed.nct_id in apart  # it now studies asthma: listed apart, at the end

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from models.criteria import Constraint, Criterion
@@ -227,12 +227,12 @@ def studied_conditions(trial: Trial) -> list[tuple[ConditionInfo, tuple]]:
             if not any(other != info and relation(info, other) == "covers" for other, _ in found)]
 
 
-def registry_field_criteria(trial: Trial) -> list[Criterion]:
+def registry_field_criteria(trial: Trial, studied: list[tuple[ConditionInfo, tuple]] | None = None) -> list[Criterion]:
     """The trial's structured fields, as criteria that always apply: the conditions it studies
-    (or healthy volunteers), age and sex limits. They have no place in the eligibility text:
-    ``start`` and ``end`` are -1."""
+    (``studied``: its ``studied_conditions``, when already read), or healthy volunteers, age and
+    sex limits. They have no place in the eligibility text: ``start`` and ``end`` are -1."""
     criteria = []
-    studied = studied_conditions(trial)
+    studied = studied_conditions(trial) if studied is None else studied
     population = [Constraint("condition", name=info.name, qualifiers=qualifiers_to_text(q), any_of=0) for info, q in studied]
     shown = ", ".join(trial.conditions or [info.name for info, _ in studied])
     if trial.healthy_volunteers:
@@ -269,10 +269,9 @@ def _about_other_diseases(criterion: Criterion) -> bool:
     return False
 
 
-def _besides_studied(patient: Patient, trial: Trial) -> tuple[Patient, str] | None:
-    """The patient without the diagnoses that are the disease the trial studies, and that
-    disease's name; None when no diagnosis is."""
-    studied = [info for info, _ in studied_conditions(trial)]
+def _besides_studied(patient: Patient, studied: tuple[ConditionInfo, ...]) -> tuple[Patient, str] | None:
+    """The patient without the diagnoses that are the disease the trial studies (``studied``),
+    and that disease's name; None when no diagnosis is."""
     kept = [f for f in patient.conditions
             if not any(relation(s, c) == "covers" for s in studied for c in condition_reading(f).concepts)]
     if len(kept) == len(patient.conditions):
@@ -280,15 +279,34 @@ def _besides_studied(patient: Patient, trial: Trial) -> tuple[Patient, str] | No
     return replace(patient, conditions=kept), " or ".join(s.name for s in studied)
 
 
-def evaluate_trial(patient: Patient, trial: Trial, criteria: list[Criterion]) -> list[Verdict]:
+@dataclass(frozen=True)
+class TrialRules:
+    """What evaluating a trial asks of the trial alone, whoever the patient: worked out once per
+    trial (``trial_rules``) and kept beside it by a ranker, which evaluates it for patient after
+    patient. Valid for the very trial and criteria list it was made from."""
+
+    registry: list[Criterion]  # registry_field_criteria
+    about_others: frozenset[int]  # positions in the criteria of those about diseases besides the one studied
+    studied: tuple[ConditionInfo, ...]  # the diseases the trial studies
+
+
+def trial_rules(trial: Trial, criteria: list[Criterion]) -> TrialRules:
+    studied = studied_conditions(trial)
+    return TrialRules(registry_field_criteria(trial, studied),
+                      frozenset(i for i, c in enumerate(criteria) if _about_other_diseases(c)),
+                      tuple(info for info, _ in studied))
+
+
+def evaluate_trial(patient: Patient, trial: Trial, criteria: list[Criterion], rules: TrialRules | None = None) -> list[Verdict]:
     """Verdicts on a whole trial: its registry fields, then its parsed criteria. A trial whose
-    record has no eligibility criteria gets an ``unknown`` saying so, never a vacuous eligible."""
-    verdicts = evaluate(patient, registry_field_criteria(trial))
-    about_others = {id(c) for c in criteria if _about_other_diseases(c)}
-    besides = _besides_studied(patient, trial) if about_others else None
-    for criterion in criteria:
+    record has no eligibility criteria gets an ``unknown`` saying so, never a vacuous eligible.
+    ``rules``: ``trial_rules(trial, criteria)``, when kept from before."""
+    rules = trial_rules(trial, criteria) if rules is None else rules
+    verdicts = evaluate(patient, rules.registry)
+    besides = _besides_studied(patient, rules.studied) if rules.about_others else None
+    for position, criterion in enumerate(criteria):
         verdict = evaluate_criterion(patient, criterion)
-        if besides and id(criterion) in about_others:
+        if besides and position in rules.about_others:
             other = evaluate_criterion(besides[0], criterion)
             if other.verdict != verdict.verdict:  # the patient's own disease was what met it
                 other.reason = f"{other.reason} (other than the {besides[1]} the trial studies)"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import sys
+import threading
 import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from models.match import Match
 from models.patient import Patient
 
+from ..geo import locate
 from ..patient import PatientError, lab_notices, load_patient
 from ..process_guard import end_with_parent
 from ..rank import Filters, Ranker, patient_point
@@ -91,6 +93,9 @@ class PatientSearch:
     def _warm_up(self) -> None:
         try:
             self.ranker.rank(load_patient({"conditions": ["anemia"], "note": "adult with anemia"}), top=1)
+            # the place indexes (ZIP codes; cities: seconds to read) load on first use: beside the first
+            # searches rather than in front of a physician's search with a place
+            threading.Thread(target=_load_place_indexes, name="trialmatch-places", daemon=True).start()
         except Exception as error:  # noqa: BLE001 — the first search will fail and say so
             log_failure("warming up", error)
 
@@ -114,6 +119,14 @@ class PatientSearch:
         allowed = self.ranker.allowed(filters, patient_point(patient))
         return SearchOutcome(patient=patient, matches=matches, notices=lab_notices(patient),
                              passing=len(allowed[0]) if allowed is not None else None)
+
+
+def _load_place_indexes() -> None:
+    try:
+        locate(zip_code="02114")
+        locate(city="Boston", country="United States")
+    except Exception as error:  # noqa: BLE001 — a search with a place will load them, or fail and say so
+        log_failure("loading the place indexes", error)
 
 
 _process_search: PatientSearch | None = None  # in a ranker process: its own one-thread search
