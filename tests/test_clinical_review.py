@@ -285,3 +285,14 @@ def test_what_the_patient_is_willing_to_do_is_asked_at_screening():
     v = verdict("Participants must be willing to have pre-treatment and on-treatment tumor biopsies", "inclusion",
                 patient=MCRPC)
     assert v.verdict == "unknown" and v.to_confirm  # it was "met: prostate cancer (a cancer) in the record"
+
+
+def test_smoking_a_form_does_not_state_is_unstated_not_absent():
+    # NCT05706402 (session 21 review): "current or ex-smokers" was not met for a COPD patient
+    # entered as form fields without a word on smoking, and the trial came out ineligible
+    assert verdict("Patients who are current or ex-smokers", "inclusion", patient=COPD).verdict == "unknown"
+    never = load_patient({"id": "never", "age": 68, "sex": "male", "conditions": ["COPD"], "note": "Never smoker."})
+    assert verdict("Patients who are current or ex-smokers", "inclusion", patient=never).verdict == "not_met"
+    smoker = load_patient({"id": "smoker", "age": 68, "sex": "male", "conditions": ["COPD", "tobacco use"]})
+    assert verdict("Patients who are current or ex-smokers", "inclusion", patient=smoker).verdict == "met"
+    assert verdict("Current smokers", patient=COPD).verdict == "not_met"  # an exclusion: absent, as any other

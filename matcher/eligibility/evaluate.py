@@ -124,9 +124,14 @@ def _unstructured(patient: Patient, criterion: Criterion) -> Verdict:
     return Verdict(criterion, "unknown", reason, rule="unstructured")
 
 
-def _is_symptom(constraint: Constraint) -> bool:
+# habits a record's list of diagnoses leaves out unless it says so: social history, not diseases
+_HABITS = frozenset({"Tobacco Use", "Alcohol Drinking"})
+
+
+def _unlisted(constraint: Constraint) -> bool:
+    """Whether a problem list would leave it out: a symptom ("forefoot pain") or a habit ("smoker")."""
     info = find_condition(constraint.mesh_term or constraint.name or "")
-    return info is not None and "Signs and Symptoms" in info.ancestors
+    return info is not None and ("Signs and Symptoms" in info.ancestors or info.mesh_term in _HABITS)
 
 
 def _from_note(fact) -> bool:
@@ -189,9 +194,10 @@ def evaluate_criterion(patient: Patient, criterion: Criterion) -> Verdict:
                       and not c.negated]
         diagnoses = [c for c in patient.conditions if not c.negated]
         complete = criterion.start < 0 or any(not _from_note(c) for c in diagnoses)
-        # a problem list names diseases, not every symptom ("forefoot pain"): a symptom is unstated
-        symptoms = all(_is_symptom(c) for c in conditions)
-        if not conditions or not diagnoses or not complete or symptoms:
+        # a problem list names diseases, not every symptom ("forefoot pain") or habit ("current or
+        # ex-smokers"): those are unstated
+        unlisted = all(_unlisted(c) for c in conditions)
+        if not conditions or not diagnoses or not complete or unlisted:
             truth, rule = None, "inclusion not in record"
             related = next((r for r in (related_condition(patient, c) for c in conditions) if r), None)
             if related and "record has" not in outcome.reason:
