@@ -296,3 +296,11 @@ def test_smoking_a_form_does_not_state_is_unstated_not_absent():
     smoker = load_patient({"id": "smoker", "age": 68, "sex": "male", "conditions": ["COPD", "tobacco use"]})
     assert verdict("Patients who are current or ex-smokers", "inclusion", patient=smoker).verdict == "met"
     assert verdict("Current smokers", patient=COPD).verdict == "not_met"  # an exclusion: absent, as any other
+
+
+def test_a_disease_mesh_also_files_under_signs_is_still_a_diagnosis():
+    # the seed ITP trial came out "possible" for the COPD patient (session 21 review): primary ITP
+    # is filed under Purpura → Skin Manifestations → Signs and Symptoms, and was read as a symptom
+    # a problem list leaves out; it is a diagnosis, absent from his
+    assert verdict("Confirmed diagnosis of primary ITP.", "inclusion", patient=COPD).verdict == "not_met"
+    assert verdict("Fever or dyspnea at screening", "inclusion", patient=COPD).verdict == "unknown"  # symptoms stay unstated

@@ -126,12 +126,24 @@ def _unstructured(patient: Patient, criterion: Criterion) -> Verdict:
 
 # habits a record's list of diagnoses leaves out unless it says so: social history, not diseases
 _HABITS = frozenset({"Tobacco Use", "Alcohol Drinking"})
+# MeSH disease trees that make a heading a diagnosis even where MeSH also files it under signs
+# and symptoms (primary ITP under Purpura, Skin Manifestations); the nervous system's and the
+# respiratory tract's trees hold their symptoms themselves (pain, syncope, dyspnoea, cough)
+_DISEASE_TREES = frozenset({
+    "Hemic and Lymphatic Diseases", "Immune System Diseases", "Neoplasms", "Infections", "Cardiovascular Diseases",
+    "Endocrine System Diseases", "Nutritional and Metabolic Diseases", "Digestive System Diseases",
+    "Skin and Connective Tissue Diseases", "Musculoskeletal Diseases", "Urogenital Diseases", "Mental Disorders",
+    "Eye Diseases", "Otorhinolaryngologic Diseases", "Stomatognathic Diseases",
+})
 
 
 def _unlisted(constraint: Constraint) -> bool:
     """Whether a problem list would leave it out: a symptom ("forefoot pain") or a habit ("smoker")."""
     info = find_condition(constraint.mesh_term or constraint.name or "")
-    return info is not None and ("Signs and Symptoms" in info.ancestors or info.mesh_term in _HABITS)
+    if info is None:
+        return False
+    symptom = "Signs and Symptoms" in info.ancestors and not _DISEASE_TREES.intersection(info.ancestors)
+    return symptom or info.mesh_term in _HABITS
 
 
 def _from_note(fact) -> bool:
