@@ -8,8 +8,9 @@ A registry is embedded with one of two models, chosen when it is indexed and kep
   (``benchmarks/embedding_quality.py``);
 - ``static-minilm-256``: a model2vec static model distilled from it
   (``python -m tools.distill_embeddings``, shipped in ``data/embeddings/``): a text's vector is
-  the weighted mean of its tokens' rows, so the whole registry embeds in seconds and a ranker
-  needs no torch (``trialmatch index --model static``: for the full registry on a small machine).
+  the weighted mean of its tokens' rows, so the whole registry embeds in minutes and a ranker
+  loads no transformer (``trialmatch index --model static``: for the full registry on a small
+  machine, at the cost in retrieval docs/scale.md measures).
 
 Trial vectors are computed after every write to the registry (``matcher.pipeline``) or by
 ``trialmatch index``, with the registry's model, and kept in the ``trial_vectors`` table
@@ -185,7 +186,7 @@ def build_index(
     encode: Callable[[list[str]], np.ndarray] | None = None,
     on_progress: Callable[[int], None] = lambda n: None,
     chunk: int = 4096,
-    pending: list[tuple[str, str]] | None = None,
+    pending: list[tuple[str, str, str]] | None = None,
 ) -> dict[str, int]:
     """Embed with ``model`` (default: the registry's, ``registry_model``) every trial whose text
     is new or changed (or the ``pending`` ones, as ``pending_trials`` gives them); drop vectors of

@@ -64,7 +64,7 @@ def embedding_text(patient: Patient) -> str:
     """What the patient is embedded as: ``patient_text`` with the diagnoses read from the note
     put first. A long note's vector is mostly its story; leading with the diagnoses brings it
     nearer the trials about them (SIGIR 2016, cosine alone, MiniLM: NDCG@10 of the judged
-    trials 0.308 → 0.330, recall@100 fused with BM25 0.447 → 0.463; benchmarks/embedding_quality.py)."""
+    trials 0.308 → 0.332, recall@100 fused with BM25 0.447 → 0.462; benchmarks/embedding_quality.py)."""
     from_note = [c.name for c in patient.conditions if not c.negated and c.evidence and c.evidence.from_note]
     return ". ".join(part for part in (", ".join(dict.fromkeys(from_note)), patient_text(patient)) if part)
 

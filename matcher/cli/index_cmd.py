@@ -19,8 +19,8 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--model", choices=sorted(MODELS),
                         help="minilm: all-MiniLM-L6-v2 (the default; ~70 trials/s on 2 cores, the better retrieval); "
-                        "static: a static model distilled from it (the whole registry in minutes, no torch in the "
-                        "rankers; docs/scale.md says what it costs)")
+                        "static: a static model distilled from it (the whole registry in minutes, no transformer in "
+                        "the rankers; docs/scale.md says what it costs in retrieval)")
     parser.set_defaults(run=run)
 
 
