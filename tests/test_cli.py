@@ -28,6 +28,10 @@ def test_import_then_stats(db_path):
     as_json = json.loads(trialmatch("--db", db_path, "stats", "--json").stdout)
     assert as_json["trials"] == 4 and as_json["by_status"]["RECRUITING"] == 2
     assert as_json["last_import"]["added"] == 4
+    assert "embedding index: 4 trials embedded by all-MiniLM-L6-v2" in stats.stdout  # the registry's model, said
+    assert trialmatch("--db", db_path, "index", "--model", "static").returncode == 0
+    assert json.loads(trialmatch("--db", db_path, "stats", "--json").stdout)["embeddings"] == {
+        "model": "static-minilm-256", "trials": 4}
 
 
 def test_database_from_environment(tmp_path):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+from ..embeddings import registry_model
 from ..store import Store
 from .common import open_store
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("stats", help="what the database holds", description="Counts of trials by status and phase, sites, conditions, and the last import.")
+    parser = subparsers.add_parser("stats", help="what the database holds", description="Counts of trials by status and phase, sites, conditions, the embedding index, and the last import.")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(run=run)
 
@@ -32,8 +33,18 @@ def collect(store: Store) -> dict:
         "mesh_terms": one("SELECT count(DISTINCT name) FROM conditions WHERE vocabulary = 'mesh'"),
         "criteria": one("SELECT count(*) FROM criteria"),
         "constraints": one("SELECT count(*) FROM constraints"),
+        "embeddings": embeddings(store),
         "last_import": last_run,
     }
+
+
+def embeddings(store: Store) -> dict:
+    """The registry's embedding model and how many trials have a vector by it."""
+    model = registry_model(store)
+    indexed = 0
+    if store.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'trial_vectors'").fetchone():
+        indexed = store.conn.execute("SELECT count(*) FROM trial_vectors WHERE model = ?", (model,)).fetchone()[0]
+    return {"model": model, "trials": indexed}
 
 
 def run(args) -> int:
@@ -44,6 +55,8 @@ def run(args) -> int:
     print(f"{stats['database']}: {stats['trials']:,} trials, {stats['sites']:,} sites in {stats['countries']} countries, "
           f"{stats['conditions']:,} distinct conditions ({stats['mesh_terms']:,} MeSH terms)")
     print(f"parsed criteria: {stats['criteria']:,} criteria, {stats['constraints']:,} structured constraints")
+    print(f"embedding index: {stats['embeddings']['trials']:,} trials embedded by {stats['embeddings']['model']} "
+          "(trialmatch index --model changes it)")
     for title, key in (("by status", "by_status"), ("by phase", "by_phase")):
         print(f"{title}:")
         for name, count in stats[key].items():
